@@ -1,0 +1,119 @@
+/*
+ * What every command of the nmig executable shares: the global options, the
+ * command table entry, option parsing that also renders --help, output
+ * helpers (colour, JSON strings), and the mapping from libnmig error codes
+ * to documented exit codes. The library never prints; cmd/ does.
+ */
+#ifndef NMIG_CMD_H
+#define NMIG_CMD_H
+
+#include <stdio.h>
+
+#include "config.h"
+#include "diag.h"
+
+/* Exit codes: documented in docs/exit-codes.md and the man page. */
+enum nmig_exit {
+	NMIG_EXIT_OK = 0,
+	NMIG_EXIT_FAILURE = 1,	/* generic failure; check found problems */
+	NMIG_EXIT_USAGE = 2,	/* bad command line */
+	NMIG_EXIT_INPUT = 3,	/* bad migration files or revision graph */
+	NMIG_EXIT_TARGET = 4,	/* target unknown or ambiguous; several heads */
+	NMIG_EXIT_CONNECT = 5,	/* cannot connect / authenticate / TLS policy */
+	NMIG_EXIT_SQL = 6,	/* a migration failed and was rolled back */
+	NMIG_EXIT_STATE = 7,	/* database state refuses: drift, dirty, unknown */
+	NMIG_EXIT_LOCKED = 8,	/* another nmig holds the migration lock */
+	NMIG_EXIT_CONFIG = 9,	/* bad config or environment */
+	NMIG_EXIT_PRODUCTION = 10,	/* refused in production */
+};
+
+/* Global options, given before the command name as in git. */
+struct nmig_global {
+	const char *dir;	/* --dir */
+	const char *config_path;	/* --config */
+	const char *url_env;	/* --url-env */
+	int quiet;		/* -q */
+	int verbose;		/* -v (repeatable) */
+	int json;		/* --json */
+	int color;		/* on a TTY, without NO_COLOR / --no-color */
+	struct nmig_config cfg;	/* loaded before commands that need it */
+};
+
+/* What setup a command needs before it runs. */
+enum nmig_cmd_flags {
+	NMIG_CMD_CONFIG = 1 << 0,	/* load the config */
+	NMIG_CMD_DATABASE = 1 << 1,	/* needs a database URL */
+};
+
+struct nmig_cmd {
+	const char *name;
+	int (*fn)(struct nmig_global *g, int argc, char **argv);
+	const char *summary;
+	unsigned flags;
+};
+
+/*
+ * Options of one command. The same table parses argv and renders --help,
+ * so the two never disagree. An option with an argument stores it in
+ * *str (repeatable options append to a list via on_value when set); a
+ * flag sets *flag to 1.
+ */
+struct nmig_opt {
+	char shortname;		/* 0 when none */
+	const char *longname;
+	const char *argname;	/* NULL for a flag */
+	const char *help;
+	const char **str;	/* where an argument goes */
+	int *flag;		/* where a flag goes */
+	int (*on_value)(const char *value, void *ud);	/* repeatable */
+	void *ud;
+};
+
+struct nmig_usage {
+	const char *name;	/* command name */
+	const char *args;	/* e.g. "[TARGET]" */
+	const char *description;	/* a paragraph */
+	const struct nmig_opt *opts;	/* terminated by a zeroed entry */
+};
+
+/*
+ * Parse argv (argv[0] is the command name). Positional arguments are left
+ * in argv[1..*argc-1] in order. Returns 0, 1 when --help was printed (the
+ * command returns NMIG_EXIT_OK), or NMIG_EXIT_USAGE after printing an error.
+ */
+int nmig_opts_parse(const struct nmig_usage *u, int *argc, char **argv);
+void nmig_opts_help(const struct nmig_usage *u, FILE *out);
+
+/* Map a libnmig code to an exit code. */
+int nmig_exit_code(int code);
+
+/*
+ * Print the last libnmig error to stderr in three layers (error, detail,
+ * hint) with file:line:col, the source line and a caret, and return the
+ * exit code for it.
+ */
+int nmig_report_error(struct nmig_global *g);
+/* Print diagnostics to stderr (text) and return how many errors. */
+size_t nmig_report_diags(struct nmig_global *g, const struct nmig_diags *d);
+
+/* Messages to stderr: "error: ...", "warning: ...", "hint: ...". */
+void nmig_errorf(struct nmig_global *g, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void nmig_warnf(struct nmig_global *g, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Informational line to stderr unless -q. */
+void nmig_infof(struct nmig_global *g, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Colour escapes, empty strings when colour is off. */
+const char *nmig_c_bold(const struct nmig_global *g);
+const char *nmig_c_red(const struct nmig_global *g);
+const char *nmig_c_green(const struct nmig_global *g);
+const char *nmig_c_yellow(const struct nmig_global *g);
+const char *nmig_c_dim(const struct nmig_global *g);
+const char *nmig_c_reset(const struct nmig_global *g);
+
+/* Write s as a JSON string literal (with quotes) to out. */
+void nmig_json_str(FILE *out, const char *s);
+
+#endif

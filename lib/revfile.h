@@ -1,0 +1,96 @@
+/*
+ * Revision files: the migrations directory scanned into revisions.
+ *
+ * A revision is `<id>_<slug>.up.sql` plus an optional `<id>_<slug>.down.sql`
+ * (absent = irreversible). The header is the leading `-- nmig:` comment lines
+ * of the up file: parents, message, transaction, lint-ignore. Loading reads
+ * every file (for its checksum) but parses only the header, never the SQL
+ * body; see sqlscript.h for the body.
+ */
+#ifndef NMIG_REVFILE_H
+#define NMIG_REVFILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "diag.h"
+
+/* Default cap on one migration file's size (64 MiB). */
+#define NMIG_MAX_FILE_SIZE ((size_t)64 << 20)
+#define NMIG_SHA256_HEX 65
+
+struct nmig_file_info {
+	char *path;		/* as opened: dir + "/" + name */
+	char checksum[NMIG_SHA256_HEX];	/* hex SHA-256, CRLF folded to LF */
+	off_t size;
+	long long mtime_ns;
+	unsigned long long inode;
+};
+
+struct nmig_revision {
+	char *id;		/* the name before the first '_' */
+	char *slug;		/* the rest of the name, without .up.sql */
+	char *message;		/* header message, else slug with '_' as ' ' */
+	char **parents;		/* ids; empty for a root */
+	size_t nparents;
+	int parents_explicit;	/* 1: from a `parents` header line */
+	int transactional;	/* 0 with `-- nmig:transaction off` */
+	char **lint_ignore;	/* rule names from `lint-ignore` */
+	size_t nlint_ignore;
+	int header_lines;	/* lines taken by the header */
+	struct nmig_file_info up;
+	struct nmig_file_info down;	/* path NULL: irreversible */
+};
+
+struct nmig_revset {
+	char *dir;
+	struct nmig_revision *revs;	/* sorted by id (nmig_id_cmp) */
+	size_t n;
+};
+
+/*
+ * Compare two revision ids: numerically when both are all digits (any
+ * length, leading zeros ignored, ties broken as text), else as bytes.
+ */
+int nmig_id_cmp(const char *a, const char *b);
+
+/*
+ * Scan dir for revision files, read each up and down file, compute
+ * checksums, and parse headers. Files with no `parents` line get the
+ * revision before them in id order as parent (the first one none).
+ * Every bad file is appended to diags as an error (the scan goes on, so
+ * that check can report all of them); the return is NMIG_OK when no error
+ * was found, else the first error's code (NMIG_EINPUT, NMIG_EIO) with the
+ * last error set. Files that are not migrations (README, .gitkeep) are
+ * ignored; a down file without an up file is an error.
+ */
+int nmig_revset_load(struct nmig_revset *out, const char *dir,
+		     struct nmig_diags *diags);
+
+/* Free everything a revset owns; *set is left empty. */
+void nmig_revset_release(struct nmig_revset *set);
+
+/* Release one revision's strings (used by revset and tests). */
+void nmig_revision_release(struct nmig_revision *rev);
+
+/*
+ * Parse the header of an up file's text into rev (parents, message,
+ * transactional, lint_ignore, header_lines). path is for messages only.
+ * Unknown keys and malformed lines are NMIG_EINPUT naming path:line.
+ */
+int nmig_revision_parse_header(struct nmig_revision *rev, const char *path,
+			       const char *text, size_t len);
+
+/*
+ * Split a file name into id and slug. Returns 1 and sets *kind to 'u' or
+ * 'd' for `<id>_<slug>.up.sql` / `.down.sql`, 0 for a name that is not a
+ * migration at all, and NMIG_EINPUT for a name that looks like one but is
+ * malformed (no id, empty id). id and slug are malloc'ed.
+ */
+int nmig_revfile_parse_name(const char *name, char **id, char **slug,
+			    char *kind);
+
+/* SHA-256 hex of data with each CRLF folded to LF. */
+void nmig_checksum(const void *data, size_t len, char out[NMIG_SHA256_HEX]);
+
+#endif

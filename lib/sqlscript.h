@@ -1,0 +1,68 @@
+/*
+ * The SQL body of a migration file, parsed with libpg_query (the real
+ * PostgreSQL parser): statements split with their byte offsets and checked
+ * before anything touches a database.
+ */
+#ifndef NMIG_SQLSCRIPT_H
+#define NMIG_SQLSCRIPT_H
+
+#include <stddef.h>
+
+#include "diag.h"
+
+enum nmig_stmt_flags {
+	NMIG_STMT_TXCONTROL = 1 << 0,	/* BEGIN, COMMIT, SAVEPOINT, ... */
+	NMIG_STMT_NO_TX = 1 << 1,	/* cannot run in a transaction block */
+	NMIG_STMT_UNPARSED = 1 << 2,	/* the bundled parser did not know it */
+};
+
+struct nmig_stmt {
+	size_t offset;		/* byte offset in the file text */
+	size_t len;		/* bytes, without the trailing ';' */
+	int line, col;		/* 1-based position of the first token */
+	unsigned flags;
+	char *kind;		/* parse-tree node name, e.g. "IndexStmt" */
+};
+
+struct nmig_script {
+	char *path;
+	char *text;		/* the file's bytes, NUL-terminated */
+	size_t len;
+	struct nmig_stmt *stmts;
+	size_t n;
+	int parse_ok;		/* 0 when the parser refused the text */
+};
+
+/*
+ * Read path (up to cap bytes) and split it into statements. A file that
+ * the parser refuses is still split with the scanner so that offsets are
+ * known; parse_ok tells which happened. Binary garbage (NUL bytes, invalid
+ * UTF-8) is NMIG_EINPUT naming the file and line.
+ */
+int nmig_script_load(struct nmig_script *out, const char *path, size_t cap);
+
+/* The same from text already in memory (copied). */
+int nmig_script_from_text(struct nmig_script *out, const char *path,
+			  const char *text, size_t len);
+
+void nmig_script_release(struct nmig_script *script);
+
+/*
+ * Check the script: syntax errors (file:line:col with the source line),
+ * transaction control in a transactional migration, statements that cannot
+ * run in a transaction block in a transactional migration (the hint says to
+ * add `-- nmig:transaction off`). Syntax the bundled parser does not know is
+ * a warning. Findings go to diags; returns NMIG_OK or NMIG_EINPUT when an
+ * error was found.
+ */
+int nmig_script_check(const struct nmig_script *script, int transactional,
+		      struct nmig_diags *diags);
+
+/* 1-based line and column (in characters) of byte offset off in text. */
+void nmig_text_linecol(const char *text, size_t len, size_t off, int *line,
+		       int *col);
+
+/* Pointer to the start of the line holding byte offset off. */
+const char *nmig_text_line_start(const char *text, size_t off);
+
+#endif

@@ -1,0 +1,2 @@
+-- Undo {{id}} ({{message}}). Delete this file if the migration cannot be undone.
+
