@@ -23,4 +23,9 @@ int cmd_current(struct nmig_global *g, int argc, char **argv);
 int cmd_stamp(struct nmig_global *g, int argc, char **argv);
 int cmd_repair(struct nmig_global *g, int argc, char **argv);
 
+/* plan cache, lint, import */
+int cmd_cache(struct nmig_global *g, int argc, char **argv);
+int cmd_lint(struct nmig_global *g, int argc, char **argv);
+int cmd_import(struct nmig_global *g, int argc, char **argv);
+
 #endif
