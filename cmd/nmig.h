@@ -11,6 +11,8 @@
 
 #include "config.h"
 #include "diag.h"
+#include "graph.h"
+#include "revfile.h"
 
 /* Exit codes: documented in docs/exit-codes.md and the man page. */
 enum nmig_exit {
@@ -35,9 +37,14 @@ struct nmig_global {
 	int quiet;		/* -q */
 	int verbose;		/* -v (repeatable) */
 	int json;		/* --json */
-	int color;		/* on a TTY, without NO_COLOR / --no-color */
+	int color;		/* NMIG_COLOR_* bits: which streams get colour */
 	struct nmig_config cfg;	/* loaded before commands that need it */
 };
+
+/* Bits of nmig_global.color: stdout / stderr is a TTY, and neither
+ * NO_COLOR nor --no-color is set. */
+#define NMIG_COLOR_STDOUT 1
+#define NMIG_COLOR_STDERR 2
 
 /* What setup a command needs before it runs. */
 enum nmig_cmd_flags {
@@ -74,6 +81,7 @@ struct nmig_usage {
 	const char *args;	/* e.g. "[TARGET]" */
 	const char *description;	/* a paragraph */
 	const struct nmig_opt *opts;	/* terminated by a zeroed entry */
+	const char *examples;	/* lines of example invocations, or NULL */
 };
 
 /*
@@ -104,6 +112,26 @@ void nmig_warnf(struct nmig_global *g, const char *fmt, ...)
 /* Informational line to stderr unless -q. */
 void nmig_infof(struct nmig_global *g, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* "hint: ..." to stderr, after an error or warning. */
+void nmig_hintf(struct nmig_global *g, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * The order in which to print d: by file, line, column, then as added
+ * (findings without a file first). A malloc'ed array of d->n indexes, or
+ * NULL when d is empty or out of memory (then print in list order).
+ */
+size_t *nmig_diags_order(const struct nmig_diags *d);
+
+/*
+ * Load the migrations directory (g->cfg.dir) and build the revision graph,
+ * for the commands that read the history. Errors found while loading are
+ * printed (warnings only with -v: `nmig check` shows every finding).
+ * Returns NMIG_EXIT_OK, or the exit code after printing; set and *graph are
+ * always safe to release (nmig_revset_release, nmig_graph_free).
+ */
+int nmig_load_graph(struct nmig_global *g, struct nmig_revset *set,
+		    struct nmig_graph **graph);
 
 /* Colour escapes, empty strings when colour is off. */
 const char *nmig_c_bold(const struct nmig_global *g);
@@ -113,7 +141,10 @@ const char *nmig_c_yellow(const struct nmig_global *g);
 const char *nmig_c_dim(const struct nmig_global *g);
 const char *nmig_c_reset(const struct nmig_global *g);
 
-/* Write s as a JSON string literal (with quotes) to out. */
+/* Write s as a JSON string literal (with quotes) to out; NULL as null.
+ * Control characters are escaped and invalid UTF-8 becomes U+FFFD. */
 void nmig_json_str(FILE *out, const char *s);
+/* Write a JSON array of n strings. */
+void nmig_json_strs(FILE *out, const char *const *s, size_t n);
 
 #endif
