@@ -23,7 +23,8 @@
  * unknown (malloc'ed array of pointers into ids; may be NULL when none).
  * Returns NMIG_OK, or NMIG_ESTATE when the set is not ancestor-closed
  * (the message names an applied revision whose parent is not applied) --
- * unknown ids alone do not fail here; the caller decides.
+ * unknown ids alone do not fail here; the caller decides. *out is filled
+ * even on NMIG_ESTATE (so `check` can show it); release it in every case.
  */
 struct nmig_applied {
 	unsigned char *mark;	/* graph count entries */
@@ -41,8 +42,12 @@ void nmig_applied_release(struct nmig_applied *a);
  * resolves to the empty set, `heads` to every head. Relative targets
  * (`+N`, `-N`) count along the plan order from the applied set: `+N` is
  * the first N pending revisions, `-N` (downgrade) the applied revisions
- * left after removing the last N applied. applied may be NULL (treated as
- * empty). *out is malloc'ed (NULL when *n == 0).
+ * left after removing the last N applied; both resolve to the heads of
+ * the state they describe (applied plus those N, or applied minus them),
+ * so `+0` is the applied heads. `+N` needs NMIG_UP and `-N` NMIG_DOWN
+ * (else NMIG_EUSAGE). applied may be NULL (treated as empty). *out is
+ * malloc'ed (NULL when *n == 0). The order in which a spec is tried (ids
+ * containing '+' or '-') is documented at resolve() in plan.c.
  */
 enum nmig_direction { NMIG_UP = 1, NMIG_DOWN = -1 };
 
