@@ -410,6 +410,116 @@ static void test_marks(void **state)
 	assert_string_equal(keep(c, ids_marked(g, c->mark)), "");
 }
 
+/* The value of "key ..." in an expected.txt (NULL when absent), with
+ * {dir} replaced by dir. */
+static char *expected_value(const char *text, const char *key, const char *dir)
+{
+	struct nmig_buf b = NMIG_BUF_INIT;
+	size_t klen = strlen(key);
+	const char *line = text, *end, *p;
+
+	for (; *line; line = *end ? end + 1 : end) {
+		end = strchr(line, '\n');
+		if (!end)
+			end = line + strlen(line);
+		if (strncmp(line, key, klen) != 0 ||
+		    (line[klen] != ' ' && line + klen != end))
+			continue;
+		p = line + klen + (line + klen < end);
+		while (p < end) {
+			if (strncmp(p, "{dir}", 5) == 0) {
+				nmig_buf_puts(&b, dir);
+				p += 5;
+			} else {
+				nmig_buf_putc(&b, *p++);
+			}
+		}
+		return nmig_buf_detach(&b, NULL);
+	}
+	return NULL;
+}
+
+/* clang-format off */
+static const char *const fixture_dirs[] = {
+	"linear", "implicit", "merge", "several-heads", "older-children",
+	"diesel", "cycle", "missing-parent", "self-loop", "duplicate-id",
+};
+/* clang-format on */
+
+/* Revision directories under tests/fixtures/graph, loaded by the real
+ * loader, against their expected.txt. */
+static void test_fixture_dirs(void **state)
+{
+	struct ctx *c = *state;
+	const char *root = getenv("NMIG_FIXTURES");
+	size_t t;
+
+	if (!root)
+		fail_msg("NMIG_FIXTURES is not set (run through ctest)");
+	for (t = 0; t < sizeof(fixture_dirs) / sizeof(fixture_dirs[0]); t++) {
+		struct nmig_buf path = NMIG_BUF_INIT, text = NMIG_BUF_INIT;
+		const char *dir, *exp, *want;
+		static const char *const keys[] = {
+		    "heads", "bases", "branchpoints", "mergepoints"};
+		size_t k;
+		int rc;
+
+		ctx_reset(c);
+		nmig_buf_printf(&path, "%s/graph/%s", root, fixture_dirs[t]);
+		dir = keep(c, nmig_buf_detach(&path, NULL));
+		print_message("fixture: %s\n", fixture_dirs[t]);
+		nmig_buf_printf(&path, "%s/expected.txt", dir);
+		rc = nmig_buf_read_file(&text, path.ptr, 1 << 16);
+		nmig_buf_release(&path);
+		assert_int_equal(rc, NMIG_OK);
+		exp = keep(c, nmig_buf_detach(&text, NULL));
+
+		rc = nmig_revset_load(&c->set, dir, &c->diags);
+		want = expected_value(exp, "load-error", dir);
+		if (want) {
+			/* the loader itself refuses it (a part of the
+			 * message is expected: the loader words it) */
+			keep(c, (char *)want);
+			assert_int_not_equal(rc, NMIG_OK);
+			assert_non_null(
+			    strstr(nmig_error_last()->message, want));
+			continue;
+		}
+		if (rc)
+			fail_msg("loading '%s': %s", dir,
+				 nmig_error_last()->message);
+		rc = nmig_graph_build(&c->g, &c->set, &c->diags);
+		want = expected_value(exp, "error", dir);
+		if (want) {
+			keep(c, (char *)want);
+			assert_int_equal(rc, NMIG_EGRAPH);
+			assert_string_equal(nmig_error_last()->message, want);
+			want = keep(c, expected_value(exp, "file", dir));
+			assert_string_equal(nmig_error_last()->file, want);
+			assert_int_equal(c->diags.errors, 1);
+			continue;
+		}
+		assert_int_equal(rc, NMIG_OK);
+		want = keep(c, expected_value(exp, "order", dir));
+		assert_string_equal(keep(c, ids_all(c->g)), want);
+		for (k = 0; k < 4; k++) {
+			const size_t *v;
+			size_t n;
+
+			if (k == 0)
+				v = nmig_graph_heads(c->g, &n);
+			else if (k == 1)
+				v = nmig_graph_bases(c->g, &n);
+			else if (k == 2)
+				v = nmig_graph_branchpoints(c->g, &n);
+			else
+				v = nmig_graph_mergepoints(c->g, &n);
+			want = keep(c, expected_value(exp, keys[k], dir));
+			assert_string_equal(keep(c, ids_of(c->g, v, n)), want);
+		}
+	}
+}
+
 static double seconds_since(const struct timespec *t0)
 {
 	struct timespec t1;
@@ -525,6 +635,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_cycle_tail_and_null_diags,
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_marks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fixture_dirs, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_big_linear, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_big_branchy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_big_reverse_ids, setup,
