@@ -147,4 +147,11 @@ void nmig_json_str(FILE *out, const char *s);
 /* Write a JSON array of n strings. */
 void nmig_json_strs(FILE *out, const char *const *s, size_t n);
 
+/*
+ * Write text that came from files or users (messages, paths) for a
+ * terminal: control characters and invalid UTF-8 become '?', and a
+ * password in a URL or `password=` is masked.
+ */
+void nmig_put_safe(FILE *out, const char *s);
+
 #endif
