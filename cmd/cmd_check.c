@@ -1,0 +1,212 @@
+/*
+ * nmig check: everything that can be checked without a database, all at
+ * once -- every file name and header, every SQL body through PostgreSQL's
+ * parser (syntax, transaction control, statements that cannot run in a
+ * transaction), and the revision graph -- reported sorted by file and line
+ * with a summary. A check is a list of stages that append findings to one
+ * list; the database engine adds its stage (drift, unknown applied
+ * revisions) the same way, with the applied set in struct check_run.
+ */
+#include "commands.h"
+
+#include "buf.h"
+#include "error.h"
+#include "plan.h"
+#include "sqlscript.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct check_run {
+	struct nmig_global *g;
+	struct nmig_revset set;
+	struct nmig_graph *graph; /* NULL when it could not be built */
+	struct nmig_diags diags;
+	const struct nmig_applied *applied; /* NULL: no database */
+};
+
+/* Stage 1: file names, headers and checksums (the revision set). */
+static void check_files(struct check_run *run)
+{
+	size_t before = run->diags.errors;
+	int rc = nmig_revset_load(&run->set, run->g->cfg.dir, &run->diags);
+
+	if (rc && run->diags.errors == before)
+		nmig_diags_add_last_error(&run->diags, "files");
+}
+
+/* Check one SQL file of rev; its transaction mode comes from the header. */
+static void check_script(struct check_run *run, const char *path,
+			 int transactional)
+{
+	struct nmig_script script;
+	size_t before = run->diags.errors;
+	int rc;
+
+	rc = nmig_script_load(&script, path, run->g->cfg.max_file_size);
+	if (rc) {
+		nmig_diags_add_last_error(&run->diags, "sql-file");
+		return;
+	}
+	rc = nmig_script_check(&script, transactional, &run->diags);
+	if (rc && run->diags.errors == before)
+		nmig_diags_add_last_error(&run->diags, "sql");
+	nmig_script_release(&script);
+}
+
+/* Stage 2: every SQL body, up and down. */
+static void check_scripts(struct check_run *run)
+{
+	size_t i;
+
+	for (i = 0; i < run->set.n; i++) {
+		const struct nmig_revision *r = &run->set.revs[i];
+
+		check_script(run, r->up.path, r->transactional);
+		if (r->down.path)
+			check_script(run, r->down.path, r->transactional);
+	}
+}
+
+/* Stage 3: the graph (duplicates, missing parents, cycles), and heads. */
+static void check_graph(struct check_run *run)
+{
+	size_t before = run->diags.errors, nh, i;
+	const size_t *heads;
+	struct nmig_buf ids = NMIG_BUF_INIT;
+	struct nmig_diag *d;
+	int rc;
+
+	rc = nmig_graph_build(&run->graph, &run->set, &run->diags);
+	if (rc) {
+		if (run->diags.errors == before)
+			nmig_diags_add_last_error(&run->diags, "graph");
+		if (run->graph)
+			nmig_graph_free(run->graph);
+		run->graph = NULL;
+		return;
+	}
+	heads = nmig_graph_heads(run->graph, &nh);
+	if (nh < 2)
+		return;
+	for (i = 0; i < nh; i++)
+		nmig_buf_printf(&ids, "%s%s", i ? ", " : "",
+				nmig_graph_rev(run->graph, heads[i])->id);
+	d = nmig_diags_add(&run->diags, NMIG_SEV_WARNING, NMIG_EAMBIGUOUS,
+			   "multiple-heads", NULL, 0, 0,
+			   "the history has %zu heads: %s", nh, ids.ptr);
+	nmig_diag_set_hint(d, "join them with 'nmig merge' before 'nmig "
+			      "upgrade head', or upgrade with 'heads'");
+	nmig_buf_release(&ids);
+}
+
+static void json_int_or_null(int v)
+{
+	if (v > 0)
+		printf("%d", v);
+	else
+		fputs("null", stdout);
+}
+
+static void print_json(const struct check_run *run)
+{
+	static const char *const sev[] = {"note", "warning", "error"};
+	size_t *idx = nmig_diags_order(&run->diags), i;
+
+	printf("{\"revisions\": %zu, \"errors\": %zu, \"warnings\": %zu, "
+	       "\"findings\": [",
+	       run->set.n, run->diags.errors, run->diags.warnings);
+	for (i = 0; i < run->diags.n; i++) {
+		const struct nmig_diag *d = &run->diags.items[idx ? idx[i] : i];
+
+		fputs(i ? ",\n  {" : "\n  {", stdout);
+		printf("\"severity\": \"%s\", \"rule\": ",
+		       sev[d->severity <= NMIG_SEV_ERROR ? d->severity : 2]);
+		nmig_json_str(stdout, d->rule);
+		fputs(", \"file\": ", stdout);
+		nmig_json_str(stdout, d->file);
+		fputs(", \"line\": ", stdout);
+		json_int_or_null(d->line);
+		fputs(", \"col\": ", stdout);
+		json_int_or_null(d->col);
+		fputs(", \"message\": ", stdout);
+		nmig_json_str(stdout, d->message);
+		fputs(", \"hint\": ", stdout);
+		nmig_json_str(stdout, d->hint);
+		fputc('}', stdout);
+	}
+	fputs(run->diags.n ? "\n]}\n" : "]}\n", stdout);
+	free(idx);
+}
+
+static const char *plural(size_t n, const char *one, const char *many)
+{
+	return n == 1 ? one : many;
+}
+
+int cmd_check(struct nmig_global *g, int argc, char **argv)
+{
+	const struct nmig_opt opts[] = {
+	    {0, "json", NULL,
+	     "print {revisions, errors, warnings, findings[]} as JSON", NULL,
+	     &g->json, NULL, NULL},
+	    {0},
+	};
+	const struct nmig_usage usage = {
+	    "check",
+	    NULL,
+	    "Check the migrations without a database: file names and "
+	    "headers,\nevery SQL body with PostgreSQL's parser (syntax "
+	    "errors with\nfile:line:col, BEGIN/COMMIT in a transactional "
+	    "migration, statements\nsuch as CREATE INDEX CONCURRENTLY that "
+	    "need '-- nmig:transaction off'),\nand the revision graph "
+	    "(duplicate ids, unknown parents, cycles).\nEvery finding is "
+	    "reported, sorted by file and line, then a summary.\nExits 3 "
+	    "when there is an error, 0 otherwise (warnings do not fail).",
+	    opts,
+	    "nmig check\nnmig check --json | jq '.findings[]'",
+	};
+	struct check_run run;
+	struct stat st;
+	int rc;
+
+	memset(&run, 0, sizeof(run));
+	run.g = g;
+	rc = nmig_opts_parse(&usage, &argc, argv);
+	if (rc)
+		return rc == 1 ? NMIG_EXIT_OK : rc;
+	if (argc > 1) {
+		nmig_errorf(g, "unexpected argument '%s'", argv[1]);
+		nmig_hintf(g, "check reads the whole migrations directory; "
+			      "name it with 'nmig --dir DIR check'");
+		return NMIG_EXIT_USAGE;
+	}
+	if (stat(g->cfg.dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		nmig_errorf(g, "migrations directory '%s' does not exist",
+			    g->cfg.dir);
+		nmig_hintf(g, "create it with 'nmig init', or name it with "
+			      "--dir or 'dir' in nmig.conf");
+		return NMIG_EXIT_INPUT;
+	}
+	check_files(&run);
+	check_scripts(&run);
+	check_graph(&run);
+	if (g->json) {
+		print_json(&run);
+	} else {
+		nmig_report_diags(g, &run.diags);
+		printf("checked %zu %s: %zu %s, %zu %s\n", run.set.n,
+		       plural(run.set.n, "revision", "revisions"),
+		       run.diags.errors,
+		       plural(run.diags.errors, "error", "errors"),
+		       run.diags.warnings,
+		       plural(run.diags.warnings, "warning", "warnings"));
+	}
+	rc = run.diags.errors ? NMIG_EXIT_INPUT : NMIG_EXIT_OK;
+	if (run.graph)
+		nmig_graph_free(run.graph);
+	nmig_revset_release(&run.set);
+	nmig_diags_release(&run.diags);
+	return rc;
+}

@@ -1,0 +1,114 @@
+/*
+ * nmig heads: the revisions with no children, in plan order -- what
+ * `upgrade heads` would reach. More than one head means unmerged branches
+ * (`upgrade head` refuses them; `nmig merge` joins them). Only headers are
+ * read, never SQL bodies, so this stays fast on long histories.
+ */
+#include "commands.h"
+
+#include <string.h>
+
+static void print_json(const struct nmig_graph *graph, const size_t *heads,
+		       size_t n)
+{
+	size_t i;
+
+	fputc('[', stdout);
+	for (i = 0; i < n; i++) {
+		const struct nmig_revision *r = nmig_graph_rev(graph, heads[i]);
+
+		fputs(i ? ",\n {" : "{", stdout);
+		fputs("\"id\": ", stdout);
+		nmig_json_str(stdout, r->id);
+		fputs(", \"message\": ", stdout);
+		nmig_json_str(stdout, r->message);
+		fputs(", \"parents\": ", stdout);
+		nmig_json_strs(stdout, (const char *const *)r->parents,
+			       r->nparents);
+		fputs(", \"up\": ", stdout);
+		nmig_json_str(stdout, r->up.path);
+		fputs(", \"down\": ", stdout);
+		nmig_json_str(stdout, r->down.path);
+		fputc('}', stdout);
+	}
+	fputs("]\n", stdout);
+}
+
+static void print_text(struct nmig_global *g, const struct nmig_graph *graph,
+		       const size_t *heads, size_t n, int verbose)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		const struct nmig_revision *r = nmig_graph_rev(graph, heads[i]);
+
+		printf("%s%s%s (head) ", nmig_c_yellow(g), r->id,
+		       nmig_c_reset(g));
+		nmig_put_safe(stdout, r->message);
+		fputc('\n', stdout);
+		if (!verbose)
+			continue;
+		fputs("    parents: ", stdout);
+		if (r->nparents == 0)
+			fputs("<base>", stdout);
+		for (j = 0; j < r->nparents; j++)
+			printf("%s%s", j ? ", " : "", r->parents[j]);
+		fputs("\n    up:      ", stdout);
+		nmig_put_safe(stdout, r->up.path);
+		fputs("\n    down:    ", stdout);
+		if (r->down.path)
+			nmig_put_safe(stdout, r->down.path);
+		else
+			fputs("none (irreversible)", stdout);
+		fputc('\n', stdout);
+	}
+}
+
+int cmd_heads(struct nmig_global *g, int argc, char **argv)
+{
+	int verbose = 0, rc;
+	const struct nmig_opt opts[] = {
+	    {'v', "verbose", NULL, "also print parents and file paths", NULL,
+	     &verbose, NULL, NULL},
+	    {0, "json", NULL,
+	     "print a JSON array of {id, message, parents, up, down}", NULL,
+	     &g->json, NULL, NULL},
+	    {0},
+	};
+	const struct nmig_usage usage = {
+	    "heads",
+	    NULL,
+	    "List the heads: revisions that no other revision has as "
+	    "parent, in\nplan order. One line per head: '<id> (head) "
+	    "<message>'. Several heads\nmean unmerged branches; join them "
+	    "with 'nmig merge'.",
+	    opts,
+	    "nmig heads\nnmig heads --verbose\nnmig heads --json",
+	};
+	struct nmig_revset set;
+	struct nmig_graph *graph = NULL;
+	const size_t *heads;
+	size_t n;
+
+	memset(&set, 0, sizeof(set));
+	rc = nmig_opts_parse(&usage, &argc, argv);
+	if (rc)
+		return rc == 1 ? NMIG_EXIT_OK : rc;
+	if (argc > 1) {
+		nmig_errorf(g, "unexpected argument '%s'", argv[1]);
+		nmig_hintf(g, "see 'nmig heads --help'");
+		return NMIG_EXIT_USAGE;
+	}
+	rc = nmig_load_graph(g, &set, &graph);
+	if (rc == NMIG_EXIT_OK) {
+		heads = nmig_graph_heads(graph, &n);
+		if (g->json)
+			print_json(graph, heads, n);
+		else
+			print_text(g, graph, heads, n, verbose || g->verbose);
+	}
+	if (graph)
+		nmig_graph_free(graph);
+	nmig_revset_release(&set);
+	return rc;
+}

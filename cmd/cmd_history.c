@@ -1,0 +1,273 @@
+/*
+ * nmig history: the revisions newest first (reverse plan order), one line
+ * each in Alembic's form `<parents> -> <id> (head) (branchpoint)
+ * (mergepoint), <message>`, optionally limited to a range `-r A:B` (the
+ * ancestors of B, B included, that are not ancestors of A, A excluded).
+ * The printer takes an optional applied set, so that the database engine
+ * can mark applied revisions without another code path; this command
+ * alone passes none.
+ */
+#include "commands.h"
+
+#include "error.h"
+#include "plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Mark the nodes selected by range (NULL: all). Returns NMIG_OK or a
+ * libnmig error code with the error set.
+ */
+static int select_range(const struct nmig_graph *graph,
+			const struct nmig_applied *applied, const char *range,
+			unsigned char *sel)
+{
+	size_t count = nmig_graph_count(graph), i, nn = 0;
+	unsigned char *excl = NULL;
+	size_t *nodes = NULL;
+	char *from = NULL, *to = NULL;
+	int rc;
+
+	if (!range) {
+		memset(sel, 1, count);
+		return NMIG_OK;
+	}
+	if (!strchr(range, ':')) {
+		nmig_error_set(NMIG_EUSAGE, "invalid range '%s'", range);
+		nmig_error_hint(
+		    "write A:B (from A, excluded, to B); either "
+		    "side may be empty, e.g. -r 2026:  or  -r :head");
+		return NMIG_EUSAGE;
+	}
+	rc = nmig_range_parse(range, &from, &to);
+	if (rc)
+		goto cleanup;
+	if (to && *to) {
+		rc = nmig_target_resolve(graph, applied, NMIG_UP, to, &nodes,
+					 &nn);
+		if (rc)
+			goto cleanup;
+		nmig_graph_mark_ancestors(graph, nodes, nn, sel);
+		free(nodes);
+		nodes = NULL;
+	} else {
+		memset(sel, 1, count);
+	}
+	if (from && *from) {
+		excl = calloc(count ? count : 1, 1);
+		if (!excl) {
+			rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		rc = nmig_target_resolve(graph, applied, NMIG_UP, from, &nodes,
+					 &nn);
+		if (rc)
+			goto cleanup;
+		nmig_graph_mark_ancestors(graph, nodes, nn, excl);
+		for (i = 0; i < count; i++)
+			if (excl[i])
+				sel[i] = 0;
+	}
+cleanup:
+	free(nodes);
+	free(excl);
+	free(from);
+	free(to);
+	return rc;
+}
+
+/*
+ * Whether node i is applied with no applied child: the database's
+ * current position on its branch.
+ */
+static int is_current(const struct nmig_graph *graph,
+		      const struct nmig_applied *applied, size_t i)
+{
+	size_t nc, j;
+	const size_t *ch;
+
+	if (!applied || !applied->mark[i])
+		return 0;
+	ch = nmig_graph_children(graph, i, &nc);
+	for (j = 0; j < nc; j++)
+		if (applied->mark[ch[j]])
+			return 0;
+	return 1;
+}
+
+static void print_line(struct nmig_global *g, const struct nmig_graph *graph,
+		       const struct nmig_applied *applied, size_t i,
+		       int verbose)
+{
+	const struct nmig_revision *r = nmig_graph_rev(graph, i);
+	size_t np, nc, j;
+
+	nmig_graph_parents(graph, i, &np);
+	nmig_graph_children(graph, i, &nc);
+	if (r->nparents == 0)
+		fputs("<base>", stdout);
+	for (j = 0; j < r->nparents; j++)
+		printf("%s%s", j ? ", " : "", r->parents[j]);
+	printf(" -> %s%s%s", nmig_c_yellow(g), r->id, nmig_c_reset(g));
+	if (nc == 0)
+		printf(" %s(head)%s", nmig_c_bold(g), nmig_c_reset(g));
+	if (nc > 1)
+		fputs(" (branchpoint)", stdout);
+	if (np > 1)
+		fputs(" (mergepoint)", stdout);
+	if (is_current(graph, applied, i))
+		printf(" %s(current)%s", nmig_c_green(g), nmig_c_reset(g));
+	else if (applied && applied->mark[i])
+		printf(" %s(applied)%s", nmig_c_green(g), nmig_c_reset(g));
+	fputs(", ", stdout);
+	nmig_put_safe(stdout, r->message);
+	fputc('\n', stdout);
+	if (!verbose)
+		return;
+	fputs("    up:            ", stdout);
+	nmig_put_safe(stdout, r->up.path);
+	printf("\n    up checksum:   %s\n    down:          ", r->up.checksum);
+	if (r->down.path) {
+		nmig_put_safe(stdout, r->down.path);
+		printf("\n    down checksum: %s\n", r->down.checksum);
+	} else {
+		fputs("none (irreversible)\n", stdout);
+	}
+	printf("    transaction:   %s\n",
+	       r->transactional ? "on" : "off (-- nmig:transaction off)");
+	if (applied)
+		printf("    applied:       %s\n",
+		       applied->mark[i] ? "yes" : "no");
+}
+
+static void print_json_item(const struct nmig_graph *graph,
+			    const struct nmig_applied *applied, size_t i)
+{
+	const struct nmig_revision *r = nmig_graph_rev(graph, i);
+	size_t np, nc, j;
+	const size_t *ch;
+
+	nmig_graph_parents(graph, i, &np);
+	ch = nmig_graph_children(graph, i, &nc);
+	fputs("{\"id\": ", stdout);
+	nmig_json_str(stdout, r->id);
+	fputs(", \"message\": ", stdout);
+	nmig_json_str(stdout, r->message);
+	fputs(", \"parents\": ", stdout);
+	nmig_json_strs(stdout, (const char *const *)r->parents, r->nparents);
+	fputs(", \"children\": [", stdout);
+	for (j = 0; j < nc; j++) {
+		if (j)
+			fputs(", ", stdout);
+		nmig_json_str(stdout, nmig_graph_rev(graph, ch[j])->id);
+	}
+	printf("], \"head\": %s, \"branchpoint\": %s, \"mergepoint\": %s",
+	       nc == 0 ? "true" : "false", nc > 1 ? "true" : "false",
+	       np > 1 ? "true" : "false");
+	fputs(", \"up\": ", stdout);
+	nmig_json_str(stdout, r->up.path);
+	fputs(", \"up_checksum\": ", stdout);
+	nmig_json_str(stdout, r->up.checksum);
+	fputs(", \"down\": ", stdout);
+	nmig_json_str(stdout, r->down.path);
+	fputs(", \"down_checksum\": ", stdout);
+	nmig_json_str(stdout, r->down.path ? r->down.checksum : NULL);
+	printf(", \"transactional\": %s", r->transactional ? "true" : "false");
+	if (applied)
+		printf(", \"applied\": %s, \"current\": %s",
+		       applied->mark[i] ? "true" : "false",
+		       is_current(graph, applied, i) ? "true" : "false");
+	fputc('}', stdout);
+}
+
+/*
+ * Print the history of graph, newest first, limited to range (NULL: all),
+ * marking the revisions of applied (NULL: no database). Returns NMIG_OK or
+ * a libnmig error code (a bad range) with the error set.
+ */
+static int print_history(struct nmig_global *g, const struct nmig_graph *graph,
+			 const struct nmig_applied *applied, const char *range,
+			 int verbose)
+{
+	size_t count = nmig_graph_count(graph), i, k = 0;
+	unsigned char *sel = calloc(count ? count : 1, 1);
+	int rc;
+
+	if (!sel)
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	rc = select_range(graph, applied, range, sel);
+	if (rc)
+		goto cleanup;
+	if (g->json)
+		fputc('[', stdout);
+	for (i = count; i-- > 0;) {
+		if (!sel[i])
+			continue;
+		if (g->json) {
+			fputs(k ? ",\n " : "", stdout);
+			print_json_item(graph, applied, i);
+		} else {
+			if (verbose && k)
+				fputc('\n', stdout);
+			print_line(g, graph, applied, i, verbose);
+		}
+		k++;
+	}
+	if (g->json)
+		fputs("]\n", stdout);
+cleanup:
+	free(sel);
+	return rc;
+}
+
+int cmd_history(struct nmig_global *g, int argc, char **argv)
+{
+	const char *range = NULL;
+	int verbose = 0, rc;
+	const struct nmig_opt opts[] = {
+	    {'r', "rev-range", "A:B",
+	     "only revisions after A (excluded) up to B (included)", &range,
+	     NULL, NULL, NULL},
+	    {'v', "verbose", NULL,
+	     "also print paths, checksums and transaction mode", NULL, &verbose,
+	     NULL, NULL},
+	    {0, "json", NULL, "print a JSON array, newest first", NULL,
+	     &g->json, NULL, NULL},
+	    {0},
+	};
+	const struct nmig_usage usage = {
+	    "history",
+	    NULL,
+	    "List revisions newest first (reverse plan order), one per "
+	    "line:\n'<parents> -> <id> (head) (branchpoint) (mergepoint), "
+	    "<message>',\nwith '<base>' as the parent of a root. -r A:B "
+	    "keeps the ancestors of B\n(B included) that are not ancestors "
+	    "of A (A excluded), as in Alembic;\neither side may be empty "
+	    "and each is any target (id, prefix, head...).",
+	    opts,
+	    "nmig history\n"
+	    "nmig history -r 20261126091000:head --verbose\n"
+	    "nmig history -r :20261126092000 --json",
+	};
+	struct nmig_revset set;
+	struct nmig_graph *graph = NULL;
+
+	memset(&set, 0, sizeof(set));
+	rc = nmig_opts_parse(&usage, &argc, argv);
+	if (rc)
+		return rc == 1 ? NMIG_EXIT_OK : rc;
+	if (argc > 1) {
+		nmig_errorf(g, "unexpected argument '%s'", argv[1]);
+		nmig_hintf(g, "limit the history with -r A:B");
+		return NMIG_EXIT_USAGE;
+	}
+	rc = nmig_load_graph(g, &set, &graph);
+	if (rc == NMIG_EXIT_OK &&
+	    print_history(g, graph, NULL, range, verbose || g->verbose))
+		rc = nmig_report_error(g);
+	if (graph)
+		nmig_graph_free(graph);
+	nmig_revset_release(&set);
+	return rc;
+}

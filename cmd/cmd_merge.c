@@ -1,0 +1,266 @@
+/*
+ * nmig merge: create a revision whose parents are the given revisions, or
+ * all heads, joining branches back into one line. The merge itself runs no
+ * SQL: its up file is the header and its down file a comment, so it is
+ * reversible. At least two distinct parents are needed, none an ancestor
+ * of another (that would not join anything).
+ */
+#include "commands.h"
+#include "newrev.h"
+
+#include "error.h"
+#include "plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Resolve the REV arguments (or all heads when there are none) to plan
+ * positions in plan order, deduplicated.
+ */
+static int resolve_parents(const struct nmig_graph *graph, int argc,
+			   char **argv, size_t **out, size_t *n)
+{
+	size_t count = nmig_graph_count(graph), i, j, nn;
+	unsigned char *mark;
+	size_t *nodes = NULL;
+	const size_t *heads;
+	int rc = NMIG_OK;
+
+	*out = NULL;
+	*n = 0;
+	mark = calloc(count ? count : 1, 1);
+	if (!mark)
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	if (argc <= 1) {
+		heads = nmig_graph_heads(graph, &nn);
+		for (j = 0; j < nn; j++)
+			mark[heads[j]] = 1;
+	}
+	for (i = 1; i < (size_t)argc; i++) {
+		rc = nmig_target_resolve(graph, NULL, NMIG_UP, argv[i], &nodes,
+					 &nn);
+		if (rc)
+			goto cleanup;
+		for (j = 0; j < nn; j++)
+			mark[nodes[j]] = 1;
+		free(nodes);
+		nodes = NULL;
+	}
+	for (i = 0; i < count; i++)
+		*n += mark[i];
+	if (*n) {
+		*out = malloc(*n * sizeof(**out));
+		if (!*out) {
+			*n = 0;
+			rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		for (i = 0, j = 0; i < count; i++)
+			if (mark[i])
+				(*out)[j++] = i;
+	}
+cleanup:
+	free(nodes);
+	free(mark);
+	return rc;
+}
+
+/*
+ * Refuse a parent that is an ancestor of another parent: mark the strict
+ * ancestors of all parents at once (linear), then look at the parents.
+ */
+static int check_independent(const struct nmig_graph *graph,
+			     const size_t *nodes, size_t n)
+{
+	size_t count = nmig_graph_count(graph), i, j, np, total = 0;
+	unsigned char *mark = calloc(count ? count : 1, 1);
+	size_t *roots = NULL;
+	const size_t *ps;
+	int rc = NMIG_OK;
+
+	if (!mark)
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		nmig_graph_parents(graph, nodes[i], &np);
+		total += np;
+	}
+	roots = malloc((total ? total : 1) * sizeof(*roots));
+	if (!roots) {
+		rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	for (i = 0, total = 0; i < n; i++) {
+		ps = nmig_graph_parents(graph, nodes[i], &np);
+		for (j = 0; j < np; j++)
+			roots[total++] = ps[j];
+	}
+	nmig_graph_mark_ancestors(graph, roots, total, mark);
+	for (i = 0; i < n; i++) {
+		const struct nmig_revision *r;
+
+		if (!mark[nodes[i]])
+			continue;
+		r = nmig_graph_rev(graph, nodes[i]);
+		rc = nmig_error_set(NMIG_EUSAGE,
+				    "revision '%s' is an ancestor of another "
+				    "revision to merge",
+				    r->id);
+		nmig_error_hint("a merge joins revisions on different "
+				"branches; leave '%s' out",
+				r->id);
+		break;
+	}
+cleanup:
+	free(roots);
+	free(mark);
+	return rc;
+}
+
+/* The default message: "merge a and b", "merge a, b and c". */
+static void default_message(struct nmig_buf *b, const char *const *ids,
+			    size_t n)
+{
+	size_t i;
+
+	nmig_buf_puts(b, "merge ");
+	for (i = 0; i < n; i++)
+		nmig_buf_printf(b, "%s%s",
+				i == 0 ? "" : (i + 1 == n ? " and " : ", "),
+				ids[i]);
+}
+
+int cmd_merge(struct nmig_global *g, int argc, char **argv)
+{
+	const char *message = NULL, *rev_id = NULL;
+	const struct nmig_opt opts[] = {
+	    {'m', "message", "MSG", "message (default: merge <id> and <id>)",
+	     &message, NULL, NULL, NULL},
+	    {0, "rev-id", "ID", "use ID instead of the UTC time", &rev_id, NULL,
+	     NULL, NULL},
+	    {0, "json", NULL, "print {\"id\", \"up\", \"down\"} as JSON", NULL,
+	     &g->json, NULL, NULL},
+	    {0},
+	};
+	const struct nmig_usage usage = {
+	    "merge",
+	    "[REV...]",
+	    "Create a merge revision whose parents are the given revisions "
+	    "(ids,\nprefixes, 'heads'), or all heads when none are given. "
+	    "It needs two or\nmore revisions on different branches. The "
+	    "merge runs no SQL and can\nbe undone. Prints the paths of the "
+	    "new files.",
+	    opts,
+	    "nmig merge                       # join all heads\n"
+	    "nmig merge -m \"join index work\" 20261126091000 "
+	    "20261126092000",
+	};
+	struct nmig_revset set;
+	struct nmig_graph *graph = NULL;
+	struct nmig_buf msg = NMIG_BUF_INIT, up = NMIG_BUF_INIT;
+	struct nmig_buf down = NMIG_BUF_INIT;
+	const char **pids = NULL;
+	size_t *nodes = NULL, n = 0, i;
+	char id[NMIG_NEWREV_ID_MAX], date[32];
+	char *slug = NULL, *up_path = NULL, *down_path = NULL;
+	int rc, exit_code = NMIG_EXIT_OK;
+
+	memset(&set, 0, sizeof(set));
+	rc = nmig_opts_parse(&usage, &argc, argv);
+	if (rc)
+		return rc == 1 ? NMIG_EXIT_OK : rc;
+	if (message && nmig_newrev_check_message(message))
+		return nmig_report_error(g);
+	exit_code = nmig_load_graph(g, &set, &graph);
+	if (exit_code)
+		goto cleanup;
+	rc = resolve_parents(graph, argc, argv, &nodes, &n);
+	if (rc)
+		goto fail;
+	if (n < 2) {
+		if (argc > 1) {
+			rc = nmig_error_set(NMIG_EUSAGE,
+					    "a merge needs two or more "
+					    "distinct revisions");
+			nmig_error_hint("name the heads to join, e.g. 'nmig "
+					"merge A B', or run 'nmig heads'");
+		} else {
+			rc = nmig_error_set(NMIG_ERROR,
+					    "nothing to merge: there %s",
+					    n ? "is a single head"
+					      : "are no "
+						"revisions");
+			if (n)
+				nmig_error_detail(
+				    "head: %s",
+				    nmig_graph_rev(graph, nodes[0])->id);
+		}
+		goto fail;
+	}
+	rc = check_independent(graph, nodes, n);
+	if (rc)
+		goto fail;
+	pids = malloc(n * sizeof(*pids));
+	if (!pids) {
+		rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (i = 0; i < n; i++)
+		pids[i] = nmig_graph_rev(graph, nodes[i])->id;
+	if (message)
+		nmig_buf_puts(&msg, message);
+	else
+		default_message(&msg, pids, n);
+	if (rev_id) {
+		rc = nmig_newrev_check_id(graph, rev_id);
+		if (!rc && strlen(rev_id) >= sizeof(id))
+			rc = nmig_error_set(NMIG_EUSAGE,
+					    "the revision id '%s' is longer "
+					    "than %zu characters",
+					    rev_id, sizeof(id) - 1);
+		if (rc)
+			goto fail;
+		snprintf(id, sizeof(id), "%s", rev_id);
+	} else {
+		nmig_newrev_make_id(graph, nmig_newrev_now(date), id);
+	}
+	slug = nmig_newrev_slug(msg.ptr);
+	nmig_buf_puts(&up, "-- nmig:parents");
+	for (i = 0; i < n; i++)
+		nmig_buf_printf(&up, " %s", pids[i]);
+	nmig_buf_printf(&up,
+			"\n-- nmig:message %s\n\n"
+			"-- Merge point: joins the branches above. It runs no "
+			"SQL.\n",
+			msg.ptr);
+	nmig_buf_printf(&down,
+			"-- Undo the merge %s: nothing to run; the branches "
+			"stay as they are.\n",
+			id);
+	if (!slug || nmig_buf_oom(&msg) || nmig_buf_oom(&up) ||
+	    nmig_buf_oom(&down)) {
+		rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
+		goto fail;
+	}
+	rc = nmig_newrev_write(g->cfg.dir, id, slug, up.ptr, down.ptr, &up_path,
+			       &down_path);
+	if (rc)
+		goto fail;
+	nmig_newrev_print(g, id, msg.ptr, pids, n, up_path, down_path);
+	goto cleanup;
+fail:
+	exit_code = nmig_report_error(g);
+cleanup:
+	free(nodes);
+	free(pids);
+	free(slug);
+	free(up_path);
+	free(down_path);
+	nmig_buf_release(&msg);
+	nmig_buf_release(&up);
+	nmig_buf_release(&down);
+	if (graph)
+		nmig_graph_free(graph);
+	nmig_revset_release(&set);
+	return exit_code;
+}

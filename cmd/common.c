@@ -1,0 +1,773 @@
+/*
+ * What the commands of the nmig executable share (declared in nmig.h):
+ * option parsing from a table that also renders --help, the error and
+ * diagnostic reports (rustc-like location, source line and caret, then
+ * detail and hint), colours, JSON string output, the mapping from libnmig
+ * codes to exit codes, and loading the revision graph. Everything printed
+ * here goes through one sanitiser that turns control characters and invalid
+ * UTF-8 into '?' and masks passwords in URLs, so neither a hostile file name
+ * nor a connection string can reach the terminal raw.
+ */
+#include "nmig.h"
+
+#include "buf.h"
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+/* Colour escapes (stdout and stderr have their own switch). */
+static const char *esc(const struct nmig_global *g, int stream,
+		       const char *code)
+{
+	return g && (g->color & stream) ? code : "";
+}
+
+/* nmig_c_*: escapes for text written to stdout; "" when colour is off. */
+const char *nmig_c_bold(const struct nmig_global *g)
+{
+	return esc(g, NMIG_COLOR_STDOUT, "\033[1m");
+}
+
+const char *nmig_c_red(const struct nmig_global *g)
+{
+	return esc(g, NMIG_COLOR_STDOUT, "\033[31m");
+}
+
+const char *nmig_c_green(const struct nmig_global *g)
+{
+	return esc(g, NMIG_COLOR_STDOUT, "\033[32m");
+}
+
+const char *nmig_c_yellow(const struct nmig_global *g)
+{
+	return esc(g, NMIG_COLOR_STDOUT, "\033[33m");
+}
+
+const char *nmig_c_dim(const struct nmig_global *g)
+{
+	return esc(g, NMIG_COLOR_STDOUT, "\033[2m");
+}
+
+const char *nmig_c_reset(const struct nmig_global *g)
+{
+	return esc(g, NMIG_COLOR_STDOUT, "\033[0m");
+}
+
+/*
+ * Length of the valid UTF-8 sequence at s (1 to 4), or 0 when the bytes
+ * there are not valid UTF-8 (overlong forms, surrogates and code points
+ * above U+10FFFF included). *cp receives the code point.
+ */
+static int utf8_seq(const unsigned char *s, unsigned *cp)
+{
+	unsigned c = s[0], v;
+	int n, i;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		v = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		v = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		v = c & 0x07;
+	} else {
+		return 0;
+	}
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && v < 0x800) || (n == 4 && v < 0x10000) ||
+	    (v >= 0xd800 && v <= 0xdfff) || v > 0x10ffff)
+		return 0;
+	*cp = v;
+	return n;
+}
+
+/*
+ * Append s to out with every password masked: the password of a URL's
+ * user:password@ becomes ***, and so does the value of password=...
+ */
+static void redact(struct nmig_buf *out, const char *s)
+{
+	const char *p = s;
+
+	while (*p) {
+		if (strncmp(p, "://", 3) == 0) {
+			const char *auth = p + 3, *end, *at = NULL, *colon;
+
+			end = auth + strcspn(auth, "/?# \t\n'\"");
+			for (const char *q = auth; q < end; q++)
+				if (*q == '@')
+					at = q;
+			colon =
+			    at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+			if (colon) {
+				nmig_buf_put(out, p, (size_t)(colon + 1 - p));
+				nmig_buf_puts(out, "***");
+				p = at;
+				continue;
+			}
+			nmig_buf_put(out, p, 3);
+			p += 3;
+			continue;
+		}
+		if (strncasecmp(p, "password=", 9) == 0) {
+			nmig_buf_put(out, p, 9);
+			p += 9;
+			if (*p == '\'' || *p == '"') {
+				const char *close = strchr(p + 1, *p);
+
+				p = close ? close + 1 : p + strlen(p);
+			} else {
+				p += strcspn(p, " \t\n&;");
+			}
+			nmig_buf_puts(out, "***");
+			continue;
+		}
+		nmig_buf_putc(out, *p++);
+	}
+}
+
+/*
+ * Write s for a terminal: passwords masked, control characters (newline
+ * kept when multiline) and invalid UTF-8 shown as '?'.
+ */
+static void put_safe(FILE *out, const char *s, int multiline)
+{
+	struct nmig_buf b = NMIG_BUF_INIT;
+	const unsigned char *p;
+	unsigned cp;
+	int n;
+
+	if (!s)
+		return;
+	redact(&b, s);
+	for (p = (const unsigned char *)b.ptr; *p; p += n) {
+		n = utf8_seq(p, &cp);
+		if (n == 0) {
+			fputc('?', out);
+			n = 1;
+		} else if ((cp < 0x20 && cp != '\t' &&
+			    !(multiline && cp == '\n')) ||
+			   (cp >= 0x7f && cp < 0xa0)) {
+			fputc('?', out);
+		} else {
+			fwrite(p, 1, (size_t)n, out);
+		}
+	}
+	nmig_buf_release(&b);
+}
+
+/* nmig_put_safe: see nmig.h. */
+void nmig_put_safe(FILE *out, const char *s)
+{
+	put_safe(out, s, 0);
+}
+
+/* Print "<label>: <formatted message>" to stderr with a coloured label. */
+static void vlabel(struct nmig_global *g, const char *label, const char *color,
+		   const char *fmt, va_list ap)
+{
+	struct nmig_buf b = NMIG_BUF_INIT;
+
+	nmig_buf_vprintf(&b, fmt, ap);
+	fprintf(stderr, "%s%s:%s ", esc(g, NMIG_COLOR_STDERR, color), label,
+		esc(g, NMIG_COLOR_STDERR, "\033[0m"));
+	put_safe(stderr, b.ptr, 1);
+	fputc('\n', stderr);
+	nmig_buf_release(&b);
+}
+
+/* nmig_errorf: "error: ..." to stderr. */
+void nmig_errorf(struct nmig_global *g, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlabel(g, "error", "\033[1;31m", fmt, ap);
+	va_end(ap);
+}
+
+/* nmig_warnf: "warning: ..." to stderr unless -q. */
+void nmig_warnf(struct nmig_global *g, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (g && g->quiet)
+		return;
+	va_start(ap, fmt);
+	vlabel(g, "warning", "\033[1;33m", fmt, ap);
+	va_end(ap);
+}
+
+/* nmig_hintf: "hint: ..." to stderr. */
+void nmig_hintf(struct nmig_global *g, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlabel(g, "hint", "\033[1;32m", fmt, ap);
+	va_end(ap);
+}
+
+/* nmig_infof: one informational line to stderr unless -q. */
+void nmig_infof(struct nmig_global *g, const char *fmt, ...)
+{
+	struct nmig_buf b = NMIG_BUF_INIT;
+	va_list ap;
+
+	if (g && g->quiet)
+		return;
+	va_start(ap, fmt);
+	nmig_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	put_safe(stderr, b.ptr, 1);
+	fputc('\n', stderr);
+	nmig_buf_release(&b);
+}
+
+/* nmig_exit_code: see nmig.h; an exit code (>= 0) passes through. */
+int nmig_exit_code(int code)
+{
+	if (code >= 0)
+		return code;
+	switch (code) {
+	case NMIG_EUSAGE:
+		return NMIG_EXIT_USAGE;
+	case NMIG_EINPUT:
+	case NMIG_EGRAPH:
+	case NMIG_EIO:
+		return NMIG_EXIT_INPUT;
+	case NMIG_ENOTFOUND:
+	case NMIG_EAMBIGUOUS:
+		return NMIG_EXIT_TARGET;
+	case NMIG_ECONNECT:
+		return NMIG_EXIT_CONNECT;
+	case NMIG_ESQL:
+		return NMIG_EXIT_SQL;
+	case NMIG_ESTATE:
+		return NMIG_EXIT_STATE;
+	case NMIG_ELOCKED:
+		return NMIG_EXIT_LOCKED;
+	case NMIG_ECONFIG:
+		return NMIG_EXIT_CONFIG;
+	case NMIG_EPRODUCTION:
+		return NMIG_EXIT_PRODUCTION;
+	default:
+		return NMIG_EXIT_FAILURE;
+	}
+}
+
+static int digits(int n)
+{
+	int d = 1;
+
+	while (n >= 10) {
+		n /= 10;
+		d++;
+	}
+	return d;
+}
+
+/*
+ * The location block under a message: "  --> file:line:col", then the
+ * source line with its number in a gutter and a caret under col.
+ */
+static void print_location(struct nmig_global *g, const char *file, int line,
+			   int col, const char *source)
+{
+	const char *dim = esc(g, NMIG_COLOR_STDERR, "\033[34m");
+	const char *red = esc(g, NMIG_COLOR_STDERR, "\033[1;31m");
+	const char *off = esc(g, NMIG_COLOR_STDERR, "\033[0m");
+	int w = digits(line > 0 ? line : 0), c;
+	const unsigned char *p;
+	unsigned cp;
+
+	if (!file || !*file)
+		return;
+	fprintf(stderr, "%*s%s-->%s ", w + 1, "", dim, off);
+	put_safe(stderr, file, 0);
+	if (line > 0)
+		fprintf(stderr, ":%d", line);
+	if (line > 0 && col > 0)
+		fprintf(stderr, ":%d", col);
+	fputc('\n', stderr);
+	if (line <= 0 || !source || !*source)
+		return;
+	fprintf(stderr, "%*s%s|%s\n", w + 2, "", dim, off);
+	fprintf(stderr, " %s%d |%s ", dim, line, off);
+	put_safe(stderr, source, 0);
+	fputc('\n', stderr);
+	if (col <= 0)
+		return;
+	fprintf(stderr, "%*s%s|%s ", w + 2, "", dim, off);
+	/* one pad per character before col; tabs kept so the caret lines up */
+	for (p = (const unsigned char *)source, c = 1; *p && c < col; c++) {
+		int n = utf8_seq(p, &cp);
+
+		fputc(*p == '\t' ? '\t' : ' ', stderr);
+		p += n ? n : 1;
+	}
+	fprintf(stderr, "%s^%s\n", red, off);
+}
+
+/* Print each line of text (several lines allowed) as "label: line". */
+static void print_lines(struct nmig_global *g, const char *label,
+			const char *color, const char *text)
+{
+	const char *p = text, *nl;
+
+	while (p && *p) {
+		char *line;
+
+		nl = strchr(p, '\n');
+		line = nl ? strndup(p, (size_t)(nl - p)) : strdup(p);
+		if (!line)
+			return;
+		fprintf(stderr, "%s%s:%s ", esc(g, NMIG_COLOR_STDERR, color),
+			label, esc(g, NMIG_COLOR_STDERR, "\033[0m"));
+		put_safe(stderr, line, 0);
+		fputc('\n', stderr);
+		free(line);
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+/* nmig_report_error: see nmig.h. */
+int nmig_report_error(struct nmig_global *g)
+{
+	const struct nmig_error *e = nmig_error_last();
+
+	if (e->code == NMIG_OK) {
+		nmig_errorf(g, "failed for an unknown reason");
+		return NMIG_EXIT_FAILURE;
+	}
+	nmig_errorf(g, "%s",
+		    e->message[0] ? e->message : nmig_code_name(e->code));
+	print_location(g, e->file, e->line, e->col, e->source);
+	print_lines(g, "detail", "\033[1m", e->detail);
+	print_lines(g, "hint", "\033[1;32m", e->hint);
+	if (e->sqlstate[0])
+		fprintf(stderr, "SQLSTATE %s\n", e->sqlstate);
+	return nmig_exit_code(e->code);
+}
+
+static const struct nmig_diags *order_diags;
+
+static int cmp_diag(const void *a, const void *b)
+{
+	size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+	const struct nmig_diag *x = &order_diags->items[ia];
+	const struct nmig_diag *y = &order_diags->items[ib];
+	int c;
+
+	if (!x->file != !y->file)
+		return x->file ? 1 : -1;
+	if (x->file && (c = strcmp(x->file, y->file)) != 0)
+		return c;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return ia < ib ? -1 : ia > ib;
+}
+
+/* nmig_diags_order: see nmig.h. */
+size_t *nmig_diags_order(const struct nmig_diags *d)
+{
+	size_t *idx, i;
+
+	if (!d->n)
+		return NULL;
+	idx = malloc(d->n * sizeof(*idx));
+	if (!idx)
+		return NULL;
+	for (i = 0; i < d->n; i++)
+		idx[i] = i;
+	order_diags = d;
+	qsort(idx, d->n, sizeof(*idx), cmp_diag);
+	order_diags = NULL;
+	return idx;
+}
+
+/* Print one finding: label, message and rule, location, hint. */
+static void print_diag(struct nmig_global *g, const struct nmig_diag *it)
+{
+	struct nmig_buf b = NMIG_BUF_INIT;
+
+	nmig_buf_puts(&b, it->message);
+	if (it->rule && *it->rule)
+		nmig_buf_printf(&b, " [%s]", it->rule);
+	if (it->severity == NMIG_SEV_ERROR)
+		nmig_errorf(g, "%s", b.ptr);
+	else if (it->severity == NMIG_SEV_WARNING)
+		nmig_warnf(g, "%s", b.ptr);
+	else
+		print_lines(g, "note", "\033[1m", b.ptr);
+	print_location(g, it->file, it->line, it->col, it->source);
+	if (it->hint)
+		print_lines(g, "hint", "\033[1;32m", it->hint);
+	nmig_buf_release(&b);
+}
+
+/* nmig_report_diags: see nmig.h; sorted by file and line; -q keeps only
+ * the errors. */
+size_t nmig_report_diags(struct nmig_global *g, const struct nmig_diags *d)
+{
+	size_t *idx = nmig_diags_order(d), i;
+
+	for (i = 0; i < d->n; i++) {
+		const struct nmig_diag *it = &d->items[idx ? idx[i] : i];
+
+		if (it->severity != NMIG_SEV_ERROR && g && g->quiet)
+			continue;
+		print_diag(g, it);
+	}
+	free(idx);
+	return d->errors;
+}
+
+/* nmig_json_str: see nmig.h. */
+void nmig_json_str(FILE *out, const char *s)
+{
+	const unsigned char *p;
+	unsigned cp;
+	int n;
+
+	if (!s) {
+		fputs("null", out);
+		return;
+	}
+	fputc('"', out);
+	for (p = (const unsigned char *)s; *p; p += n) {
+		n = utf8_seq(p, &cp);
+		if (n == 0) {
+			fputs("\\ufffd", out);
+			n = 1;
+		} else if (cp == '"' || cp == '\\') {
+			fputc('\\', out);
+			fputc((int)cp, out);
+		} else if (cp == '\n') {
+			fputs("\\n", out);
+		} else if (cp == '\t') {
+			fputs("\\t", out);
+		} else if (cp == '\r') {
+			fputs("\\r", out);
+		} else if (cp < 0x20 || cp == 0x7f) {
+			fprintf(out, "\\u%04x", cp);
+		} else {
+			fwrite(p, 1, (size_t)n, out);
+		}
+	}
+	fputc('"', out);
+}
+
+/* nmig_json_strs: see nmig.h. */
+void nmig_json_strs(FILE *out, const char *const *s, size_t n)
+{
+	size_t i;
+
+	fputc('[', out);
+	for (i = 0; i < n; i++) {
+		if (i)
+			fputs(", ", out);
+		nmig_json_str(out, s[i]);
+	}
+	fputc(']', out);
+}
+
+/* Global options, named in the hint when one is given after a command. */
+static int is_global_option(const char *arg)
+{
+	static const char *const names[] = {
+	    "--dir",   "--config",   "--url-env", "-q",
+	    "--quiet", "--no-color", "--version", NULL,
+	};
+	size_t len = strcspn(arg, "=");
+	int i;
+
+	for (i = 0; names[i]; i++)
+		if (strlen(names[i]) == len && strncmp(arg, names[i], len) == 0)
+			return 1;
+	return 0;
+}
+
+/* Print a usage error about command u and return NMIG_EXIT_USAGE. */
+static int opt_error(const struct nmig_usage *u, const char *arg,
+		     const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int opt_error(const struct nmig_usage *u, const char *arg,
+		     const char *fmt, ...)
+{
+	struct nmig_buf b = NMIG_BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	nmig_buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	fputs("error: ", stderr);
+	put_safe(stderr, b.ptr, 0);
+	fputc('\n', stderr);
+	if (arg && is_global_option(arg))
+		fprintf(stderr,
+			"hint: global options go before the command name, "
+			"e.g. 'nmig %.*s ... %s'\n",
+			(int)strcspn(arg, "="), arg, u->name);
+	else
+		fprintf(stderr, "hint: see 'nmig %s --help'\n", u->name);
+	nmig_buf_release(&b);
+	return NMIG_EXIT_USAGE;
+}
+
+static const struct nmig_opt *find_long(const struct nmig_opt *opts,
+					const char *name, size_t len)
+{
+	for (; opts && (opts->longname || opts->shortname); opts++)
+		if (opts->longname && strlen(opts->longname) == len &&
+		    strncmp(opts->longname, name, len) == 0)
+			return opts;
+	return NULL;
+}
+
+static const struct nmig_opt *find_short(const struct nmig_opt *opts, char c)
+{
+	for (; opts && (opts->longname || opts->shortname); opts++)
+		if (opts->shortname == c)
+			return opts;
+	return NULL;
+}
+
+/* Store value (NULL for a flag) as option o says; 0 or an exit code. */
+static int opt_apply(const struct nmig_usage *u, const struct nmig_opt *o,
+		     const char *value, const char *spelled)
+{
+	if (o->on_value) {
+		nmig_error_clear();
+		if (o->on_value(value, o->ud) == 0)
+			return 0;
+		if (nmig_error_last()->message[0])
+			return opt_error(u, NULL, "%s",
+					 nmig_error_last()->message);
+		return opt_error(u, NULL, "invalid value '%s' for '%s'",
+				 value ? value : "", spelled);
+	}
+	if (o->argname && o->str)
+		*o->str = value;
+	else if (!o->argname && o->flag)
+		*o->flag = 1;
+	return 0;
+}
+
+/* An argument that is a number like -1 is a positional (a target). */
+static int is_negative_number(const char *arg)
+{
+	return arg[0] == '-' && arg[1] >= '0' && arg[1] <= '9';
+}
+
+/* nmig_opts_parse: see nmig.h. Options and positionals may be mixed;
+ * `--` ends the options. */
+int nmig_opts_parse(const struct nmig_usage *u, int *argc, char **argv)
+{
+	int i, npos = 1, rc;
+
+	for (i = 1; i < *argc; i++) {
+		char *arg = argv[i];
+		const struct nmig_opt *o;
+
+		if (strcmp(arg, "--") == 0) {
+			for (i++; i < *argc; i++)
+				argv[npos++] = argv[i];
+			break;
+		}
+		if (arg[0] != '-' || arg[1] == '\0' ||
+		    is_negative_number(arg)) {
+			argv[npos++] = arg;
+			continue;
+		}
+		if (arg[1] == '-') {
+			const char *name = arg + 2, *eq = strchr(name, '=');
+			size_t len = eq ? (size_t)(eq - name) : strlen(name);
+			const char *value = eq ? eq + 1 : NULL;
+
+			o = find_long(u->opts, name, len);
+			if (!o && len == 4 && strncmp(name, "help", 4) == 0) {
+				nmig_opts_help(u, stdout);
+				return 1;
+			}
+			if (!o)
+				return opt_error(u, arg,
+						 "unknown option '--%.*s' for "
+						 "'%s'",
+						 (int)len, name, u->name);
+			if (!o->argname && value)
+				return opt_error(u, NULL,
+						 "option '--%s' takes no value",
+						 o->longname);
+			if (o->argname && !value) {
+				if (i + 1 >= *argc)
+					return opt_error(
+					    u, NULL,
+					    "option '--%s' needs a "
+					    "value (%s)",
+					    o->longname, o->argname);
+				value = argv[++i];
+			}
+			rc = opt_apply(u, o, value, arg);
+			if (rc)
+				return rc;
+			continue;
+		}
+		for (const char *p = arg + 1; *p; p++) {
+			char spelled[3] = {'-', *p, '\0'};
+
+			o = find_short(u->opts, *p);
+			if (!o && *p == 'h') {
+				nmig_opts_help(u, stdout);
+				return 1;
+			}
+			if (!o)
+				return opt_error(
+				    u, spelled, "unknown option '-%c' for '%s'",
+				    *p, u->name);
+			if (!o->argname) {
+				rc = opt_apply(u, o, NULL, spelled);
+				if (rc)
+					return rc;
+				continue;
+			}
+			if (p[1]) {
+				rc = opt_apply(u, o, p + 1, spelled);
+			} else if (i + 1 < *argc) {
+				rc = opt_apply(u, o, argv[++i], spelled);
+			} else {
+				return opt_error(
+				    u, NULL, "option '-%c' needs a value (%s)",
+				    *p, o->argname);
+			}
+			if (rc)
+				return rc;
+			break;
+		}
+	}
+	*argc = npos;
+	return 0;
+}
+
+/* The left column of one option in --help: "-m, --message MSG". */
+static void opt_left(struct nmig_buf *b, char shortname, const char *longname,
+		     const char *argname)
+{
+	nmig_buf_clear(b);
+	if (shortname)
+		nmig_buf_printf(b, "-%c%s", shortname, longname ? ", " : "");
+	else
+		nmig_buf_puts(b, "    ");
+	if (longname)
+		nmig_buf_printf(b, "--%s", longname);
+	if (argname)
+		nmig_buf_printf(b, " %s", argname);
+}
+
+/* nmig_opts_help: render the usage, description, options and examples. */
+void nmig_opts_help(const struct nmig_usage *u, FILE *out)
+{
+	struct nmig_buf left = NMIG_BUF_INIT;
+	const struct nmig_opt *o;
+	size_t width = strlen("-h, --help");
+	const char *p;
+
+	for (o = u->opts; o && (o->longname || o->shortname); o++) {
+		opt_left(&left, o->shortname, o->longname, o->argname);
+		if (left.len > width && left.len <= 28)
+			width = left.len;
+	}
+	fprintf(out, "usage: nmig %s [options]%s%s\n", u->name,
+		u->args ? " " : "", u->args ? u->args : "");
+	if (u->description)
+		fprintf(out, "\n%s\n", u->description);
+	fputs("\noptions:\n", out);
+	for (o = u->opts; o && (o->longname || o->shortname); o++) {
+		opt_left(&left, o->shortname, o->longname, o->argname);
+		if (left.len > width)
+			fprintf(out, "  %s\n  %*s  %s\n", left.ptr, (int)width,
+				"", o->help ? o->help : "");
+		else
+			fprintf(out, "  %-*s  %s\n", (int)width, left.ptr,
+				o->help ? o->help : "");
+	}
+	fprintf(out, "  %-*s  %s\n", (int)width, "-h, --help",
+		"show this help and exit");
+	if (u->examples) {
+		fputs("\nexamples:\n", out);
+		for (p = u->examples; *p;) {
+			size_t n = strcspn(p, "\n");
+
+			fprintf(out, "  %.*s\n", (int)n, p);
+			p += n;
+			if (*p)
+				p++;
+		}
+	}
+	fputs("\nGlobal options (--dir, --config, --url-env, -q, -v, --json, "
+	      "--no-color)\ngo before the command name; see 'nmig --help'.\n",
+	      out);
+	nmig_buf_release(&left);
+}
+
+/* nmig_load_graph: see nmig.h. */
+int nmig_load_graph(struct nmig_global *g, struct nmig_revset *set,
+		    struct nmig_graph **graph)
+{
+	struct nmig_diags d = NMIG_DIAGS_INIT;
+	const char *dir = g->cfg.dir ? g->cfg.dir : "migrations";
+	struct stat st;
+	int rc, exit_code = NMIG_EXIT_OK;
+	size_t i;
+
+	memset(set, 0, sizeof(*set));
+	*graph = NULL;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		nmig_errorf(g, "migrations directory '%s' does not exist", dir);
+		nmig_hintf(g, "create it with 'nmig init', or name it with "
+			      "--dir or 'dir' in nmig.conf");
+		return NMIG_EXIT_INPUT;
+	}
+	rc = nmig_revset_load(set, dir, &d);
+	if (rc == NMIG_OK && d.errors == 0)
+		rc = nmig_graph_build(graph, set, &d);
+	if (d.errors) {
+		nmig_report_diags(g, &d);
+		for (i = 0; i < d.n; i++)
+			if (d.items[i].severity == NMIG_SEV_ERROR)
+				break;
+		exit_code =
+		    nmig_exit_code(i < d.n ? d.items[i].code : NMIG_EINPUT);
+		if (exit_code == NMIG_EXIT_OK || exit_code == NMIG_EXIT_FAILURE)
+			exit_code = NMIG_EXIT_INPUT;
+		nmig_hintf(g, "fix the files above; 'nmig check' lists every "
+			      "finding");
+	} else if (rc) {
+		exit_code = nmig_report_error(g);
+	} else if (g->verbose) {
+		nmig_report_diags(g, &d);
+	}
+	if (exit_code && *graph) {
+		nmig_graph_free(*graph);
+		*graph = NULL;
+	}
+	nmig_diags_release(&d);
+	return exit_code;
+}

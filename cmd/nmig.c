@@ -1,0 +1,323 @@
+/*
+ * The nmig executable: global options (given before the command name, as
+ * in git), the command table, and dispatch. A command name may be
+ * abbreviated to any unique prefix (as in tmux); `nmig help CMD` is
+ * `nmig CMD --help`. Before a command runs, the setup its flags ask for is
+ * done here (the config loaded, --dir and --url-env applied over it), so
+ * each cmd_<name>.c only does its own work.
+ */
+#include "commands.h"
+#include "buf.h"
+#include "error.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/*
+ * Commands whose files other engineers are still writing are weak
+ * references, so the binary links meanwhile; dispatch reports a command
+ * whose function is missing from the build instead of crashing.
+ */
+#pragma weak cmd_cache
+#pragma weak cmd_lint
+#pragma weak cmd_import
+
+#define DB (NMIG_CMD_CONFIG | NMIG_CMD_DATABASE)
+
+static const struct nmig_cmd commands[] = {
+    {"init", cmd_init, "create migrations/, nmig.conf and .gitignore entries",
+     0},
+    {"revision", cmd_revision, "create a new revision (up and down files)",
+     NMIG_CMD_CONFIG},
+    {"merge", cmd_merge, "create a revision that joins two or more heads",
+     NMIG_CMD_CONFIG},
+    {"heads", cmd_heads, "list the heads (revisions with no children)",
+     NMIG_CMD_CONFIG},
+    {"branches", cmd_branches, "list the branch points", NMIG_CMD_CONFIG},
+    {"history", cmd_history, "list revisions, newest first", NMIG_CMD_CONFIG},
+    {"show", cmd_show, "show everything about one revision", NMIG_CMD_CONFIG},
+    {"check", cmd_check, "check files, SQL and graph (no database needed)",
+     NMIG_CMD_CONFIG},
+    {"lint", cmd_lint, "check migrations for risky operations",
+     NMIG_CMD_CONFIG},
+    {"upgrade", cmd_upgrade, "apply migrations up to a target", DB},
+    {"downgrade", cmd_downgrade, "revert migrations down to a target", DB},
+    {"current", cmd_current, "show the database's applied revisions and state",
+     DB},
+    {"stamp", cmd_stamp, "record revisions as applied without running them",
+     DB},
+    {"repair", cmd_repair, "re-record checksums or resolve a dirty migration",
+     DB},
+    {"cache", cmd_cache, "show or clear the plan cache", NMIG_CMD_CONFIG},
+    {"import", cmd_import, "import a migration history from another tool",
+     NMIG_CMD_CONFIG},
+    {"help", NULL, "show help for a command", 0},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void print_help(FILE *out)
+{
+	size_t i;
+
+	fputs("usage: nmig [global options] <command> [options] [args]\n\n"
+	      "nmig manages PostgreSQL schema migrations: plain SQL files in "
+	      "a revision\ngraph, applied and reverted with upgrade and "
+	      "downgrade.\n\ncommands:\n",
+	      out);
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name,
+			commands[i].summary);
+	fputs("\nglobal options (before the command name):\n"
+	      "  --dir DIR        migrations directory (default: 'dir' in "
+	      "nmig.conf, else\n"
+	      "                   ./migrations)\n"
+	      "  --config FILE    config file (default: ./nmig.conf when "
+	      "present)\n"
+	      "  --url-env NAME   variable holding the database URL "
+	      "(default: 'url_env' in\n"
+	      "                   nmig.conf, else DATABASE_URL)\n"
+	      "  -q, --quiet      print only errors and results\n"
+	      "  -v, --verbose    print more detail (repeatable)\n"
+	      "  --json           machine-readable output, where a command "
+	      "has it\n"
+	      "  --no-color       no colour (also when NO_COLOR is set)\n"
+	      "  --version        print the version and exit\n"
+	      "  -h, --help       show this help and exit\n\n"
+	      "A command may be abbreviated to a unique prefix ('nmig hist'). "
+	      "Run\n'nmig help <command>' for its options and examples; exit "
+	      "codes are listed\nin nmig(1) and docs/exit-codes.md.\n",
+	      out);
+}
+
+/*
+ * Find a command by name or unique prefix. Prints the error and returns
+ * NULL when there is none or several.
+ */
+static const struct nmig_cmd *lookup(struct nmig_global *g, const char *name)
+{
+	const struct nmig_cmd *match[NCOMMANDS], *tmp;
+	size_t n = 0, len = strlen(name), i, j;
+	struct nmig_buf list = NMIG_BUF_INIT;
+
+	for (i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+		if (len && strncmp(commands[i].name, name, len) == 0)
+			match[n++] = &commands[i];
+	}
+	if (n == 1)
+		return match[0];
+	if (n == 0) {
+		nmig_errorf(g, "unknown command '%s'", name);
+		nmig_hintf(g, "see 'nmig --help'");
+		return NULL;
+	}
+	/* alphabetical, so the list reads the same whatever the table order */
+	for (i = 1; i < n; i++)
+		for (j = i;
+		     j > 0 && strcmp(match[j - 1]->name, match[j]->name) > 0;
+		     j--) {
+			tmp = match[j];
+			match[j] = match[j - 1];
+			match[j - 1] = tmp;
+		}
+	for (i = 0; i < n; i++)
+		nmig_buf_printf(&list, "%s%s", i ? ", " : "", match[i]->name);
+	nmig_errorf(g, "ambiguous command '%s', could be: %s", name, list.ptr);
+	nmig_buf_release(&list);
+	return NULL;
+}
+
+/*
+ * Value of a global option with an argument: `--dir=X` or `--dir X`.
+ * Returns NULL (after printing) when it is missing.
+ */
+static const char *opt_value(struct nmig_global *g, int argc, char **argv,
+			     int *i, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (argv[*i][len] == '=')
+		return argv[*i] + len + 1;
+	if (*i + 1 >= argc) {
+		nmig_errorf(g, "option '%s' needs a value", name);
+		nmig_hintf(g, "see 'nmig --help'");
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+static int is_opt(const char *arg, const char *name)
+{
+	size_t len = strlen(name);
+
+	return strncmp(arg, name, len) == 0 &&
+	       (arg[len] == '\0' || arg[len] == '=');
+}
+
+/*
+ * Parse the global options at the front of argv. Returns the index of the
+ * command name, or -1 after printing a usage error.
+ */
+static int parse_globals(struct nmig_global *g, int argc, char **argv,
+			 int *no_color, int *want_version, int *want_help)
+{
+	int i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		const char *arg = argv[i];
+
+		if (strcmp(arg, "--") == 0)
+			return i + 1;
+		if (is_opt(arg, "--dir")) {
+			if (!(g->dir = opt_value(g, argc, argv, &i, "--dir")))
+				return -1;
+		} else if (is_opt(arg, "--config")) {
+			if (!(g->config_path =
+				  opt_value(g, argc, argv, &i, "--config")))
+				return -1;
+		} else if (is_opt(arg, "--url-env")) {
+			if (!(g->url_env =
+				  opt_value(g, argc, argv, &i, "--url-env")))
+				return -1;
+		} else if (strcmp(arg, "--quiet") == 0) {
+			g->quiet = 1;
+		} else if (strcmp(arg, "--verbose") == 0) {
+			g->verbose++;
+		} else if (strcmp(arg, "--json") == 0) {
+			g->json = 1;
+		} else if (strcmp(arg, "--no-color") == 0 ||
+			   strcmp(arg, "--no-colour") == 0) {
+			*no_color = 1;
+		} else if (strcmp(arg, "--version") == 0) {
+			*want_version = 1;
+		} else if (strcmp(arg, "--help") == 0) {
+			*want_help = 1;
+		} else if (arg[1] != '-' && arg[1] != '\0' &&
+			   strspn(arg + 1, "qvh") == strlen(arg + 1)) {
+			for (const char *p = arg + 1; *p; p++) {
+				if (*p == 'q')
+					g->quiet = 1;
+				else if (*p == 'v')
+					g->verbose++;
+				else
+					*want_help = 1;
+			}
+		} else {
+			nmig_errorf(g, "unknown option '%s'", arg);
+			nmig_hintf(g, "global options go before the command "
+				      "name; see 'nmig --help'");
+			return -1;
+		}
+	}
+	return i;
+}
+
+/* Whether the command's own arguments ask for --help (then no setup). */
+static int asks_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return 0;
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int color_allowed(int no_color)
+{
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	if (no_color || (nc && *nc) || (term && strcmp(term, "dumb") == 0))
+		return 0;
+	return 1;
+}
+
+/* Load the config and apply the command-line overrides over it. */
+static int setup_config(struct nmig_global *g)
+{
+	int rc = nmig_config_load(&g->cfg, g->config_path);
+
+	if (!rc && g->dir)
+		rc = nmig_config_set(&g->cfg, "dir", g->dir, NULL, 0);
+	if (!rc && g->url_env)
+		rc = nmig_config_set(&g->cfg, "url_env", g->url_env, NULL, 0);
+	if (rc)
+		return nmig_report_error(g);
+	return NMIG_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct nmig_global g;
+	const struct nmig_cmd *cmd;
+	char *help_argv[3];
+	int no_color = 0, want_version = 0, want_help = 0, i, rc;
+
+	memset(&g, 0, sizeof(g));
+	if (color_allowed(0))
+		g.color = (isatty(STDOUT_FILENO) ? NMIG_COLOR_STDOUT : 0) |
+			  (isatty(STDERR_FILENO) ? NMIG_COLOR_STDERR : 0);
+	i = parse_globals(&g, argc, argv, &no_color, &want_version, &want_help);
+	if (no_color)
+		g.color = 0;
+	if (i < 0)
+		return NMIG_EXIT_USAGE;
+	if (want_version) {
+		printf("nmig %s\n", NMIG_VERSION);
+		return NMIG_EXIT_OK;
+	}
+	if (want_help) {
+		print_help(stdout);
+		return NMIG_EXIT_OK;
+	}
+	if (i >= argc) {
+		print_help(stderr);
+		return NMIG_EXIT_USAGE;
+	}
+	cmd = lookup(&g, argv[i]);
+	if (!cmd)
+		return NMIG_EXIT_USAGE;
+	if (!cmd->fn && strcmp(cmd->name, "help") == 0) {
+		if (i + 1 >= argc) {
+			print_help(stdout);
+			return NMIG_EXIT_OK;
+		}
+		cmd = lookup(&g, argv[i + 1]);
+		if (!cmd)
+			return NMIG_EXIT_USAGE;
+		if (!cmd->fn) {
+			print_help(stdout);
+			return NMIG_EXIT_OK;
+		}
+		help_argv[0] = (char *)cmd->name;
+		help_argv[1] = "--help";
+		help_argv[2] = NULL;
+		argv = help_argv;
+		argc = 2;
+		i = 0;
+	}
+	if (!cmd->fn) {
+		nmig_errorf(&g, "'%s' is not part of this build of nmig",
+			    cmd->name);
+		return NMIG_EXIT_FAILURE;
+	}
+	rc = NMIG_EXIT_OK;
+	if ((cmd->flags & NMIG_CMD_CONFIG) && !asks_help(argc - i, argv + i))
+		rc = setup_config(&g);
+	if (rc == NMIG_EXIT_OK)
+		rc = cmd->fn(&g, argc - i, argv + i);
+	nmig_config_release(&g.cfg);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		nmig_errorf(&g, "cannot write the output");
+		if (rc == NMIG_EXIT_OK)
+			rc = NMIG_EXIT_FAILURE;
+	}
+	return rc;
+}

@@ -1,0 +1,3 @@
+-- Undo 20261126090000 (create users).
+
+DROP TABLE users;

@@ -1,0 +1,3 @@
+-- Undo 20261126091000 (create tasks).
+
+DROP TABLE tasks;

@@ -1,0 +1,2 @@
+-- Undo the merge 20261126093000: nothing to run; the branches stay as they
+-- are.

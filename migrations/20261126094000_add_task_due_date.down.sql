@@ -1,0 +1,3 @@
+-- Undo 20261126094000 (add task due date).
+
+ALTER TABLE tasks DROP COLUMN due_date;
