@@ -1,0 +1,266 @@
+/*
+ * nmig cache info|clear: look at or delete the plan cache (lib/cache.h),
+ * the SQLite file that remembers parsed headers, checksums, check results
+ * and the applied set last seen per database. Its path is the config's
+ * `cache`, else `.nmig/cache.db` beside the migrations directory. `info`
+ * never creates or changes the file; `clear` deletes it with its -wal and
+ * -shm files (the cache is rebuilt on next use).
+ */
+#include "commands.h"
+#include "buf.h"
+#include "cache.h"
+#include "error.h"
+
+#include <string.h>
+#include <time.h>
+
+/* The cache path of this project into out; NMIG_OK or NMIG_ENOMEM. */
+static int cache_path(const struct nmig_global *g, struct nmig_buf *out)
+{
+	if (g->cfg.cache) {
+		nmig_buf_puts(out, g->cfg.cache);
+		return nmig_buf_oom(out) ? NMIG_ENOMEM : NMIG_OK;
+	}
+	return nmig_cache_default_path(out,
+				       g->cfg.dir ? g->cfg.dir : "migrations");
+}
+
+/* "12 bytes", "4.0 KiB", "1.5 MiB" */
+static void put_size(FILE *out, long long n)
+{
+	if (n < 1024)
+		fprintf(out, "%lld byte%s", n, n == 1 ? "" : "s");
+	else if (n < 1024LL * 1024)
+		fprintf(out, "%.1f KiB", (double)n / 1024);
+	else
+		fprintf(out, "%.1f MiB", (double)n / (1024.0 * 1024));
+}
+
+/* Unix time as "2026-11-26 12:00:00 UTC" (iso 0) or ISO 8601 (iso 1). */
+static void put_time(FILE *out, long long t, int iso)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char s[64];
+
+	if (!gmtime_r(&tt, &tm) ||
+	    !strftime(s, sizeof(s),
+		      iso ? "%Y-%m-%dT%H:%M:%SZ" : "%Y-%m-%d %H:%M:%S UTC",
+		      &tm))
+		snprintf(s, sizeof(s), "%lld", t);
+	fputs(s, out);
+}
+
+static void info_json(const struct nmig_cache_info *in)
+{
+	size_t i;
+
+	fputs("{\"path\": ", stdout);
+	nmig_json_str(stdout, in->path);
+	fputs(", \"state\": ", stdout);
+	nmig_json_str(stdout, nmig_cache_state_name(in->state));
+	fputs(", \"problem\": ", stdout);
+	nmig_json_str(stdout, in->why);
+	printf(", \"size\": %lld, \"wal_size\": %lld, \"schema_version\": %d",
+	       in->size, in->wal_size, in->schema_version);
+	printf(", \"entries\": %lld, \"files\": %lld, \"checks\": %lld",
+	       in->files + in->checks, in->files, in->checks);
+	fputs(", \"databases\": [", stdout);
+	for (i = 0; i < in->ndbs; i++) {
+		fputs(i ? ", {\"key\": " : "{\"key\": ", stdout);
+		nmig_json_str(stdout, in->dbs[i].dbkey);
+		fputs(", \"observed_at\": \"", stdout);
+		put_time(stdout, in->dbs[i].observed_at, 1);
+		printf("\", \"applied\": %zu}", in->dbs[i].nids);
+	}
+	fputs("], \"set_aside\": ", stdout);
+	nmig_json_strs(stdout, (const char *const *)in->set_aside,
+		       in->nset_aside);
+	fputs("}\n", stdout);
+}
+
+static void info_text(struct nmig_global *g, const struct nmig_cache_info *in)
+{
+	size_t i;
+
+	fputs("path:       ", stdout);
+	nmig_put_safe(stdout, in->path);
+	printf("\nstate:      %s", nmig_cache_state_name(in->state));
+	switch (in->state) {
+	case NMIG_CACHE_ABSENT:
+		fputs(" (built on first use)", stdout);
+		break;
+	case NMIG_CACHE_EMPTY:
+	case NMIG_CACHE_OUTDATED:
+		fputs(" (rebuilt on next use)", stdout);
+		break;
+	case NMIG_CACHE_FOREIGN:
+	case NMIG_CACHE_CORRUPT:
+		fputs(": ", stdout);
+		nmig_put_safe(stdout, in->why);
+		fputs(" (set aside and rebuilt on next use)", stdout);
+		break;
+	case NMIG_CACHE_OK:
+		break;
+	}
+	fputc('\n', stdout);
+	if (in->state != NMIG_CACHE_ABSENT) {
+		fputs("size:       ", stdout);
+		put_size(stdout, in->size);
+		if (in->wal_size) {
+			fputs(" + ", stdout);
+			put_size(stdout, in->wal_size);
+			fputs(" write-ahead log", stdout);
+		}
+		fputc('\n', stdout);
+	}
+	if (in->schema_version)
+		printf("schema:     %d%s\n", in->schema_version,
+		       in->state == NMIG_CACHE_OUTDATED ? " (this nmig uses "
+							  "another)"
+							: "");
+	if (in->state == NMIG_CACHE_OK) {
+		printf("entries:    %lld (%lld file%s, %lld check result%s)\n",
+		       in->files + in->checks, in->files,
+		       in->files == 1 ? "" : "s", in->checks,
+		       in->checks == 1 ? "" : "s");
+		printf("databases:  %zu\n", in->ndbs);
+		for (i = 0; i < in->ndbs; i++) {
+			fputs("  ", stdout);
+			nmig_put_safe(stdout, in->dbs[i].dbkey);
+			printf("  %zu applied, observed ", in->dbs[i].nids);
+			put_time(stdout, in->dbs[i].observed_at, 0);
+			fputc('\n', stdout);
+		}
+	}
+	for (i = 0; i < in->nset_aside; i++) {
+		fputs(i ? "            " : "set aside:  ", stdout);
+		nmig_put_safe(stdout, in->set_aside[i]);
+		fputc('\n', stdout);
+	}
+	if (in->nset_aside)
+		nmig_hintf(g,
+			   "set-aside files are what nmig found at the cache "
+			   "path and could not use; delete them once you "
+			   "know they hold nothing you need");
+}
+
+static int do_info(struct nmig_global *g, const char *path)
+{
+	struct nmig_cache_info info;
+	int rc;
+
+	rc = nmig_cache_info(&info, path);
+	if (rc)
+		return nmig_report_error(g);
+	if (g->json)
+		info_json(&info);
+	else
+		info_text(g, &info);
+	nmig_cache_info_release(&info);
+	return NMIG_EXIT_OK;
+}
+
+static int do_clear(struct nmig_global *g, const char *path)
+{
+	struct nmig_cache_info info;
+	int removed = 0, rc;
+
+	rc = nmig_cache_clear(path, &removed);
+	if (rc)
+		return nmig_report_error(g);
+	if (g->json) {
+		fputs("{\"path\": ", stdout);
+		nmig_json_str(stdout, path);
+		printf(", \"removed\": %d}\n", removed);
+	} else if (!g->quiet) {
+		if (removed) {
+			fputs("removed the plan cache '", stdout);
+			nmig_put_safe(stdout, path);
+			printf("' (%d file%s)\n", removed,
+			       removed == 1 ? "" : "s");
+		} else {
+			fputs("no plan cache at '", stdout);
+			nmig_put_safe(stdout, path);
+			fputs("'\n", stdout);
+		}
+	}
+	/* Mention set-aside copies, which clear keeps on purpose. */
+	if (!g->json && nmig_cache_info(&info, path) == NMIG_OK) {
+		if (info.nset_aside)
+			nmig_infof(g,
+				   "kept %zu set-aside file%s (%s.bad-*): "
+				   "they may hold someone's data; delete them "
+				   "by hand",
+				   info.nset_aside,
+				   info.nset_aside == 1 ? "" : "s", path);
+		nmig_cache_info_release(&info);
+	}
+	return NMIG_EXIT_OK;
+}
+
+/* Is word a prefix (at least one letter) of full? */
+static int abbrev(const char *word, const char *full)
+{
+	size_t n = strlen(word);
+
+	return n > 0 && strncmp(word, full, n) == 0;
+}
+
+int cmd_cache(struct nmig_global *g, int argc, char **argv)
+{
+	const struct nmig_opt opts[] = {
+	    {0, "json", NULL, "print one JSON object instead of text", NULL,
+	     &g->json, NULL, NULL},
+	    {0},
+	};
+	const struct nmig_usage usage = {
+	    "cache",
+	    "info|clear",
+	    "Show or delete the plan cache: a SQLite file that remembers "
+	    "parsed\nheaders, checksums and check results of migration files "
+	    "(by size,\nmtime and inode) and the applied set last observed "
+	    "on each database\n(by host, port, database and user; never a "
+	    "password). It only ever\nspeeds nmig up: a stale, corrupt or "
+	    "foreign file is set aside and\nrebuilt. The path is 'cache' in "
+	    "nmig.conf, else .nmig/cache.db beside\nthe migrations "
+	    "directory.\n\n"
+	    "  info   path, state, size, entries and databases (creates "
+	    "nothing)\n"
+	    "  clear  delete the cache file with its -wal and -shm files",
+	    opts,
+	    "nmig cache info\nnmig cache info --json\nnmig cache clear",
+	};
+	struct nmig_buf path = NMIG_BUF_INIT;
+	int rc;
+
+	rc = nmig_opts_parse(&usage, &argc, argv);
+	if (rc)
+		return rc == 1 ? NMIG_EXIT_OK : rc;
+	if (argc < 2) {
+		nmig_errorf(g, "'cache' needs a subcommand: info or clear");
+		nmig_hintf(g, "see 'nmig cache --help'");
+		return NMIG_EXIT_USAGE;
+	}
+	if (argc > 2) {
+		nmig_errorf(g, "unexpected argument '%s'", argv[2]);
+		nmig_hintf(g, "see 'nmig cache --help'");
+		return NMIG_EXIT_USAGE;
+	}
+	if (cache_path(g, &path) != NMIG_OK) {
+		nmig_buf_release(&path);
+		nmig_error_set(NMIG_ENOMEM, "out of memory");
+		return nmig_report_error(g);
+	}
+	if (abbrev(argv[1], "info")) {
+		rc = do_info(g, path.ptr);
+	} else if (abbrev(argv[1], "clear")) {
+		rc = do_clear(g, path.ptr);
+	} else {
+		nmig_errorf(g, "unknown subcommand '%s' of 'cache'", argv[1]);
+		nmig_hintf(g, "use 'nmig cache info' or 'nmig cache clear'");
+		rc = NMIG_EXIT_USAGE;
+	}
+	nmig_buf_release(&path);
+	return rc;
+}
