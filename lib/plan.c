@@ -422,7 +422,7 @@ static int resolve(const struct nmig_graph *g,
 	if ((at = nmig_graph_find(g, spec)) >= 0)
 		return single(r, (size_t)at);
 	if ((spec[0] == '+' || spec[0] == '-') && is_digits(spec + 1)) {
-		if ((spec[0] == '+') != (dir == NMIG_UP)) {
+		if (dir && (spec[0] == '+') != (dir == NMIG_UP)) {
 			nmig_error_set(NMIG_EUSAGE,
 				       "relative target '%s' goes %s, against "
 				       "the direction of this command",

@@ -45,7 +45,9 @@ void nmig_applied_release(struct nmig_applied *a);
  * left after removing the last N applied; both resolve to the heads of
  * the state they describe (applied plus those N, or applied minus them),
  * so `+0` is the applied heads. `+N` needs NMIG_UP and `-N` NMIG_DOWN
- * (else NMIG_EUSAGE). applied may be NULL (treated as empty). *out is
+ * (else NMIG_EUSAGE, so that `upgrade -1` is not a silent no-op); dir 0
+ * accepts both (history ranges, stamp). applied may be NULL (treated as
+ * empty). *out is
  * malloc'ed (NULL when *n == 0). The order in which a spec is tried (ids
  * containing '+' or '-') is documented at resolve() in plan.c.
  */

@@ -392,6 +392,25 @@ static void test_targets(void **state)
 	}
 }
 
+/* dir 0 takes relative targets both ways. */
+static void test_target_any_direction(void **state)
+{
+	struct ctx *c = *state;
+	size_t n;
+
+	load(c, G_LIN, "001 002 003");
+	assert_int_equal(
+	    nmig_target_resolve(c->g, &c->applied, 0, "+1", &c->nodes, &n),
+	    NMIG_OK);
+	assert_string_equal(keep(c, ids_of(c->g, c->nodes, n)), "004");
+	free(c->nodes);
+	c->nodes = NULL;
+	assert_int_equal(
+	    nmig_target_resolve(c->g, &c->applied, 0, "-2", &c->nodes, &n),
+	    NMIG_OK);
+	assert_string_equal(keep(c, ids_of(c->g, c->nodes, n)), "001");
+}
+
 /* applied may be NULL: nothing applied. */
 static void test_target_null_applied(void **state)
 {
@@ -730,6 +749,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_applied_not_closed, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_targets, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_target_any_direction, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_target_null_applied, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ranges, setup, teardown),
