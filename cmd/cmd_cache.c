@@ -100,6 +100,11 @@ static void info_text(struct nmig_global *g, const struct nmig_cache_info *in)
 		nmig_put_safe(stdout, in->why);
 		fputs(" (set aside and rebuilt on next use)", stdout);
 		break;
+	case NMIG_CACHE_UNUSABLE:
+		fputs(": ", stdout);
+		nmig_put_safe(stdout, in->why);
+		fputs(" (nmig runs without a cache)", stdout);
+		break;
 	case NMIG_CACHE_OK:
 		break;
 	}

@@ -839,14 +839,15 @@ static void free_list(char **items, size_t n)
 static int get_list(const void *blob, int len, long long expect, char ***out,
 		    size_t *nout)
 {
-	const char *p = blob, *end = p + (len > 0 ? len : 0), *q;
+	const char *p = blob, *end, *q;
 	char **items = NULL;
 	size_t n = 0, i;
 
 	*out = NULL;
 	*nout = 0;
-	if (p == end)
+	if (!p || len <= 0)
 		return expect > 0 ? NMIG_EINPUT : NMIG_OK;
+	end = p + len;
 	if (end[-1] != '\0')
 		return NMIG_EINPUT;
 	for (q = p; q < end; q++)
@@ -1372,6 +1373,8 @@ const char *nmig_cache_state_name(enum nmig_cache_state state)
 		return "foreign";
 	case NMIG_CACHE_CORRUPT:
 		return "corrupt";
+	case NMIG_CACHE_UNUSABLE:
+		return "unusable";
 	}
 	return "unknown";
 }
@@ -1529,7 +1532,7 @@ int nmig_cache_info(struct nmig_cache_info *out, const char *path)
 	}
 	out->size = (long long)st.st_size;
 	if (!S_ISREG(st.st_mode)) {
-		out->state = NMIG_CACHE_CORRUPT;
+		out->state = NMIG_CACHE_UNUSABLE;
 		out->why = strdup("is not a regular file");
 		if (!out->why)
 			goto nomem;

@@ -190,9 +190,12 @@ enum nmig_cache_state {
 	NMIG_CACHE_OUTDATED,   /* nmig's, another schema: rebuilt on use */
 	NMIG_CACHE_FOREIGN,    /* another application's SQLite database */
 	NMIG_CACHE_CORRUPT,    /* not SQLite, truncated or malformed */
+	NMIG_CACHE_UNUSABLE,   /* not a regular file: the cache is disabled */
 };
 
-/* "absent", "ok", "empty", "outdated", "foreign", "corrupt". */
+/*
+ * "absent", "ok", "empty", "outdated", "foreign", "corrupt", "unusable".
+ */
 const char *nmig_cache_state_name(enum nmig_cache_state state);
 
 struct nmig_cache_db {
@@ -204,7 +207,7 @@ struct nmig_cache_db {
 struct nmig_cache_info {
 	char *path;
 	enum nmig_cache_state state;
-	char *why;	    /* for FOREIGN/CORRUPT: what is wrong, else NULL */
+	char *why;	    /* FOREIGN, CORRUPT, UNUSABLE: what is wrong */
 	long long size;	    /* bytes of the file, 0 when absent */
 	long long wal_size; /* bytes of its -wal file, 0 when none */
 	int schema_version; /* user_version, 0 when unknown */

@@ -223,6 +223,11 @@ expect_no_file .nmig/cache.db "-q clear still deletes"
 
 # what cannot be deleted is an error naming it
 mkdir -p .nmig/cache.db/inside
+run_nmig cache info
+expect_exit 0 "info on a directory in place of the cache"
+expect_stdout_contains \
+	"state:      unusable: is not a regular file (nmig runs without a cache)" \
+	"a directory at the cache path is unusable"
 run_nmig cache clear
 [ "$rc" -ne 0 ]
 check $? "clear of an undeletable path fails" "expected a non-zero exit"

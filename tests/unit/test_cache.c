@@ -1099,6 +1099,11 @@ static void test_unwritable(void **state)
 	assert_null(c->cache);
 	assert_non_null(
 	    strstr(c->diags.items[0].message, "not a regular file"));
+	nmig_cache_info_release(&c->info);
+	assert_int_equal(nmig_cache_info(&c->info, blocker), NMIG_OK);
+	assert_int_equal(c->info.state, NMIG_CACHE_UNUSABLE);
+	assert_string_equal(nmig_cache_state_name(c->info.state), "unusable");
+	assert_string_equal(c->info.why, "is not a regular file");
 }
 
 /*
