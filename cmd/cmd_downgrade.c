@@ -1,12 +1,60 @@
 /*
- * nmig downgrade: placeholder until the database engine lands (replaced by h4).
+ * nmig downgrade TARGET: revert the applied revisions that descend from
+ * the target (children before parents), each in its own transaction with
+ * its down file. A revision without a down file stops the plan before
+ * anything runs.
  */
 #include "commands.h"
+#include "db.h"
 
 int cmd_downgrade(struct nmig_global *g, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	nmig_errorf(g, "'downgrade' needs the database engine, which this build lacks");
-	return NMIG_EXIT_FAILURE;
+	struct db_opts o = {0};
+	struct nmig_db db;
+	int dry_run = 0, rc;
+	const struct nmig_opt opts[] = {
+	    {0, "dry-run", NULL,
+	     "print the plan and change nothing (still reads the "
+	     "database)",
+	     NULL, &dry_run, NULL, NULL},
+	    DB_OPTS_LOCK(&o),
+	    DB_OPTS_RUN(&o),
+	    DB_OPTS_CONNECT(&o),
+	    DB_OPTS_PRODUCTION(&o),
+	    {0},
+	};
+	const struct nmig_usage usage = {
+	    "downgrade",
+	    "TARGET",
+	    "Revert migrations down to TARGET: every applied revision that\n"
+	    "descends from TARGET, children before parents, with its down\n"
+	    "file. TARGET is base (revert everything), a revision id or\n"
+	    "unique prefix, -N (the last N applied), or REV-N. A revision\n"
+	    "without a down file stops the plan before anything runs.",
+	    opts,
+	    "nmig downgrade -1\n"
+	    "nmig downgrade 20261126091000\n"
+	    "nmig downgrade base --dry-run",
+	};
+
+	rc = nmig_opts_parse(&usage, &argc, argv);
+	if (rc)
+		return rc == 1 ? NMIG_EXIT_OK : rc;
+	if (argc != 2) {
+		if (argc < 2)
+			nmig_errorf(g, "downgrade needs a target");
+		else
+			nmig_errorf(g, "downgrade takes one target, got %d",
+				    argc - 1);
+		nmig_hintf(g, "give one: 'nmig downgrade -1' (one step), a "
+			      "revision, or base; see 'nmig downgrade --help'");
+		return NMIG_EXIT_USAGE;
+	}
+	rc = db_init(&db, g, &o);
+	if (!rc && !dry_run)
+		rc = db_production_guard(&db, "downgrade", &o);
+	if (!rc)
+		rc = db_migrate(&db, NMIG_DOWN, argv[1], dry_run, 0);
+	db_release(&db);
+	return rc;
 }

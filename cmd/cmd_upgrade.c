@@ -1,12 +1,60 @@
 /*
- * nmig upgrade: placeholder until the database engine lands (replaced by h4).
+ * nmig upgrade [TARGET]: apply the revisions the target needs (closure of
+ * the target minus what is applied), in plan order. Consecutive
+ * transactional migrations go to the server as one batch; each one runs in
+ * its own transaction, so a failure leaves the earlier ones committed.
  */
 #include "commands.h"
+#include "db.h"
 
 int cmd_upgrade(struct nmig_global *g, int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	nmig_errorf(g, "'upgrade' needs the database engine, which this build lacks");
-	return NMIG_EXIT_FAILURE;
+	struct db_opts o = {0};
+	struct nmig_db db;
+	int dry_run = 0, allow_drift = 0, rc;
+	const struct nmig_opt opts[] = {
+	    {0, "dry-run", NULL,
+	     "print the plan and change nothing (still reads the "
+	     "database)",
+	     NULL, &dry_run, NULL, NULL},
+	    {0, "allow-drift", NULL,
+	     "run even if applied files were edited since", NULL, &allow_drift,
+	     NULL, NULL},
+	    DB_OPTS_LOCK(&o),
+	    DB_OPTS_RUN(&o),
+	    DB_OPTS_CONNECT(&o),
+	    {0},
+	};
+	const struct nmig_usage usage = {
+	    "upgrade",
+	    "[TARGET]",
+	    "Apply migrations up to TARGET (default: head): every revision\n"
+	    "TARGET needs that the database lacks, parents before children.\n"
+	    "TARGET is head, heads, a revision id or unique prefix, +N (the\n"
+	    "next N pending), or REV+N. Each migration runs in its own\n"
+	    "transaction (unless it says '-- nmig:transaction off'); a\n"
+	    "failure rolls that one back and keeps the earlier ones. Prints\n"
+	    "one line per migration and a summary.",
+	    opts,
+	    "nmig upgrade\n"
+	    "nmig upgrade +1\n"
+	    "nmig upgrade 20261126091000 --dry-run\n"
+	    "nmig --json upgrade heads --lock-timeout 2s",
+	};
+
+	rc = nmig_opts_parse(&usage, &argc, argv);
+	if (rc)
+		return rc == 1 ? NMIG_EXIT_OK : rc;
+	if (argc > 2) {
+		nmig_errorf(g, "upgrade takes one target, got %d", argc - 1);
+		nmig_hintf(g, "see 'nmig upgrade --help'");
+		return NMIG_EXIT_USAGE;
+	}
+	rc = db_init(&db, g, &o);
+	if (rc)
+		return rc;
+	rc = db_migrate(&db, NMIG_UP, argc > 1 ? argv[1] : "head", dry_run,
+			allow_drift);
+	db_release(&db);
+	return rc;
 }

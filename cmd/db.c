@@ -1,0 +1,764 @@
+/*
+ * The shared setup of the database commands: settings from nmig.conf and
+ * the command line, the .env file and the URL variable, connecting under
+ * the TLS policy, the version table and its lock, reading and judging the
+ * applied state, loading the files a plan runs, and printing progress as
+ * migrations complete (a live line on a terminal). The round-trip trace
+ * (-v or NMIG_TRACE_ROUNDTRIPS=1) is printed when the command ends.
+ */
+#include "db.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "env.h"
+#include "error.h"
+#include "revfile.h"
+#include "sqlscript.h"
+
+static double mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+double db_elapsed_ms(const struct nmig_db *db)
+{
+	return mono_ms() - db->t0;
+}
+
+/* Parse a duration option into *ms when given. */
+static int duration_opt(struct nmig_db *db, const char *value, const char *name,
+			int *ms)
+{
+	if (!value)
+		return NMIG_EXIT_OK;
+	if (nmig_duration_parse(value, name, ms))
+		return nmig_report_error(db->g);
+	return NMIG_EXIT_OK;
+}
+
+int db_init(struct nmig_db *db, struct nmig_global *g, const struct db_opts *o)
+{
+	int rc;
+
+	memset(db, 0, sizeof(*db));
+	db->g = g;
+	db->t0 = mono_ms();
+	db->tty = isatty(STDOUT_FILENO);
+	db->lock_wait_ms = g->cfg.lock_wait_ms;
+	db->lock_timeout_ms = g->cfg.lock_timeout_ms;
+	db->statement_timeout_ms = g->cfg.statement_timeout_ms;
+	db->lock_retries = g->cfg.lock_retries;
+	db->connect_timeout_ms = g->cfg.connect_timeout_ms;
+	db->allow_insecure = o->allow_insecure;
+	if ((rc = duration_opt(db, o->lock_wait, "--lock-wait",
+			       &db->lock_wait_ms)) ||
+	    (rc = duration_opt(db, o->lock_timeout, "--lock-timeout",
+			       &db->lock_timeout_ms)) ||
+	    (rc = duration_opt(db, o->statement_timeout, "--statement-timeout",
+			       &db->statement_timeout_ms)) ||
+	    (rc = duration_opt(db, o->connect_timeout, "--connect-timeout",
+			       &db->connect_timeout_ms)))
+		return rc;
+	if (o->lock_retries) {
+		char *end;
+		long v;
+
+		errno = 0;
+		v = strtol(o->lock_retries, &end, 10);
+		if (end == o->lock_retries || *end || errno || v < 0 ||
+		    v > 1000) {
+			nmig_errorf(g, "invalid value '%s' for --lock-retries",
+				    o->lock_retries);
+			nmig_hintf(g,
+				   "give a number of retries from 0 to 1000");
+			return NMIG_EXIT_USAGE;
+		}
+		db->lock_retries = (int)v;
+	}
+	return NMIG_EXIT_OK;
+}
+
+int db_production_guard(struct nmig_db *db, const char *what,
+			const struct db_opts *o)
+{
+	static const char *const vars[] = {"NMIG_ENV", "NODE_ENV"};
+	size_t i;
+
+	if (o->allow_production)
+		return NMIG_EXIT_OK;
+	for (i = 0; i < 2; i++) {
+		const char *v = getenv(vars[i]);
+
+		if (v && strcmp(v, "production") == 0) {
+			nmig_error_set(NMIG_EPRODUCTION,
+				       "refusing to %s in production (%s is "
+				       "'production')",
+				       what, vars[i]);
+			nmig_error_hint("pass --allow-production if you mean "
+					"it");
+			return nmig_report_error(db->g);
+		}
+	}
+	return NMIG_EXIT_OK;
+}
+
+int db_load(struct nmig_db *db)
+{
+	return nmig_load_graph(db->g, &db->set, &db->graph);
+}
+
+int db_fail(struct nmig_db *db)
+{
+	db_clear_live(db);
+	return nmig_report_error(db->g);
+}
+
+void db_clear_live(struct nmig_db *db)
+{
+	if (db->live) {
+		fputs("\r\033[K", stdout);
+		fflush(stdout);
+		db->live = 0;
+	}
+}
+
+/* Server notices: shown with -v only. */
+static void on_notice(void *ud, const char *severity, const char *message)
+{
+	struct nmig_db *db = ud;
+	struct nmig_buf b = NMIG_BUF_INIT;
+	size_t i;
+
+	if (!db->g->verbose || db->g->quiet)
+		return;
+	db_clear_live(db);
+	for (i = 0; severity[i]; i++)
+		nmig_buf_putc(&b,
+			      (char)(severity[i] >= 'A' && severity[i] <= 'Z'
+					 ? severity[i] - 'A' + 'a'
+					 : severity[i]));
+	nmig_buf_puts(&b, ": ");
+	nmig_buf_puts(&b, message);
+	while (b.len && b.ptr[b.len - 1] == '\n')
+		nmig_buf_truncate(&b, b.len - 1);
+	nmig_infof(db->g, "%s", b.ptr);
+	nmig_buf_release(&b);
+}
+
+/* A transient connection failure before a retry. */
+static void on_retry(void *ud, int attempt, int wait_ms, const char *message)
+{
+	struct nmig_db *db = ud;
+	struct nmig_buf b = NMIG_BUF_INIT;
+
+	nmig_buf_puts(&b, message);
+	while (b.len && (b.ptr[b.len - 1] == '\n' || b.ptr[b.len - 1] == ' '))
+		nmig_buf_truncate(&b, b.len - 1);
+	for (size_t i = 0; i < b.len; i++)
+		if (b.ptr[i] == '\n' || b.ptr[i] == '\t')
+			b.ptr[i] = ' ';
+	nmig_infof(db->g,
+		   "connection attempt %d failed (%s); retrying in "
+		   "%.1f s",
+		   attempt, b.ptr, wait_ms / 1000.0);
+	nmig_buf_release(&b);
+}
+
+/* 1 when one of libpq's connection variables is set. */
+static int libpq_env_set(void)
+{
+	static const char *const vars[] = {
+	    "PGHOST",	  "PGHOSTADDR", "PGPORT",
+	    "PGDATABASE", "PGUSER",	"PGSERVICE",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const char *v = getenv(vars[i]);
+
+		if (v && *v)
+			return 1;
+	}
+	return 0;
+}
+
+int db_connect(struct nmig_db *db)
+{
+	struct nmig_global *g = db->g;
+	struct nmig_diags diags = NMIG_DIAGS_INIT;
+	struct nmig_conn_opts co;
+	struct nmig_conninfo ci;
+	struct nmig_buf path = NMIG_BUF_INIT, where = NMIG_BUF_INIT;
+	const char *var =
+	    g->cfg.url_env && *g->cfg.url_env ? g->cfg.url_env : "DATABASE_URL";
+	const char *url;
+	int err, rc = NMIG_EXIT_OK;
+
+	nmig_buf_printf(&path, "%s/%s", g->cfg.root ? g->cfg.root : ".",
+			NMIG_ENV_FILE);
+	err = nmig_env_load(path.ptr, NULL);
+	if (err) {
+		rc = db_fail(db);
+		goto cleanup;
+	}
+	url = getenv(var);
+	if (!url || !*url) {
+		if (!libpq_env_set()) {
+			nmig_error_set(NMIG_ECONNECT,
+				       "no database URL: '%s' is not set", var);
+			nmig_error_hint("export %s=postgres://USER@HOST/DBNAME?"
+					"sslmode=require (or put it in .env), "
+					"or set libpq's PGHOST / PGDATABASE / "
+					"PGSERVICE",
+					var);
+			rc = db_fail(db);
+			goto cleanup;
+		}
+		url = "";
+	}
+	if (g->verbose && nmig_conninfo_parse(&ci, url) == NMIG_OK) {
+		nmig_conninfo_display(&ci, &where);
+		nmig_infof(g, "connecting to %s", where.ptr);
+		nmig_conninfo_release(&ci);
+	}
+	memset(&co, 0, sizeof(co));
+	co.connect_timeout_ms = db->connect_timeout_ms;
+	co.allow_insecure = db->allow_insecure;
+	co.on_notice = on_notice;
+	co.on_retry = on_retry;
+	co.ud = db;
+	err = nmig_conn_open(&db->conn, url, &co, &diags);
+	if (diags.n && !g->quiet)
+		nmig_report_diags(g, &diags);
+	if (err) {
+		rc = db_fail(db);
+		goto cleanup;
+	}
+	if (nmig_vtable_init(&db->table, db->conn, g->cfg.schema,
+			     g->cfg.table)) {
+		rc = db_fail(db);
+		goto cleanup;
+	}
+cleanup:
+	nmig_diags_release(&diags);
+	nmig_buf_release(&path);
+	nmig_buf_release(&where);
+	return rc;
+}
+
+int db_lock(struct nmig_db *db)
+{
+	if (nmig_state_lock(db->conn, &db->table, db->lock_wait_ms, NULL))
+		return db_fail(db);
+	db->locked = 1;
+	return NMIG_EXIT_OK;
+}
+
+int db_read(struct nmig_db *db, int create)
+{
+	if (db->have_report) {
+		nmig_state_report_release(&db->report);
+		db->have_report = 0;
+	}
+	nmig_state_release(&db->state);
+	if (nmig_state_read(&db->state, db->conn, &db->table, create))
+		return db_fail(db);
+	if (nmig_state_analyze(&db->report, &db->state, db->graph))
+		return db_fail(db);
+	db->have_report = 1;
+	return NMIG_EXIT_OK;
+}
+
+void db_release(struct nmig_db *db)
+{
+	const char *trace = getenv("NMIG_TRACE_ROUNDTRIPS");
+
+	db_clear_live(db);
+	if (db->locked && db->conn && !nmig_conn_lost(db->conn))
+		nmig_state_unlock(db->conn, &db->table);
+	if (db->conn &&
+	    (db->g->verbose || (trace && strcmp(trace, "1") == 0))) {
+		fprintf(stderr, "connect: %d attempt%s\n", db->conn->attempts,
+			db->conn->attempts == 1 ? "" : "s");
+		fprintf(stderr, "round trips: %ld\n", db->conn->roundtrips);
+	}
+	free(db->done_revs);
+	free(db->done_ms);
+	db->done_revs = NULL;
+	db->done_ms = NULL;
+	if (db->have_report)
+		nmig_state_report_release(&db->report);
+	nmig_state_release(&db->state);
+	nmig_vtable_release(&db->table);
+	nmig_conn_close(db->conn);
+	db->conn = NULL;
+	if (db->graph)
+		nmig_graph_free(db->graph);
+	db->graph = NULL;
+	nmig_revset_release(&db->set);
+}
+
+void db_on_event(void *ud, const struct nmig_exec_event *ev)
+{
+	struct nmig_db *db = ud;
+	struct nmig_global *g = db->g;
+	long k = nmig_graph_find(db->graph, ev->rev->id);
+	int up = k >= 0 && db->have_report;
+
+	switch (ev->kind) {
+	case NMIG_EXEC_START:
+		if (db->tty && !g->quiet && !g->json) {
+			printf("%s %s ",
+			       up && db->report.mark[k] ? "reverting"
+							: "applying",
+			       ev->rev->id);
+			nmig_put_safe(stdout, ev->rev->message);
+			fputs(" ...", stdout);
+			fflush(stdout);
+			db->live = 1;
+		}
+		break;
+	case NMIG_EXEC_DONE:
+		db_clear_live(db);
+		if (up)
+			db->report.mark[k] = !db->report.mark[k];
+		if (db->done_revs) {
+			db->done_revs[db->ndone] = ev->rev;
+			db->done_ms[db->ndone++] = ev->ms;
+		}
+		if (!g->quiet && !g->json) {
+			printf("%s%s%s %s ", nmig_c_green(g),
+			       up && !db->report.mark[k] ? "reverted"
+							 : "applied",
+			       nmig_c_reset(g), ev->rev->id);
+			nmig_put_safe(stdout, ev->rev->message);
+			printf(" (%.0f ms)\n", ev->ms);
+			fflush(stdout);
+		}
+		break;
+	case NMIG_EXEC_RETRY:
+		db_clear_live(db);
+		nmig_warnf(g,
+			   "migration %s hit a lock timeout; retrying in "
+			   "%.1f s (retry %d of %d)",
+			   ev->rev->id, ev->wait_ms / 1000.0, ev->attempt,
+			   db->lock_retries);
+		break;
+	}
+}
+
+int db_load_steps(struct nmig_db *db, const struct nmig_plan *plan,
+		  struct nmig_script **scripts_out,
+		  struct nmig_step **steps_out)
+{
+	struct nmig_diags diags = NMIG_DIAGS_INIT;
+	struct nmig_script *scripts;
+	struct nmig_step *steps;
+	size_t i, cap = db->g->cfg.max_file_size ? db->g->cfg.max_file_size
+						 : NMIG_MAX_FILE_SIZE;
+	int rc = NMIG_EXIT_OK;
+
+	*scripts_out = NULL;
+	*steps_out = NULL;
+	scripts = calloc(plan->n ? plan->n : 1, sizeof(*scripts));
+	steps = calloc(plan->n ? plan->n : 1, sizeof(*steps));
+	if (!scripts || !steps) {
+		free(scripts);
+		free(steps);
+		nmig_error_set(NMIG_ENOMEM, "out of memory");
+		return db_fail(db);
+	}
+	for (i = 0; i < plan->n; i++) {
+		const struct nmig_revision *rev =
+		    nmig_graph_rev(db->graph, plan->steps[i]);
+		const struct nmig_file_info *f =
+		    plan->dir == NMIG_UP ? &rev->up : &rev->down;
+		char sum[NMIG_SHA256_HEX];
+
+		steps[i].rev = rev;
+		steps[i].script = &scripts[i];
+		if (!f->path) {
+			nmig_error_set(NMIG_ESTATE,
+				       "revision '%s' has no down file: it "
+				       "cannot be reverted",
+				       rev->id);
+			rc = db_fail(db);
+			goto cleanup;
+		}
+		if (nmig_script_load(&scripts[i], f->path, cap)) {
+			rc = db_fail(db);
+			goto cleanup;
+		}
+		nmig_checksum(scripts[i].text, scripts[i].len, sum);
+		if (strcmp(sum, f->checksum) != 0) {
+			nmig_error_set(NMIG_EINPUT,
+				       "'%s' changed while nmig was running",
+				       f->path);
+			nmig_error_hint("run the command again");
+			rc = db_fail(db);
+			goto cleanup;
+		}
+		nmig_script_check(&scripts[i], rev->transactional, &diags);
+	}
+	if (diags.errors) {
+		nmig_report_diags(db->g, &diags);
+		nmig_hintf(db->g, "nothing was run; fix the files above");
+		rc = NMIG_EXIT_INPUT;
+		goto cleanup;
+	}
+	if (diags.n && db->g->verbose)
+		nmig_report_diags(db->g, &diags);
+cleanup:
+	nmig_diags_release(&diags);
+	if (rc) {
+		db_free_steps(scripts, steps, plan->n);
+		return rc;
+	}
+	*scripts_out = scripts;
+	*steps_out = steps;
+	return NMIG_EXIT_OK;
+}
+
+void db_free_steps(struct nmig_script *scripts, struct nmig_step *steps,
+		   size_t n)
+{
+	size_t i;
+
+	if (scripts)
+		for (i = 0; i < n; i++)
+			nmig_script_release(&scripts[i]);
+	free(scripts);
+	free(steps);
+}
+
+/* Applied heads from the current mark: marked, no marked child. */
+static size_t applied_heads(struct nmig_db *db, size_t *out)
+{
+	size_t n = 0, count = nmig_graph_count(db->graph), i, j, nc;
+	const size_t *ch;
+
+	for (i = 0; i < count; i++) {
+		int head = 1;
+
+		if (!db->report.mark[i])
+			continue;
+		ch = nmig_graph_children(db->graph, i, &nc);
+		for (j = 0; j < nc && head; j++)
+			if (db->report.mark[ch[j]])
+				head = 0;
+		if (head)
+			out[n++] = i;
+	}
+	return n;
+}
+
+void db_print_at(struct nmig_db *db, FILE *out)
+{
+	size_t count = nmig_graph_count(db->graph), n, i, nc;
+	size_t *heads = malloc((count ? count : 1) * sizeof(*heads));
+
+	if (!heads)
+		return;
+	n = applied_heads(db, heads);
+	if (n == 0)
+		fputs("base", out);
+	for (i = 0; i < n; i++) {
+		nmig_graph_children(db->graph, heads[i], &nc);
+		fprintf(out, "%s%s%s", i ? ", " : "",
+			nmig_graph_rev(db->graph, heads[i])->id,
+			nc == 0 ? " (head)" : "");
+	}
+	free(heads);
+}
+
+void db_json_heads(struct nmig_db *db, FILE *out)
+{
+	size_t count = nmig_graph_count(db->graph), n, i;
+	size_t *heads = malloc((count ? count : 1) * sizeof(*heads));
+
+	fputc('[', out);
+	if (heads) {
+		n = applied_heads(db, heads);
+		for (i = 0; i < n; i++) {
+			if (i)
+				fputc(',', out);
+			nmig_json_str(out,
+				      nmig_graph_rev(db->graph, heads[i])->id);
+		}
+	}
+	fputc(']', out);
+	free(heads);
+}
+
+const char *db_rev_path(struct nmig_db *db, const char *revision)
+{
+	long k = nmig_graph_find(db->graph, revision);
+
+	return k >= 0 ? nmig_graph_rev(db->graph, (size_t)k)->up.path : NULL;
+}
+
+/* Print "database is at ..." (the applied heads) for the summaries. */
+static void print_at_phrase(struct nmig_db *db, FILE *out)
+{
+	size_t count = nmig_graph_count(db->graph), n, nc = 1;
+	size_t *heads = malloc((count ? count : 1) * sizeof(*heads));
+
+	if (!heads)
+		return;
+	n = applied_heads(db, heads);
+	if (n == 1)
+		nmig_graph_children(db->graph, heads[0], &nc);
+	if (n == 1 && nc == 0)
+		fprintf(out, "head %s",
+			nmig_graph_rev(db->graph, heads[0])->id);
+	else
+		db_print_at(db, out);
+	free(heads);
+}
+
+/* The JSON array of the migrations run (or planned). */
+static void json_runs(FILE *out, const struct nmig_revision *const *revs,
+		      const double *ms, size_t n)
+{
+	size_t i;
+
+	fputc('[', out);
+	for (i = 0; i < n; i++) {
+		fputs(i ? ",{\"revision\":" : "{\"revision\":", out);
+		nmig_json_str(out, revs[i]->id);
+		fputs(",\"message\":", out);
+		nmig_json_str(out, revs[i]->message);
+		if (ms)
+			fprintf(out, ",\"ms\":%.0f", ms[i]);
+		fputc('}', out);
+	}
+	fputc(']', out);
+}
+
+/* The closing JSON object of upgrade / downgrade. */
+static void json_summary(struct nmig_db *db, enum nmig_direction dir,
+			 const struct nmig_plan *plan, int dry_run, int failed)
+{
+	const struct nmig_error *e = nmig_error_last();
+	FILE *out = stdout;
+
+	fprintf(out, "{\"direction\":\"%s\"", dir == NMIG_UP ? "up" : "down");
+	if (dry_run) {
+		const struct nmig_revision **revs =
+		    malloc((plan->n ? plan->n : 1) * sizeof(*revs));
+		size_t i;
+
+		fputs(",\"dry_run\":true,\"plan\":", out);
+		if (revs) {
+			for (i = 0; i < plan->n; i++)
+				revs[i] =
+				    nmig_graph_rev(db->graph, plan->steps[i]);
+			json_runs(out, revs, NULL, plan->n);
+			free(revs);
+		} else {
+			fputs("[]", out);
+		}
+	}
+	fputs(",\"applied\":", out);
+	json_runs(out, db->done_revs, db->done_ms, db->ndone);
+	fprintf(out, ",\"elapsed_ms\":%.0f,\"current\":", db_elapsed_ms(db));
+	db_json_heads(db, out);
+	if (failed) {
+		fputs(",\"error\":{\"message\":", out);
+		nmig_json_str(out, e->message);
+		fputs(",\"sqlstate\":", out);
+		nmig_json_str(out, e->sqlstate[0] ? e->sqlstate : NULL);
+		fputs(",\"file\":", out);
+		nmig_json_str(out, e->file[0] ? e->file : NULL);
+		fprintf(out, ",\"line\":%d,\"col\":%d}", e->line, e->col);
+	}
+	fputs("}\n", out);
+}
+
+/*
+ * Keep the steps another process has not done meanwhile (after a
+ * concurrent run): for upgrade the ones still unapplied, for downgrade
+ * the ones still applied. Returns the new count.
+ */
+static size_t remaining_steps(struct nmig_db *db, enum nmig_direction dir,
+			      struct nmig_step *steps, size_t n)
+{
+	size_t i, m = 0;
+
+	for (i = 0; i < n; i++) {
+		long k = nmig_graph_find(db->graph, steps[i].rev->id);
+		int applied = k >= 0 && db->report.mark[k];
+
+		if ((dir == NMIG_UP) != applied)
+			steps[m++] = steps[i];
+	}
+	return m;
+}
+
+/* Print the plan of a dry run. */
+static void print_dry_run(struct nmig_db *db, const struct nmig_plan *plan)
+{
+	struct nmig_global *g = db->g;
+	size_t i;
+
+	if (g->quiet)
+		return;
+	for (i = 0; i < plan->n; i++) {
+		const struct nmig_revision *rev =
+		    nmig_graph_rev(db->graph, plan->steps[i]);
+
+		printf("would %s %s ",
+		       plan->dir == NMIG_UP ? "apply" : "revert", rev->id);
+		nmig_put_safe(stdout, rev->message);
+		if (!rev->transactional)
+			fputs(" (outside a transaction)", stdout);
+		fputc('\n', stdout);
+	}
+	printf("dry run: %zu revision%s would be %s; nothing was changed\n",
+	       plan->n, plan->n == 1 ? "" : "s",
+	       plan->dir == NMIG_UP ? "applied" : "reverted");
+}
+
+int db_migrate(struct nmig_db *db, enum nmig_direction dir, const char *target,
+	       int dry_run, int allow_drift)
+{
+	struct nmig_global *g = db->g;
+	struct nmig_applied applied;
+	struct nmig_plan plan;
+	struct nmig_script *scripts = NULL;
+	struct nmig_step *steps = NULL;
+	struct nmig_exec_opts xo;
+	struct nmig_exec_result xr;
+	unsigned refuse =
+	    NMIG_REFUSE_DIRTY | NMIG_REFUSE_UNKNOWN | NMIG_REFUSE_NOT_CLOSED;
+	size_t nsteps, rounds;
+	int rc, err, have_applied = 0, have_plan = 0, failed = 0;
+
+	memset(&plan, 0, sizeof(plan));
+	memset(&xr, 0, sizeof(xr));
+	if (dir == NMIG_UP && !allow_drift)
+		refuse |= NMIG_REFUSE_DRIFT;
+	if ((rc = db_load(db)) || (rc = db_connect(db)))
+		goto cleanup;
+	if (!dry_run && (rc = db_lock(db)))
+		goto cleanup;
+	if ((rc = db_read(db, !dry_run)))
+		goto cleanup;
+	if (nmig_state_refuse(&db->report, &db->state, db->graph, refuse)) {
+		rc = db_fail(db);
+		goto cleanup;
+	}
+	if (dir == NMIG_UP && allow_drift && db->report.ndrift)
+		nmig_warnf(g,
+			   "%zu applied revision%s changed since applied "
+			   "(--allow-drift)",
+			   db->report.ndrift,
+			   db->report.ndrift == 1 ? "" : "s");
+	if (nmig_applied_init(&applied, db->graph, db->report.applied_ids,
+			      db->report.napplied_ids)) {
+		rc = db_fail(db);
+		goto cleanup;
+	}
+	have_applied = 1;
+	err = dir == NMIG_UP
+		  ? nmig_plan_upgrade(&plan, db->graph, &applied, target)
+		  : nmig_plan_downgrade(&plan, db->graph, &applied, target, 0);
+	if (err) {
+		rc = db_fail(db);
+		goto cleanup;
+	}
+	have_plan = 1;
+	if (plan.n == 0) {
+		if (g->json) {
+			json_summary(db, dir, &plan, dry_run, 0);
+		} else if (!g->quiet) {
+			fputs("nothing to do: database is at ", stdout);
+			print_at_phrase(db, stdout);
+			fputc('\n', stdout);
+		}
+		goto cleanup;
+	}
+	if (dry_run) {
+		if (g->json)
+			json_summary(db, dir, &plan, dry_run, 0);
+		else
+			print_dry_run(db, &plan);
+		goto cleanup;
+	}
+	if ((rc = db_load_steps(db, &plan, &scripts, &steps)))
+		goto cleanup;
+	db->done_revs = calloc(plan.n, sizeof(*db->done_revs));
+	db->done_ms = calloc(plan.n, sizeof(*db->done_ms));
+	if (!db->done_revs || !db->done_ms) {
+		nmig_error_set(NMIG_ENOMEM, "out of memory");
+		rc = db_fail(db);
+		goto cleanup;
+	}
+	memset(&xo, 0, sizeof(xo));
+	xo.dir = dir;
+	xo.lock_timeout_ms = db->lock_timeout_ms;
+	xo.statement_timeout_ms = db->statement_timeout_ms;
+	xo.lock_retries = db->lock_retries;
+	xo.nmig_version = NMIG_VERSION;
+	xo.on_event = db_on_event;
+	xo.ud = db;
+	nsteps = plan.n;
+	for (rounds = 0;; rounds++) {
+		err = nmig_exec_run(&xr, db->conn, &db->table, steps, nsteps,
+				    &xo);
+		if (!err || !xr.concurrent || rounds > plan.n)
+			break;
+		/* Another runner got there first: see where it left us. */
+		db_clear_live(db);
+		nmig_infof(g, "%s", nmig_error_last()->message);
+		nmig_exec_result_release(&xr);
+		if ((rc = db_read(db, 1)))
+			goto cleanup;
+		if (nmig_state_refuse(&db->report, &db->state, db->graph,
+				      refuse & ~NMIG_REFUSE_DRIFT)) {
+			rc = db_fail(db);
+			goto cleanup;
+		}
+		nsteps = remaining_steps(db, dir, steps, nsteps);
+		if (nsteps == 0) {
+			err = NMIG_OK;
+			break;
+		}
+	}
+	if (err) {
+		failed = 1;
+		rc = db_fail(db);
+	}
+	if (g->json) {
+		json_summary(db, dir, &plan, 0, failed);
+	} else if (!g->quiet) {
+		if (failed)
+			printf("%s %zu of %zu revision%s in %.2f s; at ",
+			       dir == NMIG_UP ? "upgraded" : "downgraded",
+			       db->ndone, plan.n, plan.n == 1 ? "" : "s",
+			       db_elapsed_ms(db) / 1000.0);
+		else
+			printf("%s %zu revision%s in %.2f s; at ",
+			       dir == NMIG_UP ? "upgraded" : "downgraded",
+			       db->ndone, db->ndone == 1 ? "" : "s",
+			       db_elapsed_ms(db) / 1000.0);
+		db_print_at(db, stdout);
+		fputc('\n', stdout);
+	}
+cleanup:
+	nmig_exec_result_release(&xr);
+	db_free_steps(scripts, steps, plan.n);
+	if (have_plan)
+		nmig_plan_release(&plan);
+	if (have_applied)
+		nmig_applied_release(&applied);
+	return rc;
+}

@@ -1,0 +1,189 @@
+/*
+ * What the database commands (upgrade, downgrade, current, stamp, repair,
+ * and the database parts of history and check) share: the connection
+ * options, connecting from the global options and config (.env, the URL
+ * variable, libpq's environment), the version table, the lock, reading and
+ * judging the applied state, progress printing, and the round-trip trace.
+ * Every function that can fail prints the error and returns an exit code.
+ */
+#ifndef NMIG_CMD_DB_H
+#define NMIG_CMD_DB_H
+
+#include "conn.h"
+#include "exec.h"
+#include "nmig.h"
+#include "plan.h"
+#include "state.h"
+
+/* Option strings of the database commands (NULL = config / default). */
+struct db_opts {
+	const char *lock_wait;
+	const char *lock_timeout;
+	const char *statement_timeout;
+	const char *lock_retries;
+	const char *connect_timeout;
+	int allow_insecure;
+	int allow_production;
+};
+
+/* Option table entries for the connection (every database command). */
+#define DB_OPTS_CONNECT(o)                                                     \
+	{0,                                                                    \
+	 "connect-timeout",                                                    \
+	 "DURATION",                                                           \
+	 "keep retrying to connect this long (default 15s)",                   \
+	 &(o)->connect_timeout,                                                \
+	 NULL,                                                                 \
+	 NULL,                                                                 \
+	 NULL},                                                                \
+	{                                                                      \
+		0, "allow-insecure", NULL,                                     \
+		    "allow a non-local host without TLS (sslmode=require)",    \
+		    NULL, &(o)->allow_insecure, NULL, NULL                     \
+	}
+
+/* Option table entries for the commands that take the migration lock. */
+#define DB_OPTS_LOCK(o)                                                        \
+	{                                                                      \
+		0, "lock-wait", "DURATION",                                    \
+		    "wait this long for another nmig to finish (default 60s)", \
+		    &(o)->lock_wait, NULL, NULL, NULL                          \
+	}
+
+/* Option table entries for the commands that run migrations. */
+#define DB_OPTS_RUN(o)                                                         \
+	{0,                                                                    \
+	 "lock-timeout",                                                       \
+	 "DURATION",                                                           \
+	 "give up waiting for a table lock after this long, then retry "       \
+	 "(default 5s)",                                                       \
+	 &(o)->lock_timeout,                                                   \
+	 NULL,                                                                 \
+	 NULL,                                                                 \
+	 NULL},                                                                \
+	    {0,                                                                \
+	     "statement-timeout",                                              \
+	     "DURATION",                                                       \
+	     "cancel a statement that runs longer (default 0: none)",          \
+	     &(o)->statement_timeout,                                          \
+	     NULL,                                                             \
+	     NULL,                                                             \
+	     NULL},                                                            \
+	{                                                                      \
+		0, "lock-retries", "N",                                        \
+		    "retries of a migration after a lock timeout (default 3)", \
+		    &(o)->lock_retries, NULL, NULL, NULL                       \
+	}
+
+/* The production override (destructive commands). */
+#define DB_OPTS_PRODUCTION(o)                                                  \
+	{                                                                      \
+		0, "allow-production", NULL,                                   \
+		    "run even though NMIG_ENV or NODE_ENV is 'production'",    \
+		    NULL, &(o)->allow_production, NULL, NULL                   \
+	}
+
+struct nmig_db {
+	struct nmig_global *g;
+	struct nmig_revset set;
+	struct nmig_graph *graph;
+	struct nmig_conn *conn;
+	struct nmig_vtable table;
+	struct nmig_state state;
+	struct nmig_state_report report;
+	int have_report;
+	int locked;
+	int lock_wait_ms;
+	int lock_timeout_ms;
+	int statement_timeout_ms;
+	int lock_retries;
+	int connect_timeout_ms;
+	int allow_insecure;
+	const struct nmig_revision **done_revs; /* migrations run, in order */
+	double *done_ms;
+	size_t ndone;
+	int live;  /* a live progress line is on the terminal */
+	int tty;   /* stdout is a terminal */
+	double t0; /* when the command started (ms) */
+};
+
+/*
+ * Initialise db for command cmd: settings from the config, overridden by
+ * the options. Returns NMIG_EXIT_OK or NMIG_EXIT_USAGE after printing.
+ */
+int db_init(struct nmig_db *db, struct nmig_global *g, const struct db_opts *o);
+
+/*
+ * Refuse a destructive command (what, e.g. "downgrade") when NMIG_ENV or
+ * NODE_ENV is "production", unless --allow-production was given.
+ */
+int db_production_guard(struct nmig_db *db, const char *what,
+			const struct db_opts *o);
+
+/* Load the migration files and the graph (exit code). */
+int db_load(struct nmig_db *db);
+
+/*
+ * Read .env, find the URL, connect (TLS policy, retries) and set up the
+ * version table names. Exit code (5 for connection problems).
+ */
+int db_connect(struct nmig_db *db);
+
+/* Take the migration lock (exit 8 when another nmig holds it). */
+int db_lock(struct nmig_db *db);
+
+/*
+ * Read the version table (create: create it when missing) and compare it
+ * with the graph into db->report. Exit code.
+ */
+int db_read(struct nmig_db *db, int create);
+
+/*
+ * upgrade / downgrade: connect, lock, read and judge the state, plan to
+ * target, then print the plan (dry_run) or run it, printing each migration
+ * as it completes and a summary (or one JSON object with --json).
+ */
+int db_migrate(struct nmig_db *db, enum nmig_direction dir, const char *target,
+	       int dry_run, int allow_drift);
+
+/* Print the last libnmig error and return its exit code. */
+int db_fail(struct nmig_db *db);
+
+/*
+ * Release the lock, close the connection, free everything; print the
+ * round-trip trace with -v or NMIG_TRACE_ROUNDTRIPS=1.
+ */
+void db_release(struct nmig_db *db);
+
+/* Milliseconds since db_init. */
+double db_elapsed_ms(const struct nmig_db *db);
+
+/* Progress callback for nmig_exec_run (ud = the nmig_db). */
+void db_on_event(void *ud, const struct nmig_exec_event *ev);
+
+/* Clear a live progress line before other output. */
+void db_clear_live(struct nmig_db *db);
+
+/*
+ * Load (and check) the file each step of plan runs -- the up file, or
+ * the down file for a downgrade -- into scripts and steps (arrays of
+ * plan->n). Syntax errors are printed; exit code 3.
+ */
+int db_load_steps(struct nmig_db *db, const struct nmig_plan *plan,
+		  struct nmig_script **scripts, struct nmig_step **steps);
+void db_free_steps(struct nmig_script *scripts, struct nmig_step *steps,
+		   size_t n);
+
+/*
+ * Print the applied heads after a run, as "X (head)" or "base", to out,
+ * comma-separated (for summaries).
+ */
+void db_print_at(struct nmig_db *db, FILE *out);
+
+/* Print the JSON array of the applied heads' ids. */
+void db_json_heads(struct nmig_db *db, FILE *out);
+
+/* The path of the file a revision's row refers to (for listings). */
+const char *db_rev_path(struct nmig_db *db, const char *revision);
+
+#endif

@@ -1,0 +1,131 @@
+/*
+ * Executing a plan against the database. A run of consecutive
+ * transactional migrations is sent as ONE multi-statement simple query
+ * holding, per migration, `BEGIN; SET LOCAL ...; <version row guard>;
+ * <file SQL>; [record duration;] COMMIT;`, and the results are read back
+ * as they arrive, so N migrations cost one network round trip. The version
+ * row is written first inside each transaction so that a concurrent runner
+ * blocks on its primary key and fails cleanly. A failing migration is
+ * rolled back with every earlier one committed; its error is mapped back
+ * to file:line:col. Non-transactional migrations run statement by
+ * statement between a 'dirty' row and its completion. Lock timeouts are
+ * retried with backoff. Progress goes out through a callback; nothing here
+ * prints.
+ */
+#ifndef NMIG_EXEC_H
+#define NMIG_EXEC_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "conn.h"
+#include "plan.h"
+#include "revfile.h"
+#include "sqlscript.h"
+#include "state.h"
+
+/* One migration to run: the revision and the file that runs (up/down). */
+struct nmig_step {
+	const struct nmig_revision *rev;
+	const struct nmig_script *script;
+};
+
+enum nmig_exec_event_kind {
+	NMIG_EXEC_START, /* the migration began on the server */
+	NMIG_EXEC_DONE,	 /* committed (or completed, non-transactional) */
+	NMIG_EXEC_RETRY, /* lock conflict: rolled back, retrying */
+};
+
+struct nmig_exec_event {
+	enum nmig_exec_event_kind kind;
+	size_t index; /* into the steps */
+	const struct nmig_revision *rev;
+	double ms;	    /* DONE: client-side duration */
+	int attempt;	    /* RETRY: 1-based retry number */
+	int wait_ms;	    /* RETRY: the wait before it */
+	const char *reason; /* RETRY: the server's message */
+};
+
+struct nmig_exec_opts {
+	enum nmig_direction dir;
+	int lock_timeout_ms;	  /* SET LOCAL lock_timeout (0 = none) */
+	int statement_timeout_ms; /* SET LOCAL statement_timeout (0 = none) */
+	int lock_retries; /* retries of a migration after a lock timeout */
+	const char *nmig_version; /* recorded in each row */
+	void (*on_event)(void *ud, const struct nmig_exec_event *ev);
+	void *ud;
+};
+
+struct nmig_exec_result {
+	size_t done;	     /* steps completed, in order */
+	double *ms;	     /* client-side duration of each done step */
+	long failed;	     /* the step that failed or conflicted, -1 */
+	int concurrent;	     /* step `failed` was applied (reverted) by
+			      * another process meanwhile: not an error of
+			      * this run; re-read the state */
+	int connection_lost; /* the connection dropped */
+};
+
+/*
+ * Run steps[0..n) in order. Returns NMIG_OK when every step completed.
+ * Else: NMIG_ESQL for a failed migration (the last error names it, with
+ * SQLSTATE, detail, hint and file:line:col; earlier steps committed);
+ * NMIG_ESTATE with out->concurrent set when another process applied or
+ * reverted step out->failed first; NMIG_ESQL with out->connection_lost
+ * when the connection dropped. out->done says how far the run got.
+ */
+int nmig_exec_run(struct nmig_exec_result *out, struct nmig_conn *c,
+		  const struct nmig_vtable *t, const struct nmig_step *steps,
+		  size_t n, const struct nmig_exec_opts *o);
+void nmig_exec_result_release(struct nmig_exec_result *r);
+
+/* Results the batch yields per migration before the file's statements:
+ * BEGIN, SET LOCAL lock_timeout, SET LOCAL statement_timeout, and the
+ * version row guard (INSERT on upgrade, a guarded DELETE on downgrade). */
+#define NMIG_BATCH_PRELUDE 4
+
+struct nmig_batch_entry {
+	size_t step;	/* index into the steps */
+	size_t sql_off; /* byte offset of the file text in sql */
+	size_t sql_len; /* its length */
+};
+
+/* The text of one multi-statement query and where each file sits in it. */
+struct nmig_batch {
+	struct nmig_buf sql;
+	struct nmig_batch_entry *entries;
+	size_t n;
+};
+
+/*
+ * Build the query for transactional steps[from..to) (pure: no server).
+ * Every step must be transactional.
+ */
+int nmig_batch_build(struct nmig_batch *out, const struct nmig_vtable *t,
+		     const struct nmig_step *steps, size_t from, size_t to,
+		     const struct nmig_exec_opts *o);
+void nmig_batch_release(struct nmig_batch *b);
+
+/*
+ * Map a server error position (1-based, in characters of the whole query
+ * text) to the batch entry holding it and the byte offset in that entry's
+ * file. Returns 1 when the position falls in a file, 0 when it is in
+ * nmig's own statements or out of range.
+ */
+int nmig_batch_locate(const struct nmig_batch *b, long position, size_t *entry,
+		      size_t *file_off);
+
+/*
+ * Byte offset of the character numbered pos (1-based) in UTF-8 text s of
+ * len bytes; len when pos is past the end. Continuation bytes do not
+ * count as characters.
+ */
+size_t nmig_utf8_char_offset(const char *s, size_t len, long pos);
+
+/*
+ * Set the location of the last error from byte offset off in script's
+ * text: file, line, column (characters) and the source line.
+ */
+void nmig_exec_locate_error(const struct nmig_script *script, size_t off);
+
+#endif

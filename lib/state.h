@@ -1,0 +1,180 @@
+/*
+ * The schema_version table: where a database records which revisions are
+ * applied. One row per revision (not per head), in a configurable schema
+ * and table. This module creates the table, takes the session advisory
+ * lock that keeps two nmig runs apart, reads the rows, compares them with
+ * the revision files (drift, dirty rows, unknown revisions, ancestor
+ * closure), and performs the bookkeeping-only operations of stamp and
+ * repair. Executing migrations is exec.h's job.
+ */
+#ifndef NMIG_STATE_H
+#define NMIG_STATE_H
+
+#include <stddef.h>
+
+#include "conn.h"
+#include "diag.h"
+#include "graph.h"
+
+#define NMIG_DEFAULT_SCHEMA "public"
+#define NMIG_DEFAULT_TABLE "schema_version"
+
+/* The version table's names, quoted forms and lock key. */
+struct nmig_vtable {
+	char *schema;	    /* unquoted */
+	char *name;	    /* unquoted */
+	char *ident;	    /* "schema"."name", quoted for SQL */
+	char *schema_ident; /* "schema" */
+	char *display;	    /* schema.name for messages */
+	long long lock_key; /* advisory lock key */
+};
+
+/*
+ * Fill t for schema.name (NULL = the defaults). Identifiers are quoted
+ * with PQescapeIdentifier on c's connection (c NULL: quoted by doubling
+ * '"', for offline use).
+ */
+int nmig_vtable_init(struct nmig_vtable *t, struct nmig_conn *c,
+		     const char *schema, const char *name);
+void nmig_vtable_release(struct nmig_vtable *t);
+
+/* The 64-bit advisory lock key of schema.name (FNV-1a of "schema.name"). */
+long long nmig_state_lock_key(const char *schema, const char *name);
+
+/*
+ * Take the session advisory lock: pg_try_advisory_lock polled every
+ * 100-500 ms until wait_ms has passed. NMIG_ELOCKED when another session
+ * holds it ("another nmig is migrating this database", with how long it
+ * waited). *waited_ms (may be NULL) receives the time spent waiting.
+ */
+int nmig_state_lock(struct nmig_conn *c, const struct nmig_vtable *t,
+		    int wait_ms, int *waited_ms);
+/* Release the lock (ignored when the connection is gone). */
+int nmig_state_unlock(struct nmig_conn *c, const struct nmig_vtable *t);
+
+struct nmig_row {
+	char *revision;
+	char **parents;
+	size_t nparents;
+	char *message;
+	char *checksum;
+	char *down_checksum; /* NULL when none */
+	int dirty;	     /* state = 'dirty' */
+	char *applied_at;    /* as the server formats it */
+	char *applied_by;
+	long long execution_ms; /* -1 when NULL */
+	char *nmig_version;
+	char *error; /* NULL when none */
+};
+
+struct nmig_state {
+	int exists;	       /* the table exists */
+	struct nmig_row *rows; /* ordered by applied_at, revision */
+	size_t n;
+};
+
+/*
+ * Read the rows. create: create the schema and table first when missing
+ * (in the same round trip); else a missing table reads as no rows with
+ * exists = 0.
+ */
+int nmig_state_read(struct nmig_state *out, struct nmig_conn *c,
+		    const struct nmig_vtable *t, int create);
+void nmig_state_release(struct nmig_state *s);
+
+/* The SQL that creates the schema (unless public) and the table. */
+void nmig_state_create_sql(const struct nmig_vtable *t, struct nmig_buf *out);
+
+/*
+ * The state compared with the graph. Indexes in drift/dirty/unknown are
+ * row indexes into the nmig_state; mark and pending are over the graph.
+ */
+struct nmig_state_report {
+	unsigned char *mark; /* graph count entries: 1 = applied */
+	size_t napplied;     /* applied rows known to the graph */
+	size_t npending;     /* revisions of the graph not applied */
+	size_t *drift;	     /* applied rows whose up file changed */
+	size_t ndrift;
+	size_t *dirty; /* rows in state 'dirty' */
+	size_t ndirty;
+	size_t *unknown; /* rows whose revision has no file */
+	size_t nunknown;
+	const char **applied_ids; /* ids of applied rows (for plan.h) */
+	size_t napplied_ids;
+	long not_closed;     /* a graph node applied without a parent, -1 */
+	long missing_parent; /* that parent, -1 */
+	size_t *heads;	     /* applied heads: applied, no applied child */
+	size_t nheads;
+};
+
+/* Compare s with g (linear in rows + revisions + edges). */
+int nmig_state_analyze(struct nmig_state_report *out,
+		       const struct nmig_state *s, const struct nmig_graph *g);
+void nmig_state_report_release(struct nmig_state_report *r);
+
+enum nmig_refuse {
+	NMIG_REFUSE_DIRTY = 1 << 0,
+	NMIG_REFUSE_UNKNOWN = 1 << 1,
+	NMIG_REFUSE_DRIFT = 1 << 2,
+	NMIG_REFUSE_NOT_CLOSED = 1 << 3,
+};
+
+/*
+ * NMIG_ESTATE with a message, details listing the rows (revision and
+ * file) and a hint for the first problem of the kinds in what; NMIG_OK
+ * when there is none.
+ */
+int nmig_state_refuse(const struct nmig_state_report *r,
+		      const struct nmig_state *s, const struct nmig_graph *g,
+		      unsigned what);
+
+/*
+ * Stamp: make the applied set exactly mark (graph count entries) without
+ * running migration SQL, in one transaction: rows outside mark are
+ * deleted, missing ones inserted with the files' checksums. Unknown or
+ * dirty rows are refused (NMIG_ESTATE) unless purge, which deletes them.
+ * *ninserted / *ndeleted (may be NULL) receive the counts.
+ */
+int nmig_state_stamp(struct nmig_conn *c, const struct nmig_vtable *t,
+		     const struct nmig_state *s, const struct nmig_graph *g,
+		     const unsigned char *mark, int purge,
+		     const char *nmig_version, size_t *ninserted,
+		     size_t *ndeleted);
+
+/*
+ * Repair checksums: re-record checksum and down_checksum of every row in
+ * rows (indexes into s) from the graph's files, in one statement.
+ */
+int nmig_state_repair_checksums(struct nmig_conn *c,
+				const struct nmig_vtable *t,
+				const struct nmig_state *s,
+				const struct nmig_graph *g, const size_t *rows,
+				size_t n);
+
+/*
+ * Turn the dirty row of revision into applied (applied = 1) or delete it
+ * (applied = 0). NMIG_ESTATE when revision has no dirty row.
+ */
+int nmig_state_resolve_dirty(struct nmig_conn *c, const struct nmig_vtable *t,
+			     const char *revision, int applied);
+
+/*
+ * Append `INSERT INTO <table> (...) VALUES (...)` recording rev with state
+ * ('applied' or 'dirty'), its parents, message, checksums and nmig_version
+ * (no trailing semicolon).
+ */
+void nmig_state_insert_sql(struct nmig_buf *out, const struct nmig_vtable *t,
+			   const struct nmig_revision *rev, const char *state,
+			   const char *nmig_version);
+
+/*
+ * Append s as an SQL string literal: quotes doubled, and the E'' form
+ * with backslashes doubled when s holds one, so the literal means the same
+ * whatever standard_conforming_strings is (as PQescapeLiteral does).
+ */
+void nmig_sql_literal(struct nmig_buf *out, const char *s);
+
+/* Append a text[] literal (ARRAY[...]::text[]) of the n strings. */
+void nmig_sql_text_array(struct nmig_buf *out, char *const *v, size_t n);
+
+#endif
