@@ -24,7 +24,39 @@ struct check_run {
 	struct nmig_graph *graph; /* NULL when it could not be built */
 	struct nmig_diags diags;
 	const struct nmig_applied *applied; /* NULL: no database */
+	const char **bad_files; /* files with an error already, sorted */
+	size_t nbad;
 };
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Remember the files that already have an error (bad encoding found while
+ * loading), so that their SQL is not reported a second time.
+ */
+static void note_bad_files(struct check_run *run)
+{
+	size_t i;
+
+	run->bad_files =
+	    malloc((run->diags.n ? run->diags.n : 1) * sizeof(*run->bad_files));
+	if (!run->bad_files)
+		return;
+	for (i = 0; i < run->diags.n; i++)
+		if (run->diags.items[i].severity == NMIG_SEV_ERROR &&
+		    run->diags.items[i].file)
+			run->bad_files[run->nbad++] = run->diags.items[i].file;
+	qsort(run->bad_files, run->nbad, sizeof(*run->bad_files), cmp_str);
+}
+
+static int is_bad_file(const struct check_run *run, const char *path)
+{
+	return run->nbad && bsearch(&path, run->bad_files, run->nbad,
+				    sizeof(*run->bad_files), cmp_str);
+}
 
 /* Stage 1: file names, headers and checksums (the revision set). */
 static void check_files(struct check_run *run)
@@ -44,6 +76,8 @@ static void check_script(struct check_run *run, const char *path,
 	size_t before = run->diags.errors;
 	int rc;
 
+	if (is_bad_file(run, path))
+		return;
 	rc = nmig_script_load(&script, path, run->g->cfg.max_file_size);
 	if (rc) {
 		nmig_diags_add_last_error(&run->diags, "sql-file");
@@ -60,6 +94,7 @@ static void check_scripts(struct check_run *run)
 {
 	size_t i;
 
+	note_bad_files(run);
 	for (i = 0; i < run->set.n; i++) {
 		const struct nmig_revision *r = &run->set.revs[i];
 
@@ -208,5 +243,6 @@ int cmd_check(struct nmig_global *g, int argc, char **argv)
 		nmig_graph_free(run.graph);
 	nmig_revset_release(&run.set);
 	nmig_diags_release(&run.diags);
+	free(run.bad_files);
 	return rc;
 }

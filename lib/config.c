@@ -323,6 +323,9 @@ int nmig_config_set(struct nmig_config *cfg, const char *key, const char *value,
 	char *path;
 	int ms;
 
+	if (holds_password(key, value) && !file)
+		return config_error(NULL, 0, password_hint,
+				    "'%s' must not hold a password", key);
 	if (holds_password(key, value))
 		return config_error(file, line, password_hint,
 				    "the config file must not hold a password");

@@ -385,6 +385,21 @@ static void test_url_with_password_refused(void **state)
 	}
 }
 
+static void test_option_with_password_refused(void **state)
+{
+	struct ctx *c = *state;
+
+	assert_int_equal(nmig_config_load(&c->cfg, NULL), NMIG_OK);
+	assert_int_equal(nmig_config_set(&c->cfg, "dir",
+					 "postgres://u:hunter2secret@h/d", NULL,
+					 0),
+			 NMIG_ECONFIG);
+	assert_string_equal(nmig_error_last()->message,
+			    "'dir' must not hold a password");
+	assert_not_echoed("hunter2secret");
+	assert_string_equal(c->cfg.dir, "migrations");
+}
+
 static void test_url_without_password_refused(void **state)
 {
 	struct ctx *c = *state;
