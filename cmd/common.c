@@ -695,7 +695,7 @@ void nmig_opts_help(const struct nmig_usage *u, FILE *out)
 			width = left.len;
 	}
 	fprintf(out, "usage: nmig %s [options]%s%s\n", u->name,
-		u->args ? " " : "", u->args ? u->args : "");
+		u->args && *u->args ? " " : "", u->args ? u->args : "");
 	if (u->description)
 		fprintf(out, "\n%s\n", u->description);
 	fputs("\noptions:\n", out);

@@ -453,6 +453,7 @@ int main(void)
 	    T(test_nul_byte),
 	    T(test_password_key_refused),
 	    T(test_url_with_password_refused),
+	    T(test_option_with_password_refused),
 	    T(test_url_without_password_refused),
 	    T(test_release_twice),
 	    T(test_config_is_directory),
