@@ -804,18 +804,19 @@ static int flat_needs_no_tx(struct reader *r, const char *path,
 	}
 	for (i = 0; i < sc.n && !found; i++) {
 		const struct nmig_stmt *st = &sc.stmts[i];
+		const char *what = st->what ? st->what : st->kind;
 
 		if (st->flags & NMIG_STMT_TXCONTROL) {
 			notef(r, NMIG_SEV_NOTE, path, st->line,
 			      "the file controls its own transaction (%s): "
 			      "imported with '-- nmig:transaction off'",
-			      st->kind ? st->kind : "transaction statement");
+			      what ? what : "a transaction statement");
 			found = 1;
 		} else if (st->flags & NMIG_STMT_NO_TX) {
 			notef(r, NMIG_SEV_NOTE, path, st->line,
 			      "%s cannot run in a transaction block: imported "
 			      "with '-- nmig:transaction off'",
-			      st->kind ? st->kind : "a statement");
+			      what ? what : "a statement");
 			found = 1;
 		}
 	}
