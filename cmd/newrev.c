@@ -57,11 +57,12 @@ int nmig_newrev_check_id(const struct nmig_graph *graph, const char *id)
 	if (!*id)
 		return nmig_error_set(NMIG_EUSAGE, "the revision id is empty");
 	for (p = (const unsigned char *)id; *p; p++)
-		if (*p == '_' || *p == '/' || *p <= ' ' || *p == 0x7f) {
+		if (*p == '_' || *p == '/' || *p == ',' || *p == ':' ||
+		    *p <= ' ' || *p == 0x7f) {
 			nmig_error_set(NMIG_EUSAGE,
 				       "invalid revision id '%s': it must not "
-				       "hold '_', '/', spaces or control "
-				       "characters",
+				       "hold '_', '/', ',', ':', spaces or "
+				       "control characters",
 				       id);
 			nmig_error_hint("the id is the part of the file name "
 					"before the first '_', e.g. "
@@ -69,15 +70,13 @@ int nmig_newrev_check_id(const struct nmig_graph *graph, const char *id)
 			return NMIG_EUSAGE;
 		}
 	if (strcmp(id, "base") == 0 || strcmp(id, "head") == 0 ||
-	    strcmp(id, "heads") == 0 || id[0] == '+' || id[0] == '-' ||
-	    strchr(id, ':')) {
+	    strcmp(id, "heads") == 0 || id[0] == '+' || id[0] == '-') {
 		nmig_error_set(NMIG_EUSAGE,
 			       "invalid revision id '%s': it reads as a "
 			       "target",
 			       id);
-		nmig_error_hint("'base', 'head', 'heads', ids starting with "
-				"'+' or '-' and ids holding ':' cannot be told "
-				"from targets");
+		nmig_error_hint("'base', 'head', 'heads' and ids starting "
+				"with '+' or '-' cannot be told from targets");
 		return NMIG_EUSAGE;
 	}
 	if (graph && nmig_graph_find(graph, id) >= 0) {

@@ -37,9 +37,9 @@ void nmig_newrev_make_id(const struct nmig_graph *graph, long long now,
 			 char out[NMIG_NEWREV_ID_MAX]);
 
 /*
- * Check an id given with --rev-id: not empty, no '_', '/', whitespace or
- * control characters, and not taken. NMIG_EUSAGE / NMIG_EEXISTS with the
- * error set.
+ * Check an id given with --rev-id: not empty, no '_', '/', ',', ':',
+ * whitespace or control characters, not a target word, and not taken.
+ * NMIG_EUSAGE / NMIG_EEXISTS with the error set.
  */
 int nmig_newrev_check_id(const struct nmig_graph *graph, const char *id);
 

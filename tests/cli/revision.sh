@@ -67,7 +67,7 @@ expect_stdout_equals "000100 (head) join by hand" "one head after the hand-made 
 run_nmig revision -m x --rev-id 000100
 expect_exit 1 "--rev-id that exists"
 expect_stderr_contains "error: revision '000100' exists already" "existing id message"
-for bad in "a_b" "a/b" "a b" "head" "-5"; do
+for bad in "a_b" "a/b" "a b" "a,b" "a:b" "head" "-5"; do
 	run_nmig revision -m x --rev-id "$bad"
 	expect_exit 2 "--rev-id '$bad' refused"
 	expect_stderr_contains "invalid revision id" "--rev-id '$bad' message"
