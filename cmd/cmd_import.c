@@ -228,6 +228,7 @@ int cmd_import(struct nmig_global *g, int argc, char **argv)
 			   g->verbose);
 	else
 		print_text(g, &imp, dest, "wrote", written, g->verbose);
+	fflush(stdout); /* the list first, then the summary or error */
 	if (rc) {
 		rc = nmig_report_error(g);
 		if (written)
