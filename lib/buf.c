@@ -78,10 +78,18 @@ oom:
 
 void nmig_buf_put(struct nmig_buf *buf, const void *data, size_t len)
 {
+	const char *src = data;
+	size_t inside = (size_t)-1;
+
+	/* data may be part of buf itself, which growing moves */
+	if (buf->cap && src >= buf->ptr && src < buf->ptr + buf->cap)
+		inside = (size_t)(src - buf->ptr);
 	if (nmig_buf_grow(buf, len))
 		return;
+	if (inside != (size_t)-1)
+		src = buf->ptr + inside;
 	if (len)
-		memcpy(buf->ptr + buf->len, data, len);
+		memmove(buf->ptr + buf->len, src, len);
 	buf->len += len;
 	buf->ptr[buf->len] = '\0';
 }
@@ -144,7 +152,7 @@ int nmig_buf_read_file(struct nmig_buf *buf, const char *path, size_t cap)
 {
 	struct stat st;
 	char chunk[65536];
-	size_t total = 0;
+	size_t total = 0, start = buf->len;
 	ssize_t n;
 	int fd, err = 0;
 
@@ -184,14 +192,18 @@ int nmig_buf_read_file(struct nmig_buf *buf, const char *path, size_t cap)
 		nmig_buf_put(buf, chunk, (size_t)n);
 	}
 	close(fd);
-	if (err)
+	if (err) {
+		nmig_buf_truncate(buf, start);
 		return nmig_error_set(NMIG_EIO, "cannot read '%s': %s", path,
 				      strerror(err));
+	}
 	if (buf->oom)
 		return nmig_error_set(NMIG_ENOMEM, "out of memory reading '%s'",
 				      path);
 	return 0;
 too_big:
+	/* leave buf as it was: no half file */
+	nmig_buf_truncate(buf, start);
 	nmig_error_set(NMIG_EINPUT, "'%s' is larger than the limit of %zu bytes",
 		       path, cap);
 	nmig_error_hint("split the migration, or raise the limit with "

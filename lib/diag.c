@@ -130,3 +130,23 @@ int nmig_diags_first_error(const struct nmig_diags *d)
 			return d->items[i].code ? d->items[i].code : NMIG_ERROR;
 	return NMIG_OK;
 }
+
+int nmig_diags_raise(const struct nmig_diags *d, size_t from)
+{
+	const struct nmig_diag *item;
+	size_t i;
+
+	for (i = from; i < d->n; i++) {
+		item = &d->items[i];
+		if (item->severity != NMIG_SEV_ERROR)
+			continue;
+		nmig_error_set(item->code ? item->code : NMIG_ERROR, "%s",
+			       item->message);
+		nmig_error_location(item->file, item->line, item->col,
+				    item->source);
+		if (item->hint)
+			nmig_error_hint("%s", item->hint);
+		return item->code ? item->code : NMIG_ERROR;
+	}
+	return NMIG_OK;
+}

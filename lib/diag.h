@@ -60,4 +60,13 @@ void nmig_diags_add_last_error(struct nmig_diags *d, const char *rule);
 /* The code of the first error-severity finding, or NMIG_OK. */
 int nmig_diags_first_error(const struct nmig_diags *d);
 
+/*
+ * Make the first error-severity finding at index from or later the last
+ * error (code, message, file, line, col, source, hint) and return its
+ * code, or NMIG_OK when there is none. A check that collects every finding
+ * ends with `return nmig_diags_raise(diags, first_index);` so that its
+ * return value and nmig_error_last() describe the first problem.
+ */
+int nmig_diags_raise(const struct nmig_diags *d, size_t from);
+
 #endif

@@ -13,39 +13,50 @@ static void vfill(char *dst, size_t cap, const char *fmt, va_list ap)
 	vsnprintf(dst, cap, fmt, ap);
 }
 
+/*
+ * The arguments may point into the last error itself (a caller wrapping the
+ * previous message, e.g. "%s", nmig_error_last()->message), so every
+ * setter formats into a scratch buffer before it touches the last error.
+ */
 int nmig_error_set(int code, const char *fmt, ...)
 {
+	char msg[sizeof(last.message)];
 	va_list ap;
 
+	va_start(ap, fmt);
+	vfill(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	memset(&last, 0, sizeof(last));
 	last.code = code;
-	va_start(ap, fmt);
-	vfill(last.message, sizeof(last.message), fmt, ap);
-	va_end(ap);
+	memcpy(last.message, msg, sizeof(msg));
 	return code;
 }
 
 void nmig_error_detail(const char *fmt, ...)
 {
+	char msg[sizeof(last.detail)];
 	va_list ap;
 	size_t len = strlen(last.detail);
 
+	va_start(ap, fmt);
+	vfill(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
 	if (len && len + 1 < sizeof(last.detail)) {
 		last.detail[len++] = '\n';
 		last.detail[len] = '\0';
 	}
-	va_start(ap, fmt);
-	vfill(last.detail + len, sizeof(last.detail) - len, fmt, ap);
-	va_end(ap);
+	snprintf(last.detail + len, sizeof(last.detail) - len, "%s", msg);
 }
 
 void nmig_error_hint(const char *fmt, ...)
 {
+	char msg[sizeof(last.hint)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vfill(last.hint, sizeof(last.hint), fmt, ap);
+	vfill(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	memcpy(last.hint, msg, sizeof(msg));
 }
 
 void nmig_error_sqlstate(const char *sqlstate)
@@ -57,19 +68,27 @@ void nmig_error_sqlstate(const char *sqlstate)
 void nmig_error_location(const char *file, int line, int col,
 			 const char *source)
 {
+	char f[sizeof(last.file)];
+	char src[sizeof(last.source)];
 	size_t n = 0;
 
-	snprintf(last.file, sizeof(last.file), "%s", file ? file : "");
+	/* file and source may point into last: copy them out first */
+	snprintf(f, sizeof(f), "%s", file ? file : "");
+	if (source) {
+		while (source[n] && source[n] != '\n' && source[n] != '\r' &&
+		       n + 1 < sizeof(src))
+			n++;
+		/* cut a long line at a character boundary, not inside one */
+		while (n && ((unsigned char)source[n] & 0xC0) == 0x80)
+			n--;
+	}
+	if (n)
+		memcpy(src, source, n);
+	src[n] = '\0';
+	memcpy(last.file, f, sizeof(f));
+	memcpy(last.source, src, sizeof(src));
 	last.line = line;
 	last.col = col;
-	last.source[0] = '\0';
-	if (!source)
-		return;
-	while (source[n] && source[n] != '\n' && source[n] != '\r' &&
-	       n + 1 < sizeof(last.source))
-		n++;
-	memcpy(last.source, source, n);
-	last.source[n] = '\0';
 }
 
 const struct nmig_error *nmig_error_last(void)

@@ -63,6 +63,11 @@ int nmig_id_cmp(const char *a, const char *b);
  * was found, else the first error's code (NMIG_EINPUT, NMIG_EIO) with the
  * last error set. Files that are not migrations (README, .gitkeep) are
  * ignored; a down file without an up file is an error.
+ * On failure out still holds every revision that could be identified (a
+ * duplicate id keeps its first file), so that a check can go on to the
+ * graph; release out with nmig_revset_release in every case. diags may
+ * be NULL. Warnings (an empty up file, a `-- nmig:` line after the
+ * header) go to diags without failing the load.
  */
 int nmig_revset_load(struct nmig_revset *out, const char *dir,
 		     struct nmig_diags *diags);

@@ -22,6 +22,9 @@ struct nmig_stmt {
 	int line, col;		/* 1-based position of the first token */
 	unsigned flags;
 	char *kind;		/* parse-tree node name, e.g. "IndexStmt" */
+	const char *what;	/* static: readable name of a TXCONTROL or
+				 * NO_TX statement ("COMMIT", "CREATE INDEX
+				 * CONCURRENTLY"), else NULL */
 };
 
 struct nmig_script {
@@ -64,5 +67,12 @@ void nmig_text_linecol(const char *text, size_t len, size_t off, int *line,
 
 /* Pointer to the start of the line holding byte offset off. */
 const char *nmig_text_line_start(const char *text, size_t off);
+
+/*
+ * Check that text is UTF-8 without NUL bytes. Returns NMIG_OK, or
+ * NMIG_EINPUT with the last error naming path, line and column of the
+ * first bad byte. Linear in len; used for every migration file.
+ */
+int nmig_text_check_encoding(const char *path, const char *text, size_t len);
 
 #endif

@@ -1,0 +1,1067 @@
+/*
+ * Revision files: the migrations directory scanned into a revset. Names
+ * are `<id>_<slug>.up.sql` / `.down.sql` (the id is everything before the
+ * first '_', or the whole stem when there is none); the up file's leading
+ * `-- nmig:` lines are its header. Loading reads each file once into a
+ * reused buffer, checksums it (SHA-256, CRLF folded to LF, without a
+ * second copy), refuses binary garbage, and parses the header only, never
+ * the SQL body. Pairing up and down files and finding duplicate ids is a
+ * sort, so a load is O(n log n) in the number of files; every problem
+ * found is appended to the diagnostics so that a check can report them
+ * all.
+ */
+#include "revfile.h"
+#include "buf.h"
+#include "error.h"
+#include "sqlscript.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define UTF8_BOM "\xEF\xBB\xBF"
+#define KNOWN_KEYS "parents, message, transaction, lint-ignore"
+
+/* One candidate file of the directory. */
+struct entry {
+	char *name;
+	char *id;
+	char *slug;
+	char kind; /* 'u' or 'd' */
+};
+
+/* Scratch state of one nmig_revset_load. */
+struct loader {
+	const char *dir;
+	struct nmig_diags *diags;
+	struct nmig_buf data; /* the file being read, reused */
+	EVP_MD_CTX *md;
+};
+
+/* State of one header parse. */
+struct hctx {
+	struct nmig_revision *rev;
+	const char *path;
+	struct nmig_diags *diags; /* NULL: stop at the first error */
+	int rc;
+	int parents_line, message_line, transaction_line;
+};
+
+/* 1 when s is a non-empty run of ASCII digits. */
+static int all_digits(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+/* Numbers by value (any length), else bytes; see revfile.h. Mixing the
+ * two kinds is not a total order (9 < 10 by value, 10 < 1a < 9 as text):
+ * the loader sorts with a merge sort, which stays safe and stable. */
+int nmig_id_cmp(const char *a, const char *b)
+{
+	const char *x = a, *y = b;
+	size_t lx, ly;
+	int c;
+
+	if (all_digits(a) && all_digits(b)) {
+		while (*x == '0' && x[1])
+			x++;
+		while (*y == '0' && y[1])
+			y++;
+		lx = strlen(x);
+		ly = strlen(y);
+		if (lx != ly)
+			return lx < ly ? -1 : 1;
+		c = memcmp(x, y, lx);
+		if (c)
+			return c < 0 ? -1 : 1;
+	}
+	c = strcmp(a, b);
+	return (c > 0) - (c < 0);
+}
+
+/* Copy of name fit for a message: control bytes, and every byte >= 0x80
+ * when name is not UTF-8, become '?'. */
+static char *printable_name(const char *name)
+{
+	size_t n = strlen(name), i;
+	int utf8 = nmig_text_check_encoding("", name, n) == NMIG_OK;
+	char *s = strdup(name);
+
+	if (!s)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f || (!utf8 && c >= 0x80))
+			s[i] = '?';
+	}
+	return s;
+}
+
+/* 1 when s (n bytes) ends with suffix. */
+static int ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t k = strlen(suffix);
+
+	return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+/* Set the last error "'<name>' <what>" and return NMIG_EINPUT. */
+static int name_error(const char *name, const char *what, const char *hint)
+{
+	char *p = printable_name(name);
+
+	nmig_error_set(NMIG_EINPUT, "'%s' %s", p ? p : "?", what);
+	nmig_error_hint("%s", hint);
+	free(p);
+	return NMIG_EINPUT;
+}
+
+int nmig_revfile_parse_name(const char *name, char **id, char **slug,
+			    char *kind)
+{
+	size_t n = strlen(name), stem, idlen, i;
+	char what[64];
+	char k;
+
+	*id = NULL;
+	*slug = NULL;
+	*kind = 0;
+	if (ends_with(name, n, ".up.sql")) {
+		k = 'u';
+		stem = n - 7;
+	} else if (ends_with(name, n, ".down.sql")) {
+		k = 'd';
+		stem = n - 9;
+	} else if (n >= 4 && strcasecmp(name + n - 4, ".sql") == 0 &&
+		   name[0] != '.') {
+		return name_error(name, "is not a migration file name",
+				  "name it '<id>_<slug>.up.sql' (and "
+				  "'<id>_<slug>.down.sql' for its down file)");
+	} else {
+		return 0;
+	}
+	if (name[0] == '.' && stem > 0)
+		return 0; /* a dotfile: editor and OS droppings */
+	if (stem == 0 || name[0] == '_')
+		return name_error(name, "has no revision id",
+				  "name it '<id>_<slug>.up.sql'");
+	if (nmig_text_check_encoding(name, name, n) != NMIG_OK)
+		return name_error(name, "is not a valid UTF-8 file name",
+				  "rename it");
+	for (i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return name_error(name, "contains a control character",
+					  "rename it");
+	for (idlen = 0; idlen < stem && name[idlen] != '_'; idlen++) {
+		if (!strchr(" \t,:", name[idlen]))
+			continue;
+		snprintf(what, sizeof(what), "has a revision id with %s in it",
+			 name[idlen] == ' '    ? "a space"
+			 : name[idlen] == '\t' ? "a tab"
+			 : name[idlen] == ','  ? "','"
+					       : "':'");
+		return name_error(name, what,
+				  "revision ids cannot contain blanks, ',' "
+				  "or ':' (they separate ids in headers and "
+				  "ranges); rename the file");
+	}
+	if ((idlen == 4 && memcmp(name, "base", 4) == 0) ||
+	    (idlen == 4 && memcmp(name, "head", 4) == 0) ||
+	    (idlen == 5 && memcmp(name, "heads", 5) == 0))
+		return name_error(name, "has a reserved word as revision id",
+				  "'base', 'head' and 'heads' name targets; "
+				  "choose another id");
+	*id = strndup(name, idlen);
+	*slug = idlen < stem ? strndup(name + idlen + 1, stem - idlen - 1)
+			     : strdup("");
+	if (!*id || !*slug) {
+		free(*id);
+		free(*slug);
+		*id = *slug = NULL;
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	}
+	*kind = k;
+	return 1;
+}
+
+/* Hash data into md with every CRLF folded to LF; out gets the hex. */
+static int hash_folded(EVP_MD_CTX *md, const char *data, size_t len,
+		       char out[NMIG_SHA256_HEX])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int dlen = 0, i;
+	const char *seg = data, *pos = data, *end = data + len, *cr;
+
+	if (!EVP_DigestInit_ex(md, EVP_sha256(), NULL))
+		return NMIG_ERROR;
+	while ((cr = memchr(pos, '\r', (size_t)(end - pos))) != NULL) {
+		if (cr + 1 < end && cr[1] == '\n') {
+			/* hash up to the CR; the LF starts the next piece */
+			if (!EVP_DigestUpdate(md, seg, (size_t)(cr - seg)))
+				return NMIG_ERROR;
+			seg = cr + 1;
+		}
+		pos = cr + 1;
+	}
+	if (!EVP_DigestUpdate(md, seg, (size_t)(end - seg)) ||
+	    !EVP_DigestFinal_ex(md, digest, &dlen) || dlen != 32)
+		return NMIG_ERROR;
+	for (i = 0; i < dlen; i++) {
+		out[2 * i] = hex[digest[i] >> 4];
+		out[2 * i + 1] = hex[digest[i] & 15];
+	}
+	out[2 * dlen] = '\0';
+	return NMIG_OK;
+}
+
+void nmig_checksum(const void *data, size_t len, char out[NMIG_SHA256_HEX])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+
+	/* out is empty when OpenSSL cannot allocate: never a valid sum */
+	out[0] = '\0';
+	if (md && hash_folded(md, data, len, out) != NMIG_OK)
+		out[0] = '\0';
+	EVP_MD_CTX_free(md);
+}
+
+/* 1-based character column of byte off in line. */
+static int char_col(const char *line, size_t off)
+{
+	size_t i;
+	int col = 1;
+
+	for (i = 0; i < off; i++)
+		if (((unsigned char)line[i] & 0xC0) != 0x80)
+			col++;
+	return col;
+}
+
+/* Record a header error at line (text of the line: src, column col). */
+static void herr(struct hctx *h, int line, const char *src, int col,
+		 const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+static void herr(struct hctx *h, int line, const char *src, int col,
+		 const char *hint, const char *fmt, ...)
+{
+	struct nmig_buf msg = NMIG_BUF_INIT;
+	va_list ap;
+
+	if (!h->diags && h->rc)
+		return; /* keep the first error as the last error */
+	va_start(ap, fmt);
+	nmig_buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	nmig_error_set(NMIG_EINPUT, "%s", msg.ptr);
+	nmig_error_location(h->path, line, col, src);
+	if (hint)
+		nmig_error_hint("%s", hint);
+	if (h->diags)
+		nmig_diags_add_last_error(h->diags, "header");
+	if (!h->rc)
+		h->rc = NMIG_EINPUT;
+	nmig_buf_release(&msg);
+}
+
+/* Space or tab: what separates header words. */
+static int is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * If line (n bytes, no newline) is a `-- nmig:` line, set *rest to the
+ * text after "nmig:" and return 1. lead allows blanks before "--".
+ */
+static int nmig_line(const char *line, size_t n, int lead, size_t *rest)
+{
+	size_t i = 0;
+
+	if (lead)
+		while (i < n && is_blank(line[i]))
+			i++;
+	if (n - i < 2 || line[i] != '-' || line[i + 1] != '-')
+		return 0;
+	i += 2;
+	while (i < n && is_blank(line[i]))
+		i++;
+	if (n - i < 5 || memcmp(line + i, "nmig:", 5) != 0)
+		return 0;
+	*rest = i + 5;
+	return 1;
+}
+
+/* Append the words of v[0, n) (separated by blanks and commas) to
+ * *list; NMIG_ENOMEM on failure. */
+static int split_words(const char *v, size_t n, char ***list, size_t *count)
+{
+	size_t i = 0, j;
+	char **p, *w;
+
+	while (i < n) {
+		while (i < n && (is_blank(v[i]) || v[i] == ','))
+			i++;
+		for (j = i; j < n && !is_blank(v[j]) && v[j] != ','; j++)
+			;
+		if (j == i)
+			break;
+		p = realloc(*list, (*count + 1) * sizeof(*p));
+		if (!p)
+			return NMIG_ENOMEM;
+		*list = p;
+		w = strndup(v + i, j - i);
+		if (!w)
+			return NMIG_ENOMEM;
+		p[(*count)++] = w;
+		i = j;
+	}
+	return NMIG_OK;
+}
+
+/* Free n strings and the array holding them (either may be NULL). */
+static void free_list(char **list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+/* A second line for a key that may appear once. */
+static int duplicate_key(struct hctx *h, int *first, int lineno,
+			 const char *line, int col, const char *key)
+{
+	char hint[128];
+
+	if (!*first) {
+		*first = lineno;
+		return 0;
+	}
+	snprintf(hint, sizeof(hint), "keep one '-- nmig:%s' line", key);
+	herr(h, lineno, line, col, hint,
+	     "duplicate header key '%s' (first on line %d)", key, *first);
+	return 1;
+}
+
+/* A `parents` line: ids separated by blanks or commas, or `base`. */
+static int header_parents(struct hctx *h, int lineno, const char *line, int col,
+			  const char *v, size_t n)
+{
+	struct nmig_revision *rev = h->rev;
+	char **words = NULL;
+	size_t nwords = 0, i, j;
+
+	if (duplicate_key(h, &h->parents_line, lineno, line, col, "parents"))
+		return NMIG_OK;
+	if (split_words(v, n, &words, &nwords)) {
+		free_list(words, nwords);
+		return NMIG_ENOMEM;
+	}
+	rev->parents_explicit = 1;
+	if (nwords == 0) {
+		herr(h, lineno, line, col,
+		     "write '-- nmig:parents <id> [<id>...]', or "
+		     "'-- nmig:parents base' for a root",
+		     "'parents' needs revision ids or 'base'");
+		goto cleanup;
+	}
+	for (i = 0; i < nwords; i++) {
+		if (strcmp(words[i], "base") == 0 && nwords > 1) {
+			herr(h, lineno, line, col,
+			     "a root has '-- nmig:parents base' alone",
+			     "'base' cannot be combined with other parents");
+			goto cleanup;
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(words[i], words[j]) == 0) {
+				herr(h, lineno, line, col, "list it once",
+				     "parent '%s' is listed twice", words[i]);
+				goto cleanup;
+			}
+	}
+	if (nwords == 1 && strcmp(words[0], "base") == 0)
+		goto cleanup;
+	free_list(rev->parents, rev->nparents);
+	rev->parents = words;
+	rev->nparents = nwords;
+	return NMIG_OK;
+cleanup:
+	free_list(words, nwords);
+	return NMIG_OK;
+}
+
+/* One `-- nmig:` line: rest is the offset after "nmig:" in line. */
+static int header_line(struct hctx *h, int lineno, const char *line, size_t n,
+		       size_t rest)
+{
+	struct nmig_revision *rev = h->rev;
+	size_t k = rest, kend, v, vend;
+	int col, rc = NMIG_OK;
+	char *s;
+
+	while (k < n && is_blank(line[k]))
+		k++;
+	for (kend = k; kend < n && !is_blank(line[kend]); kend++)
+		;
+	for (v = kend; v < n && is_blank(line[v]); v++)
+		;
+	for (vend = n; vend > v && is_blank(line[vend - 1]); vend--)
+		;
+	col = char_col(line, k);
+	if (kend == k) {
+		herr(h, lineno, line, col, "known keys: " KNOWN_KEYS,
+		     "'-- nmig:' line has no key");
+	} else if (kend - k == 7 && memcmp(line + k, "parents", 7) == 0) {
+		rc = header_parents(h, lineno, line, col, line + v, vend - v);
+	} else if (kend - k == 7 && memcmp(line + k, "message", 7) == 0) {
+		if (duplicate_key(h, &h->message_line, lineno, line, col,
+				  "message"))
+			return NMIG_OK;
+		if (v == vend) {
+			herr(h, lineno, line, col,
+			     "write '-- nmig:message <text>'",
+			     "'message' needs a text");
+			return NMIG_OK;
+		}
+		s = strndup(line + v, vend - v);
+		if (!s)
+			return NMIG_ENOMEM;
+		free(rev->message);
+		rev->message = s;
+	} else if (kend - k == 11 && memcmp(line + k, "transaction", 11) == 0) {
+		if (duplicate_key(h, &h->transaction_line, lineno, line, col,
+				  "transaction"))
+			return NMIG_OK;
+		if (vend - v == 3 && memcmp(line + v, "off", 3) == 0)
+			rev->transactional = 0;
+		else if (vend - v == 2 && memcmp(line + v, "on", 2) == 0)
+			rev->transactional = 1;
+		else
+			herr(h, lineno, line, char_col(line, v),
+			     "write '-- nmig:transaction off' (or 'on', the "
+			     "default)",
+			     "'transaction' must be 'on' or 'off', not '%.*s'",
+			     (int)(vend - v), line + v);
+	} else if (kend - k == 11 && memcmp(line + k, "lint-ignore", 11) == 0) {
+		size_t before = rev->nlint_ignore;
+
+		rc = split_words(line + v, vend - v, &rev->lint_ignore,
+				 &rev->nlint_ignore);
+		if (!rc && rev->nlint_ignore == before)
+			herr(h, lineno, line, col,
+			     "write '-- nmig:lint-ignore <rule>[,<rule>...]'",
+			     "'lint-ignore' needs rule names");
+	} else {
+		herr(h, lineno, line, col, "known keys: " KNOWN_KEYS,
+		     "unknown header key '%.*s'", (int)(kend - k), line + k);
+	}
+	return rc;
+}
+
+/* rev->message from the slug, '_' read as ' '. */
+static int default_message(struct nmig_revision *rev)
+{
+	size_t i;
+
+	rev->message = strdup(rev->slug ? rev->slug : "");
+	if (!rev->message)
+		return NMIG_ENOMEM;
+	for (i = 0; rev->message[i]; i++)
+		if (rev->message[i] == '_')
+			rev->message[i] = ' ';
+	return NMIG_OK;
+}
+
+/* The header parse behind nmig_revision_parse_header; with diags, every
+ * error is collected and misplaced `-- nmig:` lines are warned about. */
+static int parse_header(struct nmig_revision *rev, const char *path,
+			const char *text, size_t len, struct nmig_diags *diags)
+{
+	struct hctx h;
+	const char *p = text, *end = text + len, *nl;
+	size_t n, rest;
+	int lineno = 0, in_header = 1, rc = NMIG_OK;
+	struct nmig_diag *d;
+
+	memset(&h, 0, sizeof(h));
+	h.rev = rev;
+	h.path = path;
+	h.diags = diags;
+	free_list(rev->parents, rev->nparents);
+	free_list(rev->lint_ignore, rev->nlint_ignore);
+	free(rev->message);
+	rev->parents = rev->lint_ignore = NULL;
+	rev->nparents = rev->nlint_ignore = 0;
+	rev->message = NULL;
+	rev->parents_explicit = 0;
+	rev->transactional = 1;
+	rev->header_lines = 0;
+	if (len >= 3 && memcmp(p, UTF8_BOM, 3) == 0)
+		p += 3;
+	while (p < end && !rc) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		n = (size_t)((nl ? nl : end) - p);
+		if (n && p[n - 1] == '\r')
+			n--;
+		lineno++;
+		if (in_header && nmig_line(p, n, 0, &rest)) {
+			rc = header_line(&h, lineno, p, n, rest);
+			rev->header_lines = lineno;
+		} else if (in_header) {
+			in_header = 0;
+			if (!diags)
+				break;
+		}
+		if (!in_header && nmig_line(p, n, 1, &rest)) {
+			d = nmig_diags_add(
+			    diags, NMIG_SEV_WARNING, NMIG_EINPUT,
+			    "header-misplaced", path, lineno, 1,
+			    "'-- nmig:' line after the header is "
+			    "ignored");
+			nmig_diag_set_source(d, p);
+			nmig_diag_set_hint(d,
+					   "the header is the first lines of "
+					   "the file, before any blank line or "
+					   "SQL; move it up");
+		}
+		p = nl ? nl + 1 : end;
+	}
+	if (!rc && !rev->message)
+		rc = default_message(rev);
+	if (rc == NMIG_ENOMEM)
+		return nmig_error_set(rc, "out of memory reading '%s'", path);
+	return h.rc;
+}
+
+int nmig_revision_parse_header(struct nmig_revision *rev, const char *path,
+			       const char *text, size_t len)
+{
+	return parse_header(rev, path, text, len, NULL);
+}
+
+void nmig_revision_release(struct nmig_revision *rev)
+{
+	free(rev->id);
+	free(rev->slug);
+	free(rev->message);
+	free_list(rev->parents, rev->nparents);
+	free_list(rev->lint_ignore, rev->nlint_ignore);
+	free(rev->up.path);
+	free(rev->down.path);
+	memset(rev, 0, sizeof(*rev));
+}
+
+void nmig_revset_release(struct nmig_revset *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++)
+		nmig_revision_release(&set->revs[i]);
+	free(set->revs);
+	free(set->dir);
+	memset(set, 0, sizeof(*set));
+}
+
+/* Add the last error to the loader's findings under rule. */
+static void collect(struct loader *ld, const char *rule, const char *path)
+{
+	if (path && !nmig_error_last()->file[0])
+		nmig_error_location(path, 0, 0, NULL);
+	nmig_diags_add_last_error(ld->diags, rule);
+}
+
+/*
+ * Read one file into ld->data and fill fi (size, mtime, inode,
+ * checksum). Problems go to the findings; returns NMIG_OK when the data
+ * is there to look at, NMIG_EINPUT/NMIG_EIO when it is not, NMIG_ENOMEM
+ * when the load must stop.
+ */
+static int read_file(struct loader *ld, struct nmig_file_info *fi)
+{
+	const char *rule = "file-read";
+	struct stat st;
+	ssize_t got;
+	int fd, rc = NMIG_OK;
+
+	nmig_buf_clear(&ld->data);
+	fd = open(fi->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		nmig_error_set(NMIG_EIO, "cannot read '%s': %s", fi->path,
+			       strerror(errno));
+		collect(ld, "file-read", fi->path);
+		return NMIG_EIO;
+	}
+	if (fstat(fd, &st) != 0) {
+		nmig_error_set(NMIG_EIO, "cannot read '%s': %s", fi->path,
+			       strerror(errno));
+		rc = NMIG_EIO;
+		goto cleanup;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		nmig_error_set(NMIG_EINPUT, "'%s' is not a regular file",
+			       fi->path);
+		nmig_error_hint("a migration is a plain file; rename or "
+				"remove it");
+		rule = "file-type";
+		rc = NMIG_EINPUT;
+		goto cleanup;
+	}
+	fi->size = st.st_size;
+	fi->mtime_ns =
+	    (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+	fi->inode = (unsigned long long)st.st_ino;
+	if ((unsigned long long)st.st_size > NMIG_MAX_FILE_SIZE)
+		goto too_big;
+	if (nmig_buf_grow(&ld->data, (size_t)st.st_size + 1)) {
+		rc = NMIG_ENOMEM;
+		goto cleanup;
+	}
+	for (;;) {
+		if (ld->data.cap - ld->data.len < 2 &&
+		    nmig_buf_grow(&ld->data, 65536)) {
+			rc = NMIG_ENOMEM;
+			goto cleanup;
+		}
+		got = read(fd, ld->data.ptr + ld->data.len,
+			   ld->data.cap - ld->data.len - 1);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			nmig_error_set(NMIG_EIO, "cannot read '%s': %s",
+				       fi->path, strerror(errno));
+			rc = NMIG_EIO;
+			goto cleanup;
+		}
+		if (got == 0)
+			break;
+		ld->data.len += (size_t)got;
+		ld->data.ptr[ld->data.len] = '\0';
+		if (ld->data.len > NMIG_MAX_FILE_SIZE)
+			goto too_big;
+		/* a short read of a regular file is its end: spare the
+		 * read() that would return 0 (a third of the syscalls) */
+		if (ld->data.len < ld->data.cap - 1 &&
+		    ld->data.len >= (size_t)st.st_size)
+			break;
+	}
+	fi->size = (off_t)ld->data.len;
+	if (hash_folded(ld->md, ld->data.ptr, ld->data.len, fi->checksum)) {
+		nmig_error_set(NMIG_ERROR,
+			       "cannot compute the checksum of "
+			       "'%s'",
+			       fi->path);
+		rc = NMIG_ERROR;
+	}
+	goto cleanup;
+too_big:
+	nmig_error_set(NMIG_EINPUT,
+		       "'%s' is larger than the limit of %zu "
+		       "bytes",
+		       fi->path, NMIG_MAX_FILE_SIZE);
+	nmig_error_hint("split it into several migrations");
+	rule = "file-size";
+	rc = NMIG_EINPUT;
+cleanup:
+	close(fd);
+	if (rc == NMIG_ENOMEM)
+		return nmig_error_set(rc, "out of memory reading '%s'",
+				      fi->path);
+	if (rc)
+		collect(ld, rule, fi->path);
+	return rc;
+}
+
+/* Read, check and parse the up and down files of rev. */
+static int load_revision(struct loader *ld, struct nmig_revision *rev)
+{
+	struct nmig_diag *d;
+	int rc;
+
+	rev->transactional = 1;
+	rc = read_file(ld, &rev->up);
+	if (rc == NMIG_ENOMEM)
+		return rc;
+	if (rc == NMIG_OK) {
+		/* garbage further down does not hide the header: the graph
+		 * checks still get the right parents */
+		if (nmig_text_check_encoding(rev->up.path, ld->data.ptr,
+					     ld->data.len))
+			collect(ld, "file-encoding", rev->up.path);
+		rc = parse_header(rev, rev->up.path, ld->data.ptr, ld->data.len,
+				  ld->diags);
+		if (rc == NMIG_ENOMEM)
+			return rc;
+		if (ld->data.len == 0) {
+			d = nmig_diags_add(ld->diags, NMIG_SEV_WARNING,
+					   NMIG_EINPUT, "empty-migration",
+					   rev->up.path, 0, 0,
+					   "empty migration");
+			nmig_diag_set_hint(d, "an empty up file is a no-op; "
+					      "say why in a comment");
+		}
+	}
+	/* the header was not parsed: still give the default */
+	if (!rev->message && default_message(rev))
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	if (!rev->down.path)
+		return NMIG_OK;
+	rc = read_file(ld, &rev->down);
+	if (rc == NMIG_ENOMEM)
+		return rc;
+	if (rc == NMIG_OK && nmig_text_check_encoding(
+				 rev->down.path, ld->data.ptr, ld->data.len))
+		collect(ld, "file-encoding", rev->down.path);
+	return NMIG_OK;
+}
+
+/* dir + "/" + name (no double slash), malloc'ed; NULL on OOM. */
+static char *join_path(const char *dir, const char *name)
+{
+	struct nmig_buf b = NMIG_BUF_INIT;
+	size_t n = strlen(dir);
+
+	nmig_buf_put(&b, dir, n);
+	if (n && dir[n - 1] != '/')
+		nmig_buf_putc(&b, '/');
+	nmig_buf_puts(&b, name);
+	return nmig_buf_detach(&b, NULL);
+}
+
+/* qsort order of file names: bytes. */
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Group order: identical ids together, up before down, then by name. */
+static int cmp_entry(const void *pa, const void *pb)
+{
+	const struct entry *a = pa, *b = pb;
+	int c = strcmp(a->id, b->id);
+
+	if (c)
+		return c;
+	if (a->kind != b->kind)
+		return a->kind == 'u' ? -1 : 1;
+	return strcmp(a->name, b->name);
+}
+
+/*
+ * Sort revisions by nmig_id_cmp with a merge sort: stable and safe even
+ * where the order is not transitive (all-digit ids mixed with others).
+ */
+static void sort_revs(struct nmig_revision *v, struct nmig_revision *tmp,
+		      size_t n)
+{
+	size_t mid = n / 2, i = 0, j = mid, k = 0;
+
+	if (n < 2)
+		return;
+	sort_revs(v, tmp, mid);
+	sort_revs(v + mid, tmp, n - mid);
+	while (i < mid && j < n)
+		tmp[k++] = nmig_id_cmp(v[j].id, v[i].id) < 0 ? v[j++] : v[i++];
+	while (i < mid)
+		tmp[k++] = v[i++];
+	while (j < n)
+		tmp[k++] = v[j++];
+	memcpy(v, tmp, n * sizeof(*v));
+}
+
+/* Read the names in dir, sorted. */
+static int list_dir(const char *dir, char ***out, size_t *count)
+{
+	DIR *d;
+	struct dirent *de;
+	char **names = NULL, **p;
+	size_t n = 0, cap = 0;
+	int rc = NMIG_OK;
+
+	d = opendir(dir);
+	if (!d) {
+		nmig_error_set(errno == ENOENT || errno == ENOTDIR ? NMIG_EINPUT
+								   : NMIG_EIO,
+			       "cannot open the migrations directory '%s': %s",
+			       dir, strerror(errno));
+		nmig_error_hint("create it, or point --dir (or 'dir' in the "
+				"config) at it");
+		nmig_error_location(dir, 0, 0, NULL);
+		return nmig_error_last()->code;
+	}
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno)
+				rc = nmig_error_set(NMIG_EIO,
+						    "cannot list '%s': %s", dir,
+						    strerror(errno));
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			p = realloc(names, cap * sizeof(*p));
+			if (!p) {
+				rc = NMIG_ENOMEM;
+				break;
+			}
+			names = p;
+		}
+		names[n] = strdup(de->d_name);
+		if (!names[n]) {
+			rc = NMIG_ENOMEM;
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	if (rc) {
+		free_list(names, n);
+		if (rc == NMIG_ENOMEM)
+			nmig_error_set(rc, "out of memory listing '%s'", dir);
+		return rc;
+	}
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_name);
+	*out = names;
+	*count = n;
+	return NMIG_OK;
+}
+
+/* Record an error about a file of the directory (by name). */
+static void file_error(struct loader *ld, const char *rule, const char *name,
+		       const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void file_error(struct loader *ld, const char *rule, const char *name,
+		       const char *hint, const char *fmt, ...)
+{
+	struct nmig_buf msg = NMIG_BUF_INIT;
+	char *path = join_path(ld->dir, name);
+	va_list ap;
+
+	va_start(ap, fmt);
+	nmig_buf_vprintf(&msg, fmt, ap);
+	va_end(ap);
+	nmig_error_set(NMIG_EINPUT, "%s", msg.ptr);
+	nmig_error_location(path ? path : name, 0, 0, NULL);
+	if (hint)
+		nmig_error_hint("%s", hint);
+	collect(ld, rule, NULL);
+	free(path);
+	nmig_buf_release(&msg);
+}
+
+/*
+ * Turn the group of entries e[0, n) sharing one id into a revision in
+ * *rev (returns 1), or report why there is none (returns 0).
+ */
+static int group_revision(struct loader *ld, struct entry *e, size_t n,
+			  struct nmig_revision *rev)
+{
+	struct nmig_buf names = NMIG_BUF_INIT, hint = NMIG_BUF_INIT;
+	size_t ups = 0, i;
+	struct entry *up = NULL, *down = NULL;
+
+	for (i = 0; i < n; i++)
+		if (e[i].kind == 'u' && ups++ == 0)
+			up = &e[i];
+	if (!up) {
+		for (i = 0; i < n; i++) {
+			nmig_buf_clear(&hint);
+			nmig_buf_printf(&hint,
+					"add '%.*s.up.sql', or remove "
+					"the down file",
+					(int)(strlen(e[i].name) - 9),
+					e[i].name);
+			file_error(ld, "down-without-up", e[i].name, hint.ptr,
+				   "down file '%s' has no up file", e[i].name);
+		}
+		goto cleanup;
+	}
+	if (ups > 1) {
+		for (i = 0; i < n; i++)
+			if (e[i].kind == 'u')
+				nmig_buf_printf(&names, "%s'%s'",
+						names.len ? ", " : "",
+						e[i].name);
+		file_error(ld, "duplicate-id", up->name,
+			   "each revision needs its own id; rename all but "
+			   "one of them",
+			   "revision id '%s' is used by several up files: %s",
+			   up->id, names.ptr);
+	}
+	for (i = 0; i < n; i++) {
+		if (e[i].kind != 'd')
+			continue;
+		if (strcmp(e[i].slug, up->slug) == 0) {
+			down = &e[i];
+		} else if (ups == 1) {
+			nmig_buf_clear(&hint);
+			nmig_buf_printf(&hint, "rename it to '%.*s.down.sql'",
+					(int)(strlen(up->name) - 7), up->name);
+			file_error(ld, "down-mismatch", e[i].name, hint.ptr,
+				   "down file '%s' does not match the up file "
+				   "'%s'",
+				   e[i].name, up->name);
+		}
+	}
+	memset(rev, 0, sizeof(*rev));
+	rev->transactional = 1;
+	rev->id = up->id;
+	rev->slug = up->slug;
+	up->id = up->slug = NULL;
+	rev->up.path = join_path(ld->dir, up->name);
+	if (down)
+		rev->down.path = join_path(ld->dir, down->name);
+cleanup:
+	nmig_buf_release(&names);
+	nmig_buf_release(&hint);
+	return up != NULL;
+}
+
+/* Free the entries' ids and slugs (names belong to the name list). */
+static void free_entries(struct entry *e, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(e[i].id);
+		free(e[i].slug);
+	}
+	free(e);
+}
+
+/* Give every revision without a parents line the one before it. */
+static int implicit_parents(struct nmig_revset *set)
+{
+	struct nmig_revision *rev;
+	size_t i;
+
+	for (i = 1; i < set->n; i++) {
+		rev = &set->revs[i];
+		if (rev->parents_explicit || rev->nparents)
+			continue;
+		rev->parents = malloc(sizeof(*rev->parents));
+		if (!rev->parents)
+			return NMIG_ENOMEM;
+		rev->parents[0] = strdup(set->revs[i - 1].id);
+		if (!rev->parents[0])
+			return NMIG_ENOMEM;
+		rev->nparents = 1;
+	}
+	return NMIG_OK;
+}
+
+int nmig_revset_load(struct nmig_revset *out, const char *dir,
+		     struct nmig_diags *diags)
+{
+	struct nmig_diags local = NMIG_DIAGS_INIT;
+	struct loader ld;
+	char **names = NULL;
+	struct entry *e = NULL;
+	struct nmig_revision *tmp = NULL;
+	size_t nnames = 0, ne = 0, i, j, from;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&ld, 0, sizeof(ld));
+	nmig_buf_init(&ld.data);
+	if (!diags)
+		diags = &local;
+	from = diags->n;
+	ld.dir = dir;
+	ld.diags = diags;
+	out->dir = strdup(dir);
+	ld.md = EVP_MD_CTX_new();
+	if (!out->dir || !ld.md) {
+		rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	rc = list_dir(dir, &names, &nnames);
+	if (rc) {
+		if (rc != NMIG_ENOMEM)
+			nmig_diags_add_last_error(diags, "file-read");
+		goto cleanup;
+	}
+	e = calloc(nnames ? nnames : 1, sizeof(*e));
+	if (!e) {
+		rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	for (i = 0; i < nnames; i++) {
+		rc = nmig_revfile_parse_name(names[i], &e[ne].id, &e[ne].slug,
+					     &e[ne].kind);
+		if (rc == NMIG_ENOMEM)
+			goto cleanup;
+		if (rc < 0) {
+			char *path = join_path(dir, names[i]);
+
+			nmig_error_location(path ? path : dir, 0, 0, NULL);
+			collect(&ld, "file-name", NULL);
+			free(path);
+		} else if (rc == 1) {
+			e[ne++].name = names[i];
+		}
+	}
+	rc = NMIG_OK;
+	qsort(e, ne, sizeof(*e), cmp_entry);
+
+	out->revs = calloc(ne ? ne : 1, sizeof(*out->revs));
+	tmp = calloc(ne ? ne : 1, sizeof(*tmp));
+	if (!out->revs || !tmp) {
+		rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	for (i = 0; i < ne; i = j) {
+		for (j = i + 1; j < ne && strcmp(e[j].id, e[i].id) == 0; j++)
+			;
+		if (group_revision(&ld, e + i, j - i, &out->revs[out->n])) {
+			out->n++;
+			if (!out->revs[out->n - 1].up.path) {
+				rc = nmig_error_set(NMIG_ENOMEM,
+						    "out of memory");
+				goto cleanup;
+			}
+		}
+	}
+	sort_revs(out->revs, tmp, out->n);
+	for (i = 0; i < out->n; i++) {
+		rc = load_revision(&ld, &out->revs[i]);
+		if (rc)
+			goto cleanup;
+	}
+	rc = implicit_parents(out);
+	if (rc)
+		nmig_error_set(rc, "out of memory");
+cleanup:
+	if (!rc)
+		rc = nmig_diags_raise(diags, from);
+	if (e)
+		free_entries(e, ne);
+	free_list(names, nnames);
+	free(tmp);
+	EVP_MD_CTX_free(ld.md);
+	nmig_buf_release(&ld.data);
+	nmig_diags_release(&local);
+	return rc;
+}
