@@ -447,14 +447,16 @@ static void drop_last_item(struct reader *r)
 
 /*
  * Set the item's id and slug (slug NULL or empty: DEFAULT_SLUG) and check
- * that nmig can use the id: not empty, no '_', '/', blanks or control
- * characters, not `base`. 1 when good, 0 after recording an error, or
- * NMIG_ENOMEM.
+ * that nmig's loader reads `<id>_<slug>.up.sql` back as this id and slug
+ * (no blanks, ',' or ':' in the id, not a reserved word, valid UTF-8).
+ * 1 when good, 0 after recording an error, or NMIG_ENOMEM.
  */
 static int set_names(struct reader *r, struct item *it, const char *id,
 		     size_t idlen, const char *slug, size_t slen)
 {
-	size_t i;
+	struct nmig_buf name = NMIG_BUF_INIT;
+	char *lid = NULL, *lslug = NULL, kind = 0, hint[1024];
+	int rc;
 
 	if (!slug || !slen) {
 		slug = DEFAULT_SLUG;
@@ -470,33 +472,39 @@ static int set_names(struct reader *r, struct item *it, const char *id,
 		     "migration name has no version before '_'");
 		return 0;
 	}
-	for (i = 0; i < idlen; i++) {
-		unsigned char c = (unsigned char)id[i];
-
-		if (c <= ' ' || c == 0x7f || c == '/' || c == '_') {
-			fail(r, NMIG_EINPUT, it->origin, 0, NULL,
-			     "rename it so that the version has no blanks",
-			     "version '%s' cannot be an nmig revision id",
-			     it->rev.id);
-			return 0;
-		}
-	}
-	if (strcmp(it->rev.id, "base") == 0) {
-		fail(r, NMIG_EINPUT, it->origin, 0, NULL,
-		     "rename the migration: 'base' means \"no parent\" in "
-		     "nmig's headers",
-		     "version 'base' cannot be an nmig revision id");
+	if (memchr(slug, '/', slen)) {
+		fail(r, NMIG_EINPUT, it->origin, 0, NULL, NULL,
+		     "migration name '%s' cannot be a file name", it->rev.slug);
 		return 0;
 	}
-	for (i = 0; i < slen; i++) {
-		if (slug[i] == '/' || slug[i] == '\n' || slug[i] == '\r') {
-			fail(r, NMIG_EINPUT, it->origin, 0, NULL, NULL,
-			     "migration name '%s' cannot be a file name",
-			     it->rev.slug);
-			return 0;
-		}
+	nmig_buf_printf(&name, "%s_%s.up.sql", it->rev.id, it->rev.slug);
+	if (name.oom)
+		return oom();
+	rc = nmig_revfile_parse_name(name.ptr, &lid, &lslug, &kind);
+	if (rc == NMIG_ENOMEM) {
+		nmig_buf_release(&name);
+		return rc;
 	}
-	return 1;
+	if (rc < 0) {
+		snprintf(hint, sizeof(hint), "%s", nmig_error_last()->hint);
+		fail(r, NMIG_EINPUT, it->origin, 0, NULL, hint[0] ? hint : NULL,
+		     "cannot become an nmig revision: %s",
+		     nmig_error_last()->message);
+		rc = 0;
+	} else if (rc == 0 || strcmp(lid, it->rev.id) != 0 ||
+		   strcmp(lslug, it->rev.slug) != 0) {
+		fail(r, NMIG_EINPUT, it->origin, 0, NULL, NULL,
+		     "cannot become an nmig revision: '%s' would not load as "
+		     "id '%s'",
+		     name.ptr, it->rev.id);
+		rc = 0;
+	} else {
+		rc = 1;
+	}
+	free(lid);
+	free(lslug);
+	nmig_buf_release(&name);
+	return rc;
 }
 
 /*
