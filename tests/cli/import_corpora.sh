@@ -138,6 +138,18 @@ for c in lemmy:diesel:288 sourcegraph-codeintel:sourcegraph:33 \
 	expect_stderr_contains "imported $count revisions from '$CORPORA/$name' ($format)" \
 		"import $name detects $format and counts $count revisions"
 	verify "$name" "$format" "$count"
+	# the order import lists (the tool's order; Sourcegraph: parents
+	# first, ties by id) is the order nmig plans
+	run_nmig --json import "$CORPORA/$name" --dir "dry-$name" --dry-run
+	expect_exit 0 "import $name --dry-run --json"
+	python3 -c 'import json, sys; print(" ".join(r["id"] for r in json.load(open(sys.argv[1]))["revisions"]))' \
+		"$T/.out" >"$T/.import-order"
+	run_nmig --dir "out-$name" history --json
+	python3 -c 'import json, sys; print(" ".join(r["id"] for r in reversed(json.load(open(sys.argv[1])))))' \
+		"$T/.out" >"$T/.plan-order"
+	cmp -s "$T/.import-order" "$T/.plan-order"
+	check $? "the $name import order is nmig's plan order" \
+		"$(diff "$T/.import-order" "$T/.plan-order" | head -5)"
 done
 
 # Diesel's own first migration comes first, as Diesel runs it
