@@ -153,23 +153,21 @@ static void on_notice(void *ud, const char *severity, const char *message)
 	nmig_buf_release(&b);
 }
 
-/* A transient connection failure before a retry. */
+/*
+ * A transient connection failure before a retry: the first one is shown
+ * (a Neon compute waking up takes seconds), the others with -v.
+ */
 static void on_retry(void *ud, int attempt, int wait_ms, const char *message)
 {
 	struct nmig_db *db = ud;
-	struct nmig_buf b = NMIG_BUF_INIT;
+	size_t len = strcspn(message, "\n");
 
-	nmig_buf_puts(&b, message);
-	while (b.len && (b.ptr[b.len - 1] == '\n' || b.ptr[b.len - 1] == ' '))
-		nmig_buf_truncate(&b, b.len - 1);
-	for (size_t i = 0; i < b.len; i++)
-		if (b.ptr[i] == '\n' || b.ptr[i] == '\t')
-			b.ptr[i] = ' ';
+	if (attempt > 1 && !db->g->verbose)
+		return;
 	nmig_infof(db->g,
-		   "connection attempt %d failed (%s); retrying in "
+		   "connection attempt %d failed (%.*s); retrying in "
 		   "%.1f s",
-		   attempt, b.ptr, wait_ms / 1000.0);
-	nmig_buf_release(&b);
+		   attempt, (int)len, message, wait_ms / 1000.0);
 }
 
 /* 1 when one of libpq's connection variables is set. */

@@ -618,8 +618,9 @@ static int refuse_unknown(const struct nmig_state_report *r,
 	for (i = 0; i < r->nunknown && i < DETAIL_MAX; i++) {
 		const struct nmig_row *row = &s->rows[r->unknown[i]];
 
-		nmig_error_detail("%s (%s) applied %s by %s", row->revision,
-				  row->message, row->applied_at,
+		nmig_error_detail("%s%s%s%s applied %s by %s", row->revision,
+				  *row->message ? " (" : "", row->message,
+				  *row->message ? ")" : "", row->applied_at,
 				  row->applied_by);
 	}
 	detail_more(r->nunknown);
