@@ -184,13 +184,12 @@ static void describe_holder(struct nmig_conn *c, const char *key)
 		return;
 	for (i = 0; i < PQntuples(res); i++)
 		nmig_error_detail(
-		    "held by pid %s (application '%s'%s%s, "
-		    "transaction since %s, %s)",
+		    "held by pid %s (application '%s'%s%s, %s%s%s)",
 		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
 		    PQgetisnull(res, i, 2) ? "" : " from ",
-		    PQgetvalue(res, i, 2),
-		    PQgetisnull(res, i, 3) ? "-" : PQgetvalue(res, i, 3),
-		    PQgetvalue(res, i, 4));
+		    PQgetvalue(res, i, 2), PQgetvalue(res, i, 4),
+		    PQgetisnull(res, i, 3) ? "" : ", transaction since ",
+		    PQgetvalue(res, i, 3));
 	PQclear(res);
 }
 
