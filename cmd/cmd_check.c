@@ -2,15 +2,16 @@
  * nmig check: everything that can be checked without a database, all at
  * once -- every file name and header, every SQL body through PostgreSQL's
  * parser (syntax, transaction control, statements that cannot run in a
- * transaction), and the revision graph -- reported sorted by file and line
- * with a summary. A check is a list of stages that append findings to one
- * list; the database engine adds its stage (drift, unknown applied
- * revisions) the same way, with the applied set in struct check_run.
+ * transaction), the revision graph, and the lint rules -- reported sorted
+ * by file and line with a summary. A check is a list of stages that append
+ * findings to one list; the database engine adds its stage (drift, unknown
+ * applied revisions) the same way, with the applied set in struct check_run.
  */
 #include "commands.h"
 
 #include "buf.h"
 #include "error.h"
+#include "lint.h"
 #include "plan.h"
 #include "sqlscript.h"
 
@@ -136,6 +137,39 @@ static void check_graph(struct check_run *run)
 	nmig_buf_release(&ids);
 }
 
+/*
+ * Stage 4: the lint rules, as `nmig lint` applies them to every revision,
+ * with the levels of the config's `lint.<rule>` lines. Files the parser
+ * refused were reported by stage 2, so lint does not explain them again.
+ */
+static void check_lint(struct check_run *run)
+{
+	const struct nmig_config *cfg = &run->g->cfg;
+	struct nmig_lint_config lcfg;
+	size_t i;
+	int rc;
+
+	nmig_lint_config_init(&lcfg);
+	lcfg.max_file_size = cfg->max_file_size;
+	lcfg.script_check = 0;
+	if (cfg->path && nmig_lint_config_read(&lcfg, cfg->path)) {
+		nmig_diags_add_last_error(&run->diags, "lint-config");
+		return;
+	}
+	for (i = 0; i < run->set.n; i++) {
+		const struct nmig_revision *r = &run->set.revs[i];
+
+		if (is_bad_file(run, r->up.path) ||
+		    (r->down.path && is_bad_file(run, r->down.path)))
+			continue;
+		rc = nmig_lint_revision(r, &lcfg, &run->diags);
+		if (rc && rc != NMIG_EINPUT)
+			nmig_diags_add_last_error(&run->diags, "lint");
+	}
+	if (nmig_lint_project(cfg->root, cfg->path, &lcfg, &run->diags))
+		nmig_diags_add_last_error(&run->diags, "lint");
+}
+
 static void json_int_or_null(int v)
 {
 	if (v > 0)
@@ -227,6 +261,7 @@ int cmd_check(struct nmig_global *g, int argc, char **argv)
 	check_files(&run);
 	check_scripts(&run);
 	check_graph(&run);
+	check_lint(&run);
 	if (g->json) {
 		print_json(&run);
 	} else {

@@ -562,6 +562,16 @@ static int config_parse(struct nmig_config *cfg, const char *file, char *text,
 					    "bad quoting in the value of '%s'",
 					    key);
 		}
+		/* lint.<rule> lines belong to the lint module (lint.h), which
+		 * reads them itself; rule names may contain "password" */
+		if (strncmp(key, "lint.", 5) == 0 && key[5]) {
+			if (holds_password("", value))
+				return config_error(
+				    file, lineno, password_hint,
+				    "the config file must not hold a "
+				    "password");
+			continue;
+		}
 		def = find_key(key);
 		if (def && seen[def - keys] && !holds_password(key, value))
 			return config_error(file, lineno,

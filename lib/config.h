@@ -7,6 +7,8 @@
  * Keys: dir, url_env, schema, table, lock_timeout, statement_timeout,
  * lock_retries, lock_wait, connect_timeout, max_file_size, templates,
  * cache. Relative paths are relative to the config file's directory.
+ * `lint.<rule>` lines are left to the lint module (lint.h), which reads
+ * them itself; the loader only makes sure their values hold no password.
  */
 #ifndef NMIG_CONFIG_H
 #define NMIG_CONFIG_H

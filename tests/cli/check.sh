@@ -9,6 +9,10 @@
 cli_init
 
 ex=$(examples)
+# Most fixtures have no down files on purpose: keep the lint rule about
+# that quiet here (a config in the current directory), and test lint's
+# part of check at the end.
+printf 'lint.missing-down = off\n' >nmig.conf
 run_nmig --dir "$ex" check
 expect_exit 0 "the examples check clean"
 expect_stdout_equals "checked 5 revisions: 0 errors, 0 warnings" "summary of a clean check"
@@ -137,6 +141,31 @@ for c in heads branches history "show 001" revision; do
 	expect_stderr_contains "cycle: 001 -> 002 -> 001" "$c names the cycle"
 	expect_stderr_contains "hint: fix the files above; 'nmig check' lists every finding" "$c points at check"
 done
+# Lint runs as part of check, with the levels of the config.
+rm nmig.conf
+run_nmig --dir "$br" check
+expect_exit 0 "lint warnings do not fail check"
+expect_stderr_contains "warning: revision '003' has no down file [missing-down]" "lint finding in check"
+expect_stdout_contains "0 errors, 2 warnings" "lint findings counted"
+mkdir lintbad
+printf -- '-- nmig:parents base\nCREATE TABLE t (id bigint PRIMARY KEY);\n' >lintbad/001_t.up.sql
+printf 'DROP TABLE t;\n' >lintbad/001_t.down.sql
+printf -- '-- nmig:parents 001\nCREATE INDEX t_id ON t (id);\n' >lintbad/002_i.up.sql
+printf 'DROP INDEX t_id;\n' >lintbad/002_i.down.sql
+run_nmig --dir lintbad check
+expect_exit 3 "a lint error fails check"
+expect_stderr_contains "[require-concurrent-index-creation]" "the lint rule is named"
+expect_stderr_contains "  --> lintbad/002_i.up.sql:2:1" "the lint finding's location"
+printf 'lint.require-concurrent-index-creation = warning\nlint.require-concurrent-index-deletion = off\n' >nmig.conf
+run_nmig --dir lintbad check
+expect_exit 0 "lint levels from nmig.conf"
+expect_stdout_contains "0 errors, 1 warning" "the rule lowered to a warning"
+printf 'lint.no-such-rule = off\n' >nmig.conf
+run_nmig --dir lintbad check
+expect_exit 3 "an unknown lint rule in the config"
+expect_stderr_contains "no-such-rule" "the unknown rule is named"
+rm nmig.conf
+
 run_nmig --dir syntax heads
 expect_exit 0 "heads does not parse SQL bodies"
 expect_stdout_equals "001 (head) first" "heads despite a syntax error in a body"

@@ -283,6 +283,24 @@ static void test_names_validated(void **state)
 	assert_string_equal(c->cfg.url_env, "DATABASE_URL");
 }
 
+static void test_lint_keys_left_to_lint(void **state)
+{
+	struct ctx *c = *state;
+
+	write_file("nmig.conf", "lint.prefer-text = off\n"
+				"lint.role-password = error\n"
+				"schema = s\n");
+	assert_int_equal(nmig_config_load(&c->cfg, NULL), NMIG_OK);
+	assert_string_equal(c->cfg.schema, "s");
+	nmig_config_release(&c->cfg);
+	expect_refused(c, "lint.prefer-text = postgres://u:hunter2secret@h/d\n",
+		       NMIG_ECONFIG);
+	assert_contains(nmig_error_last()->message, "must not hold a password");
+	assert_not_echoed("hunter2secret");
+	expect_refused(c, "lint. = off\n", NMIG_ECONFIG);
+	assert_contains(nmig_error_last()->message, "unknown key 'lint.'");
+}
+
 static void test_crlf_and_bom(void **state)
 {
 	struct ctx *c = *state;
@@ -448,6 +466,7 @@ int main(void)
 	    T(test_sizes_and_counts),
 	    T(test_names_validated),
 	    T(test_crlf_and_bom),
+	    T(test_lint_keys_left_to_lint),
 	    T(test_unknown_key_suggests),
 	    T(test_malformed_lines),
 	    T(test_nul_byte),
