@@ -25,6 +25,7 @@ static void print_path(const char *dest, const char *name)
 	nmig_put_safe(stdout, name);
 }
 
+/* dest/name as a JSON string; null when name is NULL. */
 static void json_path(const char *dest, const char *name)
 {
 	size_t n = strlen(dest);
@@ -44,6 +45,7 @@ static void json_path(const char *dest, const char *name)
 	free(p);
 }
 
+/* The --json document: the import, and how many files were written. */
 static void print_json(const struct nmig_import *imp, const char *dest,
 		       int dry_run, size_t written)
 {
@@ -129,6 +131,8 @@ static int same_dir(const char *src, const char *dest)
 	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+/* nmig import [--from FORMAT] SRC [--dir DEST] [--force] [--dry-run]:
+ * read and check SRC, then write DEST (see the file comment). */
 int cmd_import(struct nmig_global *g, int argc, char **argv)
 {
 	const char *from = "auto", *dest = NULL;

@@ -55,6 +55,7 @@ static char *join(const char *dir, const char *name)
 	return nmig_buf_detach(&b, NULL);
 }
 
+/* Whether s ends with suffix. */
 static int ends_with(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);
@@ -62,6 +63,7 @@ static int ends_with(const char *s, const char *suffix)
 	return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
+/* An ASCII digit (isdigit() depends on the locale). */
 static int is_digit(char c)
 {
 	return c >= '0' && c <= '9';
@@ -74,6 +76,7 @@ static int is_space(char c)
 	       c == '\n';
 }
 
+/* ASCII lower case, whatever the locale. */
 static char lower(char c)
 {
 	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
@@ -114,6 +117,8 @@ static int number_cmp(const char *a, const char *b)
 	return c < 0 ? -1 : c > 0;
 }
 
+/* 'd' for a directory, 'f' for a regular file, '?' for another kind, 0
+ * when path cannot be stat'ed (symbolic links followed). */
 static int path_kind(const char *path)
 {
 	struct stat st;
@@ -188,12 +193,14 @@ struct listing {
 	size_t n;
 };
 
+/* qsort order of directory entries: by name, bytewise. */
 static int entry_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct entry *)a)->name,
 		      ((const struct entry *)b)->name);
 }
 
+/* Free a listing; it is left empty. */
 static void listing_release(struct listing *ls)
 {
 	size_t i;
@@ -349,6 +356,7 @@ static void notef(struct reader *r, enum nmig_severity sev, const char *file,
 	nmig_buf_release(&msg);
 }
 
+/* Set the out-of-memory error and return NMIG_ENOMEM. */
 static int oom(void)
 {
 	return nmig_error_set(NMIG_ENOMEM, "out of memory");
@@ -367,6 +375,7 @@ static void restore_error(const struct nmig_error *e)
 				    e->col, e->source[0] ? e->source : NULL);
 }
 
+/* Free n strings and the array holding them. */
 static void free_strv(char **v, size_t n)
 {
 	size_t i;
@@ -376,6 +385,7 @@ static void free_strv(char **v, size_t n)
 	free(v);
 }
 
+/* Free what a revision owns; it is left zeroed. */
 static void rev_release(struct nmig_import_rev *rev)
 {
 	free(rev->id);
@@ -391,6 +401,7 @@ static void rev_release(struct nmig_import_rev *rev)
 	memset(rev, 0, sizeof(*rev));
 }
 
+/* Free what an item owns, its revision included; it is left zeroed. */
 static void item_release(struct item *it)
 {
 	rev_release(&it->rev);
@@ -404,6 +415,7 @@ static void item_release(struct item *it)
 	memset(it, 0, sizeof(*it));
 }
 
+/* Free every item of the reader. */
 static void reader_release(struct reader *r)
 {
 	size_t i;
@@ -700,6 +712,7 @@ out:
 	return rc < 0 ? rc : NMIG_OK;
 }
 
+/* Diesel: every directory of src is a migration; files are warnings. */
 static int read_diesel(struct reader *r, const struct listing *ls)
 {
 	size_t i;
@@ -774,6 +787,8 @@ static int flat_name(const char *name, struct half *h)
 	return 0;
 }
 
+/* qsort order of flat files: by version number, up before down, then
+ * by name. */
 static int half_cmp(const void *a, const void *b)
 {
 	const struct half *x = a, *y = b;
@@ -927,6 +942,8 @@ static int flat_group(struct reader *r, const struct half *h, size_t n)
 	return flat_one(r, up, down);
 }
 
+/* golang-migrate and V<n> pairs: group the files by version number and
+ * make one revision per group; other files are warnings. */
 static int read_flat(struct reader *r, const struct listing *ls)
 {
 	struct half *h = NULL;
@@ -1337,6 +1354,8 @@ out:
 	return rc < 0 ? rc : NMIG_OK;
 }
 
+/* dbmate: every `<digits>...sql` file is a migration; others are
+ * warnings. */
 static int read_dbmate(struct reader *r, const struct listing *ls)
 {
 	size_t i, d, n;
@@ -1372,6 +1391,8 @@ static int read_dbmate(struct reader *r, const struct listing *ls)
 	return NMIG_OK;
 }
 
+/* goose: every `.sql` file must be `<version>_<name>.sql`; `.go`
+ * migrations are errors, other files warnings. */
 static int read_goose(struct reader *r, const struct listing *ls)
 {
 	size_t i, d;
@@ -1790,6 +1811,8 @@ out:
 	return rc < 0 ? rc : NMIG_OK;
 }
 
+/* Sourcegraph: every `<id>_<name>` directory is a migration; other
+ * entries (squashed.sql) are warnings. */
 static int read_sourcegraph(struct reader *r, const struct listing *ls)
 {
 	size_t i, d;
@@ -1830,11 +1853,13 @@ static int order_cmp(const struct item *a, const struct item *b)
 	return strcmp(a->origin, b->origin);
 }
 
+/* qsort adapter of order_cmp. */
 static int item_order_cmp(const void *a, const void *b)
 {
 	return order_cmp(a, b);
 }
 
+/* qsort order of item pointers by dup_key, then by the tool's order. */
 static int dup_cmp(const void *a, const void *b)
 {
 	const struct item *x = *(const struct item *const *)a;
@@ -1909,6 +1934,7 @@ struct idmap {
 	size_t mask;
 };
 
+/* FNV-1a of a NUL-terminated string. */
 static size_t hash_str(const char *s)
 {
 	size_t h = 14695981039346656037ULL & (size_t)-1;
@@ -1918,6 +1944,7 @@ static size_t hash_str(const char *s)
 	return h;
 }
 
+/* Map every item by its dup_key (ids are unique by then). */
 static int idmap_build(struct idmap *m, const struct item *items, size_t n)
 {
 	size_t cap = 16, i, h;
@@ -1958,11 +1985,13 @@ struct heap {
 	const struct item *items;
 };
 
+/* Whether the item at heap slot a comes before the one at slot b. */
 static int heap_less(const struct heap *h, size_t a, size_t b)
 {
 	return order_cmp(&h->items[h->v[a]], &h->items[h->v[b]]) < 0;
 }
 
+/* Add item index x (the heap has room for every item). */
 static void heap_push(struct heap *h, size_t x)
 {
 	size_t i = h->n++, p, t;
@@ -1976,6 +2005,7 @@ static void heap_push(struct heap *h, size_t x)
 	}
 }
 
+/* Remove and return the first item index (the heap is not empty). */
 static size_t heap_pop(struct heap *h)
 {
 	size_t top = h->v[0], i = 0, c, t;
@@ -2217,6 +2247,7 @@ static int finish(struct item *it)
 	return NMIG_OK;
 }
 
+/* nmig_import_format_parse: see import.h. */
 int nmig_import_format_parse(enum nmig_import_format *out, const char *name)
 {
 	static const struct {
@@ -2244,6 +2275,7 @@ int nmig_import_format_parse(enum nmig_import_format *out, const char *name)
 	return NMIG_EUSAGE;
 }
 
+/* nmig_import_format_name: see import.h. */
 const char *nmig_import_format_name(enum nmig_import_format format)
 {
 	switch (format) {
@@ -2282,6 +2314,8 @@ static int marker_bits(const char *text, size_t len)
 	return bits;
 }
 
+/* nmig_import_detect: see import.h. The first matching file of each
+ * format is kept for the message. */
 int nmig_import_detect(enum nmig_import_format *out, const char *src)
 {
 	static const enum nmig_import_format all[] = {
@@ -2409,6 +2443,7 @@ cleanup:
 	return rc;
 }
 
+/* nmig_import_read: see import.h. */
 int nmig_import_read(struct nmig_import *out, const char *src,
 		     enum nmig_import_format format, struct nmig_diags *diags)
 {
@@ -2505,6 +2540,7 @@ cleanup:
 	return rc;
 }
 
+/* nmig_import_release: see import.h. */
 void nmig_import_release(struct nmig_import *imp)
 {
 	size_t i;
@@ -2546,6 +2582,7 @@ static int make_dirs(const char *dir)
 	return rc;
 }
 
+/* qsort and bsearch order of string pointers. */
 static int str_ptr_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -2607,6 +2644,7 @@ cleanup:
 	return rc;
 }
 
+/* nmig_import_check_dest: see import.h. */
 int nmig_import_check_dest(const struct nmig_import *imp, const char *dest,
 			   unsigned flags)
 {
@@ -2711,6 +2749,7 @@ cleanup:
 	return rc;
 }
 
+/* nmig_import_write: see import.h. */
 int nmig_import_write(const struct nmig_import *imp, const char *dest,
 		      unsigned flags, size_t *written)
 {
