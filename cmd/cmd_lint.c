@@ -1,0 +1,475 @@
+/*
+ * nmig lint: the safety rules of lib/lint.h over the migrations, printed as
+ * text, JSON or GitHub annotations. Without a database, the revisions held
+ * to every rule are all of them, or those newer than --since REV (not REV
+ * and not its ancestors); older ones are history and only the credential
+ * rules apply to them. REV arguments lint just those revisions. Levels
+ * come from the rule table, then `lint.<rule>` keys of the config file,
+ * then --rule options. Exit 1 when an error-severity finding remains, 3
+ * when a migration file cannot be parsed or loaded, 0 otherwise.
+ */
+#include "commands.h"
+
+#include "buf.h"
+#include "error.h"
+#include "lint.h"
+#include "plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The --rule options, applied after the config file's levels. */
+struct rule_opts {
+	const char **specs;
+	size_t n;
+	struct nmig_lint_config check; /* validates each spec at once */
+};
+
+static int on_rule(const char *value, void *ud)
+{
+	struct rule_opts *r = ud;
+	const char **v;
+	int rc = nmig_lint_config_option(&r->check, value);
+
+	if (rc < 0)
+		return rc;
+	v = realloc(r->specs, (r->n + 1) * sizeof(*v));
+	if (!v)
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	r->specs = v;
+	r->specs[r->n++] = value;
+	return NMIG_OK;
+}
+
+static const char *severity_name(enum nmig_severity s)
+{
+	switch (s) {
+	case NMIG_SEV_ERROR:
+		return "error";
+	case NMIG_SEV_WARNING:
+		return "warning";
+	case NMIG_SEV_NOTE:
+		break;
+	}
+	return "note";
+}
+
+/* The lint rule a finding belongs to, or NULL (syntax, lint-ignore). */
+static const struct nmig_lint_rule *rule_of(const struct nmig_diag *d)
+{
+	int id = nmig_lint_rule_find(d->rule);
+
+	return id < 0 ? NULL : &nmig_lint_rules()[id];
+}
+
+static void print_rules_text(struct nmig_global *g,
+			     const struct nmig_lint_config *cfg)
+{
+	const struct nmig_lint_rule *r = nmig_lint_rules();
+	int i;
+
+	for (i = 0; i < NMIG_LINT_NRULES; i++) {
+		enum nmig_lint_level lv = cfg->level[i];
+
+		printf("%s%s%s (%s%s%s", nmig_c_bold(g), r[i].name,
+		       nmig_c_reset(g),
+		       lv == NMIG_LINT_ERROR	 ? nmig_c_red(g)
+		       : lv == NMIG_LINT_WARNING ? nmig_c_yellow(g)
+						 : nmig_c_dim(g),
+		       nmig_lint_level_name(lv), nmig_c_reset(g));
+		if (lv != r[i].level)
+			printf(", default %s",
+			       nmig_lint_level_name(r[i].level));
+		if (r[i].flags & NMIG_LINT_PROJECT)
+			fputs(", project", stdout);
+		else if (r[i].flags & NMIG_LINT_HISTORY)
+			fputs(", also history", stdout);
+		if (r[i].flags & NMIG_LINT_UP_ONLY)
+			fputs(", up files only", stdout);
+		printf(")\n    why: %s\n    fix: %s\n", r[i].why, r[i].fix);
+	}
+}
+
+static void print_rules_json(const struct nmig_lint_config *cfg)
+{
+	const struct nmig_lint_rule *r = nmig_lint_rules();
+	int i;
+
+	fputc('[', stdout);
+	for (i = 0; i < NMIG_LINT_NRULES; i++) {
+		fputs(i ? ",\n {\"name\": " : "{\"name\": ", stdout);
+		nmig_json_str(stdout, r[i].name);
+		printf(", \"level\": \"%s\", \"default\": \"%s\"",
+		       nmig_lint_level_name(cfg->level[i]),
+		       nmig_lint_level_name(r[i].level));
+		printf(", \"scope\": \"%s\", \"history\": %s, \"up_only\": %s",
+		       r[i].flags & NMIG_LINT_PROJECT ? "project" : "sql",
+		       r[i].flags & NMIG_LINT_HISTORY ? "true" : "false",
+		       r[i].flags & NMIG_LINT_UP_ONLY ? "true" : "false");
+		fputs(", \"why\": ", stdout);
+		nmig_json_str(stdout, r[i].why);
+		fputs(", \"fix\": ", stdout);
+		nmig_json_str(stdout, r[i].fix);
+		fputc('}', stdout);
+	}
+	fputs("]\n", stdout);
+}
+
+static void print_text(struct nmig_global *g, const struct nmig_diags *d,
+		       const size_t *order, size_t nrevs)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		const struct nmig_diag *it = &d->items[order ? order[i] : i];
+		const struct nmig_lint_rule *r = rule_of(it);
+
+		if (g->quiet && it->severity != NMIG_SEV_ERROR)
+			continue;
+		if (it->file) {
+			nmig_put_safe(stdout, it->file);
+			if (it->line)
+				printf(":%d", it->line);
+			if (it->line && it->col)
+				printf(":%d", it->col);
+			fputs(": ", stdout);
+		}
+		printf("%s%s%s: ",
+		       it->severity == NMIG_SEV_ERROR ? nmig_c_red(g)
+						      : nmig_c_yellow(g),
+		       severity_name(it->severity), nmig_c_reset(g));
+		nmig_put_safe(stdout, it->message);
+		printf(" %s[%s]%s\n", nmig_c_dim(g), it->rule, nmig_c_reset(g));
+		if (it->source) {
+			fputs("    | ", stdout);
+			nmig_put_safe(stdout, it->source);
+			fputc('\n', stdout);
+		}
+		if (r)
+			printf("    why: %s\n    fix: %s\n", r->why, r->fix);
+		else if (it->hint) {
+			fputs("    hint: ", stdout);
+			nmig_put_safe(stdout, it->hint);
+			fputc('\n', stdout);
+		}
+	}
+	if (!g->quiet)
+		printf("%zu error%s, %zu warning%s in %zu revision%s\n",
+		       d->errors, d->errors == 1 ? "" : "s", d->warnings,
+		       d->warnings == 1 ? "" : "s", nrevs,
+		       nrevs == 1 ? "" : "s");
+}
+
+static void print_json(const struct nmig_diags *d, const size_t *order,
+		       size_t nrevs)
+{
+	size_t i;
+
+	fputs("{\"findings\": [", stdout);
+	for (i = 0; i < d->n; i++) {
+		const struct nmig_diag *it = &d->items[order ? order[i] : i];
+		const struct nmig_lint_rule *r = rule_of(it);
+
+		fputs(i ? ",\n  {\"rule\": " : "\n  {\"rule\": ", stdout);
+		nmig_json_str(stdout, it->rule);
+		printf(", \"severity\": \"%s\", \"file\": ",
+		       severity_name(it->severity));
+		nmig_json_str(stdout, it->file);
+		printf(", \"line\": %d, \"col\": %d, \"message\": ", it->line,
+		       it->col);
+		nmig_json_str(stdout, it->message);
+		fputs(", \"source\": ", stdout);
+		nmig_json_str(stdout, it->source);
+		fputs(", \"why\": ", stdout);
+		nmig_json_str(stdout, r ? r->why : NULL);
+		fputs(", \"fix\": ", stdout);
+		nmig_json_str(stdout, r ? r->fix : it->hint);
+		fputc('}', stdout);
+	}
+	printf("%s], \"errors\": %zu, \"warnings\": %zu, \"revisions\": %zu}\n",
+	       d->n ? "\n" : "", d->errors, d->warnings, nrevs);
+}
+
+/*
+ * Write s for a GitHub workflow command: '%', CR and LF escaped, and in a
+ * property value also ':' and ','.
+ */
+static void gh_escape(const char *s, int property)
+{
+	for (; s && *s; s++) {
+		if (*s == '%')
+			fputs("%25", stdout);
+		else if (*s == '\r')
+			fputs("%0D", stdout);
+		else if (*s == '\n')
+			fputs("%0A", stdout);
+		else if (property && *s == ':')
+			fputs("%3A", stdout);
+		else if (property && *s == ',')
+			fputs("%2C", stdout);
+		else
+			fputc(*s, stdout);
+	}
+}
+
+static void print_github(const struct nmig_diags *d, const size_t *order)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		const struct nmig_diag *it = &d->items[order ? order[i] : i];
+		const struct nmig_lint_rule *r = rule_of(it);
+		const char *fix = r ? r->fix : it->hint;
+
+		printf("::%s ", it->severity == NMIG_SEV_ERROR	   ? "error"
+				: it->severity == NMIG_SEV_WARNING ? "warning"
+								   : "notice");
+		if (it->file) {
+			fputs("file=", stdout);
+			gh_escape(it->file, 1);
+			if (it->line)
+				printf(",line=%d", it->line);
+			if (it->line && it->col)
+				printf(",col=%d", it->col);
+			fputc(',', stdout);
+		}
+		fputs("title=nmig lint ", stdout);
+		gh_escape(it->rule, 1);
+		fputs("::", stdout);
+		gh_escape(it->message, 0);
+		if (r) {
+			fputs("%0Awhy: ", stdout);
+			gh_escape(r->why, 0);
+		}
+		if (fix) {
+			fputs("%0Afix: ", stdout);
+			gh_escape(fix, 0);
+		}
+		fputc('\n', stdout);
+	}
+}
+
+/* Print the findings in format (text, json, github). */
+static void print_findings(struct nmig_global *g, const char *format,
+			   const struct nmig_diags *d, size_t nrevs)
+{
+	size_t *order = nmig_diags_order(d);
+
+	if (strcmp(format, "json") == 0)
+		print_json(d, order, nrevs);
+	else if (strcmp(format, "github") == 0) {
+		print_github(d, order);
+		nmig_infof(g, "%zu error%s, %zu warning%s in %zu revision%s",
+			   d->errors, d->errors == 1 ? "" : "s", d->warnings,
+			   d->warnings == 1 ? "" : "s", nrevs,
+			   nrevs == 1 ? "" : "s");
+	} else
+		print_text(g, d, order, nrevs);
+	free(order);
+}
+
+/*
+ * Load the config when the dispatcher has not (then a password in it is
+ * reported as a finding before the loader refuses the file). Returns
+ * NMIG_EXIT_OK or an exit code after printing.
+ */
+static int ensure_config(struct nmig_global *g, const char *format,
+			 const struct nmig_lint_config *cfg,
+			 struct nmig_diags *diags, int *config_checked)
+{
+	const char *path = g->config_path;
+	int rc;
+
+	if (g->cfg.root)
+		return NMIG_EXIT_OK;
+	if (!path && access(NMIG_CONFIG_FILE, F_OK) == 0)
+		path = NMIG_CONFIG_FILE;
+	if (path && nmig_lint_project(NULL, path, cfg, diags) == NMIG_OK)
+		*config_checked = 1;
+	rc = nmig_config_load(&g->cfg, g->config_path);
+	if (!rc && g->dir)
+		rc = nmig_config_set(&g->cfg, "dir", g->dir, NULL, 0);
+	if (!rc)
+		return NMIG_EXIT_OK;
+	if (diags->n)
+		print_findings(g, format, diags, 0);
+	return nmig_report_error(g);
+}
+
+/*
+ * Which revisions to lint, per plan position: 0 not at all, 1 as history,
+ * 2 strictly. Returns NMIG_EXIT_OK or an exit code after printing.
+ */
+static int select_revs(struct nmig_global *g, const struct nmig_graph *graph,
+		       const char *since, int nrevs, char **revs,
+		       unsigned char *sel)
+{
+	size_t n = nmig_graph_count(graph), i, j, nn;
+	size_t *nodes = NULL;
+	int k;
+
+	if (nrevs) {
+		memset(sel, 0, n);
+		for (k = 0; k < nrevs; k++) {
+			if (nmig_target_resolve(graph, NULL, NMIG_UP, revs[k],
+						&nodes, &nn) < 0)
+				return nmig_report_error(g);
+			for (j = 0; j < nn; j++)
+				sel[nodes[j]] = 2;
+			free(nodes);
+			nodes = NULL;
+		}
+		return NMIG_EXIT_OK;
+	}
+	memset(sel, 0, n);
+	if (since) {
+		if (nmig_target_resolve(graph, NULL, NMIG_UP, since, &nodes,
+					&nn) < 0)
+			return nmig_report_error(g);
+		nmig_graph_mark_ancestors(graph, nodes, nn, sel);
+		free(nodes);
+	}
+	for (i = 0; i < n; i++)
+		sel[i] = sel[i] ? 1 : 2;
+	return NMIG_EXIT_OK;
+}
+
+int cmd_lint(struct nmig_global *g, int argc, char **argv)
+{
+	const char *format = NULL, *since = NULL;
+	int list_rules = 0, rc, config_checked = 0, unparsable = 0;
+	struct rule_opts rules;
+	const struct nmig_opt opts[] = {
+	    {0, "format", "FMT",
+	     "output: text (default), json, or github (workflow annotations "
+	     "with file and line)",
+	     &format, NULL, NULL, NULL},
+	    {0, "since", "REV",
+	     "hold only revisions newer than REV (not REV or its ancestors) "
+	     "to every rule; older ones get the credential rules only",
+	     &since, NULL, NULL, NULL},
+	    {0, "rule", "NAME=LEVEL",
+	     "set a rule to error, warning or off (repeatable; over "
+	     "'lint.NAME' in nmig.conf)",
+	     NULL, NULL, on_rule, &rules},
+	    {0, "list-rules", NULL,
+	     "list the rules with their levels, why and fix, and exit", NULL,
+	     &list_rules, NULL, NULL},
+	    {0},
+	};
+	const struct nmig_usage usage = {
+	    "lint",
+	    "[REV...]",
+	    "Check migrations for operations that lock or rewrite big "
+	    "tables, break\nrunning clients, or leak credentials, by walking "
+	    "PostgreSQL's parse tree.\nEvery revision is held to every rule, "
+	    "or with --since only the newer\nones (older ones are history: "
+	    "only the credential rules apply); REV\narguments lint just "
+	    "those. 'lint.<rule> = error|warning|off' in nmig.conf\nand "
+	    "--rule change levels; '-- nmig:lint-ignore <rule>' in a file's "
+	    "header\nsilences a rule there. Exit status: 1 when an error "
+	    "remains, 3 when a\nfile cannot be parsed, 0 otherwise. Rules: "
+	    "docs/lint.md.",
+	    opts,
+	    "nmig lint\nnmig lint --since 20261126120000\n"
+	    "nmig lint --format github\nnmig lint --rule prefer-text=off "
+	    "20261201093000\nnmig lint --list-rules",
+	};
+	struct nmig_lint_config cfg;
+	struct nmig_diags diags = NMIG_DIAGS_INIT;
+	struct nmig_revset set;
+	struct nmig_graph *graph = NULL;
+	unsigned char *sel = NULL;
+	size_t i, n, linted = 0;
+
+	memset(&set, 0, sizeof(set));
+	memset(&rules, 0, sizeof(rules));
+	nmig_lint_config_init(&rules.check);
+	nmig_lint_config_init(&cfg);
+	rc = nmig_opts_parse(&usage, &argc, argv);
+	if (rc) {
+		rc = rc == 1 ? NMIG_EXIT_OK : rc;
+		goto cleanup;
+	}
+	if (!format)
+		format = g->json ? "json" : "text";
+	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 &&
+	    strcmp(format, "github") != 0) {
+		nmig_errorf(g, "unknown format '%s'", format);
+		nmig_hintf(g, "use --format text, json or github");
+		rc = NMIG_EXIT_USAGE;
+		goto cleanup;
+	}
+	rc = ensure_config(g, format, &cfg, &diags, &config_checked);
+	if (rc)
+		goto cleanup;
+	if (g->cfg.path && nmig_lint_config_read(&cfg, g->cfg.path) < 0) {
+		rc = nmig_report_error(g);
+		goto cleanup;
+	}
+	for (i = 0; i < rules.n; i++)
+		nmig_lint_config_option(&cfg, rules.specs[i]);
+	if (g->cfg.max_file_size)
+		cfg.max_file_size = g->cfg.max_file_size;
+	if (list_rules) {
+		if (strcmp(format, "json") == 0)
+			print_rules_json(&cfg);
+		else
+			print_rules_text(g, &cfg);
+		rc = NMIG_EXIT_OK;
+		goto cleanup;
+	}
+	if (nmig_lint_project(g->cfg.root, config_checked ? NULL : g->cfg.path,
+			      &cfg, &diags) < 0)
+		nmig_diags_add_last_error(&diags, "config-file");
+	rc = nmig_load_graph(g, &set, &graph);
+	if (rc) {
+		if (diags.n)
+			print_findings(g, format, &diags, 0);
+		goto cleanup;
+	}
+	n = nmig_graph_count(graph);
+	sel = malloc(n ? n : 1);
+	if (!sel) {
+		nmig_errorf(g, "out of memory");
+		rc = NMIG_EXIT_FAILURE;
+		goto cleanup;
+	}
+	rc = select_revs(g, graph, since, argc - 1, argv + 1, sel);
+	if (rc)
+		goto cleanup;
+	for (i = 0; i < n; i++) {
+		const struct nmig_revision *r = nmig_graph_rev(graph, i);
+		size_t errors = diags.errors;
+
+		if (!sel[i])
+			continue;
+		rc = sel[i] == 2 ? nmig_lint_revision(r, &cfg, &diags)
+				 : nmig_lint_revision_history(r, &cfg, &diags);
+		linted++;
+		if (rc == NMIG_ENOMEM) {
+			rc = nmig_report_error(g);
+			goto cleanup;
+		}
+		if (rc < 0) {
+			/* syntax errors are in diags already; a file that
+			 * cannot be read or is not text has none yet */
+			if (diags.errors == errors)
+				nmig_diags_add_last_error(&diags, "sql-file");
+			unparsable = 1;
+		}
+	}
+	print_findings(g, format, &diags, linted);
+	rc = unparsable	    ? NMIG_EXIT_INPUT
+	     : diags.errors ? NMIG_EXIT_FAILURE
+			    : NMIG_EXIT_OK;
+cleanup:
+	free(sel);
+	if (graph)
+		nmig_graph_free(graph);
+	nmig_revset_release(&set);
+	nmig_diags_release(&diags);
+	free(rules.specs);
+	return rc;
+}
