@@ -229,10 +229,12 @@ int cmd_check(struct nmig_global *g, int argc, char **argv)
 	    "headers,\nevery SQL body with PostgreSQL's parser (syntax "
 	    "errors with\nfile:line:col, BEGIN/COMMIT in a transactional "
 	    "migration, statements\nsuch as CREATE INDEX CONCURRENTLY that "
-	    "need '-- nmig:transaction off'),\nand the revision graph "
-	    "(duplicate ids, unknown parents, cycles).\nEvery finding is "
-	    "reported, sorted by file and line, then a summary.\nExits 3 "
-	    "when there is an error, 0 otherwise (warnings do not fail).",
+	    "need '-- nmig:transaction off'),\nthe revision graph "
+	    "(duplicate ids, unknown parents, cycles), and the\nlint rules "
+	    "('nmig lint --list-rules'; levels from 'lint.<rule>' lines\n"
+	    "in nmig.conf). Every finding is reported, sorted by file and "
+	    "line,\nthen a summary. Exits 3 when there is an error, 0 "
+	    "otherwise (warnings\ndo not fail).",
 	    opts,
 	    "nmig check\nnmig check --json | jq '.findings[]'",
 	};
