@@ -180,7 +180,8 @@ done
 psql_q c "drop role if exists canary_special" >/dev/null 2>&1
 psql_q c "create role canary_special login password \$pw\$$SPECIAL\$pw\$" >/dev/null
 psql_q c "grant all on schema public to canary_special; grant all on all tables in schema public to canary_special" >/dev/null
-export DATABASE_URL="postgres://canary_special:$ENCODED@127.0.0.1:$PGPORT/$(db_name c)"
+DATABASE_URL="postgres://canary_special:$ENCODED@127.0.0.1:$PGPORT/$(db_name c)"
+export DATABASE_URL
 crun 0 "percent-encoded password: -v current" -v current
 expect_err_contains "canary_special@127.0.0.1:$PGPORT/" \
 	"percent-encoded password: the connection is shown as user@host:port/db"

@@ -51,13 +51,14 @@ version_row() {
 # its backend sleeps in pg_sleep, terminate that backend, wait for nmig.
 # Sets rc and the output files like run_nmig; KILLED=1 when a backend was
 # terminated.
+# shellcheck disable=SC2034 # rc, out, err are read by db_lib's expect_*
 upgrade_and_kill() {
-	local pid i bpid="" t
+	local pid bpid="" t
 	KILLED=0
 	timeout 120 "$NMIG" --dir "$mig" upgrade head \
 		>"$DB_TMP/out" 2>"$DB_TMP/err" </dev/null &
 	pid=$!
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		bpid=$(psql_q k "select pid from pg_catalog.pg_stat_activity where datname = '$(db_name k)' and application_name = 'nmig' and wait_event = 'PgSleep'")
 		[ -n "$bpid" ] && break
 		sleep 0.1
