@@ -123,6 +123,21 @@ static const char *errstr(int err, char *buf, size_t cap)
 	return buf;
 }
 
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void pause_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
 static long long now_ns(void)
 {
 	struct timespec ts;
@@ -290,16 +305,26 @@ struct identity {
 	long long app, version, objects;
 };
 
+/*
+ * Read the identity in one transaction: read piecemeal, another process
+ * building the schema in between would make it look like no one's.
+ */
 static int read_identity(sqlite3 *db, struct identity *id)
 {
-	int rc;
+	int rc, own = sqlite3_get_autocommit(db);
 
-	rc = query_int(db, "PRAGMA application_id", &id->app);
+	rc = own ? sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) : SQLITE_OK;
+	if (rc == SQLITE_OK)
+		rc = query_int(db, "PRAGMA application_id", &id->app);
 	if (rc == SQLITE_OK)
 		rc = query_int(db, "PRAGMA user_version", &id->version);
 	if (rc == SQLITE_OK)
 		rc = query_int(db, "SELECT count(*) FROM sqlite_master",
 			       &id->objects);
+	if (own && rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (own && rc != SQLITE_OK && !sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return rc;
 }
 
@@ -378,6 +403,39 @@ cleanup:
 	return rc;
 }
 
+/*
+ * Put a freshly opened database in WAL mode and make sure it holds this
+ * schema (building it when empty or outdated). *foreign set, with id
+ * describing it, when it is another application's database. Returns a
+ * SQLite result code.
+ */
+static int setup_db(sqlite3 *db, struct identity *id, int *foreign)
+{
+	int rc;
+
+	*foreign = 0;
+	rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL,
+				  NULL);
+	if (rc == SQLITE_OK)
+		rc = read_identity(db, id);
+	if (rc != SQLITE_OK)
+		return rc;
+	if (id->app != NMIG_CACHE_APPLICATION_ID &&
+	    (id->app != 0 || id->objects != 0)) {
+		*foreign = 1;
+		return SQLITE_OK;
+	}
+	if (id->app == NMIG_CACHE_APPLICATION_ID &&
+	    id->version == NMIG_CACHE_SCHEMA)
+		return SQLITE_OK;
+	rc = build_schema(db, foreign);
+	if (rc == SQLITE_OK && *foreign)
+		rc = read_identity(db, id);
+	return rc;
+}
+
 static void close_db(struct nmig_cache *c)
 {
 	int i;
@@ -418,6 +476,7 @@ static enum open_result open_once(struct nmig_cache *c, struct nmig_buf *why)
 	struct identity id;
 	struct stat st;
 	int rc, fd, err = 0, foreign, i;
+	long long deadline;
 	enum open_result res = OPEN_OK;
 	char eb[128];
 
@@ -465,18 +524,21 @@ static enum open_result open_once(struct nmig_cache *c, struct nmig_buf *why)
 		}
 		nmig_buf_clear(why);
 	}
-	rc = sqlite3_exec(c->db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(c->db, "PRAGMA synchronous = NORMAL", NULL,
-				  NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = read_identity(c->db, &id);
+	/*
+	 * Two processes setting up one new file can deadlock on SQLite's
+	 * locks (one holds SHARED and wants more while the other waits for
+	 * it); SQLite then answers SQLITE_BUSY at once instead of waiting, so
+	 * retry here, within the same timeout.
+	 */
+	deadline = mono_ms() + BUSY_TIMEOUT_MS;
+	while ((rc = setup_db(c->db, &id, &foreign)) != SQLITE_OK &&
+	       (rc & 0xff) == SQLITE_BUSY && mono_ms() < deadline)
+		pause_ms(10);
 	if (rc != SQLITE_OK) {
 		res = open_failure(c->db, rc, why);
 		goto cleanup;
 	}
-	if (id.app != NMIG_CACHE_APPLICATION_ID &&
-	    (id.app != 0 || id.objects != 0)) {
+	if (foreign) {
 		nmig_buf_printf(why,
 				"is another application's database "
 				"(application_id 0x%08llx%s)",
@@ -484,19 +546,6 @@ static enum open_result open_once(struct nmig_cache *c, struct nmig_buf *why)
 				id.objects ? ", with tables of its own" : "");
 		res = OPEN_BAD;
 		goto cleanup;
-	}
-	if (id.app != NMIG_CACHE_APPLICATION_ID ||
-	    id.version != NMIG_CACHE_SCHEMA) {
-		rc = build_schema(c->db, &foreign);
-		if (rc != SQLITE_OK) {
-			res = open_failure(c->db, rc, why);
-			goto cleanup;
-		}
-		if (foreign) {
-			nmig_buf_puts(why, "is another application's database");
-			res = OPEN_BAD;
-			goto cleanup;
-		}
 	}
 	for (i = 0; i < ST_COUNT; i++) {
 		rc = sqlite3_prepare_v3(c->db, stmt_sql[i], -1,

@@ -1107,20 +1107,20 @@ static void test_unwritable(void **state)
 }
 
 /*
- * Two processes create and fill the same new cache at the same moment:
- * neither loses an entry or sees a warning.
+ * nproc processes open the cache at path at the same moment (released
+ * together through a pipe) and each stores per entries in batches of 50
+ * and an applied set. A child exits nonzero when it got no cache or any
+ * warning, after printing it.
  */
-static void test_two_processes(void **state)
+static void race(const char *path, int nproc, size_t per)
 {
-	struct ctx *c = *state;
-	enum { PER = 3000, BATCH = 50 };
 	int go[2], k, status;
-	pid_t pid[2];
-	char key[32];
+	pid_t pid[8];
 	size_t i;
 
+	assert_true(nproc <= 8);
 	assert_int_equal(pipe(go), 0);
-	for (k = 0; k < 2; k++) {
+	for (k = 0; k < nproc; k++) {
 		pid[k] = fork();
 		assert_true(pid[k] >= 0);
 		if (pid[k] == 0) {
@@ -1133,20 +1133,23 @@ static void test_two_processes(void **state)
 			close(go[1]);
 			if (read(go[0], &b, 1) != 0)
 				_exit(90);
-			if (nmig_cache_open(&cache, c->path, &d) != NMIG_OK ||
-			    !cache)
+			if (nmig_cache_open(&cache, path, &d) != NMIG_OK ||
+			    !cache) {
+				fprintf(stderr, "child %d: %s\n", k,
+					d.n ? d.items[0].message : "no cache");
 				_exit(91);
-			for (i = 0; i < PER; i++) {
+			}
+			for (i = 0; i < per; i++) {
 				struct stat st = fake_stat(
 				    (long long)i, OLD_SEC,
-				    (unsigned long long)(k * PER + i));
+				    (unsigned long long)((size_t)k * per + i));
 
-				if (i % BATCH == 0)
+				if (i % 50 == 0)
 					nmig_cache_begin(cache);
 				snprintf(name, sizeof(name), "p%d-%zu", k, i);
 				bad |= nmig_cache_file_put(cache, name, &st,
 							   NULL, SUM_A, 0);
-				if (i % BATCH == BATCH - 1)
+				if (i % 50 == 49)
 					nmig_cache_commit(cache);
 			}
 			snprintf(name, sizeof(name), "key-%d", k);
@@ -1163,19 +1166,28 @@ static void test_two_processes(void **state)
 		}
 	}
 	close(go[0]);
-	close(go[1]); /* both children start now */
-	for (k = 0; k < 2; k++) {
+	close(go[1]); /* all children start now */
+	for (k = 0; k < nproc; k++) {
 		assert_int_equal(waitpid(pid[k], &status, 0), pid[k]);
 		assert_true(WIFEXITED(status));
 		assert_int_equal(WEXITSTATUS(status), 0);
 	}
+}
+
+/* Check that every entry race() stored is there, and nothing else. */
+static void expect_raced(struct ctx *c, int nproc, size_t per)
+{
+	char key[32];
+	size_t i;
+	int k;
+
 	open_cache(c);
 	assert_int_equal(c->diags.n, 0);
-	for (k = 0; k < 2; k++) {
-		for (i = 0; i < PER; i++) {
-			struct stat st =
-			    fake_stat((long long)i, OLD_SEC,
-				      (unsigned long long)(k * PER + i));
+	for (k = 0; k < nproc; k++) {
+		for (i = 0; i < per; i++) {
+			struct stat st = fake_stat(
+			    (long long)i, OLD_SEC,
+			    (unsigned long long)((size_t)k * per + i));
 			char name[64], sum[NMIG_SHA256_HEX];
 
 			snprintf(name, sizeof(name), "p%d-%zu", k, i);
@@ -1191,7 +1203,41 @@ static void test_two_processes(void **state)
 		nmig_cache_applied_release(&c->applied);
 	}
 	assert_int_equal(count_set_aside(c), 0);
-	assert_int_equal(c->info.files, 2 * PER);
+	assert_int_equal(c->info.files, (long long)(nproc * per));
+	assert_int_equal(c->info.ndbs, nproc);
+	nmig_cache_close(c->cache);
+	c->cache = NULL;
+}
+
+/*
+ * Two processes create and fill the same new cache at the same moment:
+ * neither loses an entry or sees a warning.
+ */
+static void test_two_processes(void **state)
+{
+	struct ctx *c = *state;
+
+	race(c->path, 2, 3000);
+	expect_raced(c, 2, 3000);
+}
+
+/*
+ * The moment of creation is the delicate one (an empty file, the switch
+ * to WAL, the schema built once): four processes race to create a new
+ * cache, many times over.
+ */
+static void test_creation_race(void **state)
+{
+	struct ctx *c = *state;
+	char dir[600];
+	int round;
+
+	snprintf(dir, sizeof(dir), "%s/.nmig", c->dir);
+	for (round = 0; round < 25; round++) {
+		rm_rf(dir);
+		race(c->path, 4, 20);
+		expect_raced(c, 4, 20);
+	}
 }
 
 /*
@@ -1402,6 +1448,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_unwritable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_two_processes, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_creation_race, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_100k, setup, teardown),
