@@ -3,11 +3,11 @@
  * each in Alembic's form `<parents> -> <id> (head) (branchpoint)
  * (mergepoint), <message>`, optionally limited to a range `-r A:B` (the
  * ancestors of B, B included, that are not ancestors of A, A excluded).
- * The printer takes an optional applied set, so that the database engine
- * can mark applied revisions without another code path; this command
- * alone passes none.
+ * When a database URL is set, the applied revisions are read and marked
+ * (applied) / (current); without one, history works from the files alone.
  */
 #include "commands.h"
+#include "db.h"
 
 #include "error.h"
 #include "plan.h"
@@ -252,6 +252,8 @@ int cmd_history(struct nmig_global *g, int argc, char **argv)
 	};
 	struct nmig_revset set;
 	struct nmig_graph *graph = NULL;
+	struct nmig_applied applied;
+	int have_applied = 0;
 
 	memset(&set, 0, sizeof(set));
 	rc = nmig_opts_parse(&usage, &argc, argv);
@@ -263,9 +265,14 @@ int cmd_history(struct nmig_global *g, int argc, char **argv)
 		return NMIG_EXIT_USAGE;
 	}
 	rc = nmig_load_graph(g, &set, &graph);
+	if (rc == NMIG_EXIT_OK)
+		have_applied = db_applied_marks(g, graph, &applied);
 	if (rc == NMIG_EXIT_OK &&
-	    print_history(g, graph, NULL, range, verbose || g->verbose))
+	    print_history(g, graph, have_applied ? &applied : NULL, range,
+			  verbose || g->verbose))
 		rc = nmig_report_error(g);
+	if (have_applied)
+		nmig_applied_release(&applied);
 	if (graph)
 		nmig_graph_free(graph);
 	nmig_revset_release(&set);

@@ -170,6 +170,13 @@ static void on_retry(void *ud, int attempt, int wait_ms, const char *message)
 		   attempt, (int)len, message, wait_ms / 1000.0);
 }
 
+/* The variable that holds the URL. */
+static const char *url_var(const struct nmig_global *g)
+{
+	return g->cfg.url_env && *g->cfg.url_env ? g->cfg.url_env
+						 : "DATABASE_URL";
+}
+
 /* 1 when one of libpq's connection variables is set. */
 static int libpq_env_set(void)
 {
@@ -188,40 +195,42 @@ static int libpq_env_set(void)
 	return 0;
 }
 
-int db_connect(struct nmig_db *db)
+/*
+ * Read .env and the URL variable into *url (NULL when it is unset or
+ * empty). Returns NMIG_OK or a libnmig code (a malformed .env).
+ */
+static int find_url(struct nmig_db *db, const char **url)
+{
+	struct nmig_global *g = db->g;
+	struct nmig_buf path = NMIG_BUF_INIT;
+	int err;
+
+	*url = NULL;
+	nmig_buf_printf(&path, "%s/%s", g->cfg.root ? g->cfg.root : ".",
+			NMIG_ENV_FILE);
+	err = nmig_env_load(path.ptr, NULL);
+	nmig_buf_release(&path);
+	if (err)
+		return err;
+	*url = getenv(url_var(g));
+	if (*url && !**url)
+		*url = NULL;
+	return NMIG_OK;
+}
+
+/*
+ * Connect to url under the TLS policy and set up the version table names.
+ * Warnings are printed; returns NMIG_OK or a libnmig code.
+ */
+static int open_conn(struct nmig_db *db, const char *url)
 {
 	struct nmig_global *g = db->g;
 	struct nmig_diags diags = NMIG_DIAGS_INIT;
 	struct nmig_conn_opts co;
 	struct nmig_conninfo ci;
-	struct nmig_buf path = NMIG_BUF_INIT, where = NMIG_BUF_INIT;
-	const char *var =
-	    g->cfg.url_env && *g->cfg.url_env ? g->cfg.url_env : "DATABASE_URL";
-	const char *url;
-	int err, rc = NMIG_EXIT_OK;
+	struct nmig_buf where = NMIG_BUF_INIT;
+	int err;
 
-	nmig_buf_printf(&path, "%s/%s", g->cfg.root ? g->cfg.root : ".",
-			NMIG_ENV_FILE);
-	err = nmig_env_load(path.ptr, NULL);
-	if (err) {
-		rc = db_fail(db);
-		goto cleanup;
-	}
-	url = getenv(var);
-	if (!url || !*url) {
-		if (!libpq_env_set()) {
-			nmig_error_set(NMIG_ECONNECT,
-				       "no database URL: '%s' is not set", var);
-			nmig_error_hint("export %s=postgres://USER@HOST/DBNAME?"
-					"sslmode=require (or put it in .env), "
-					"or set libpq's PGHOST / PGDATABASE / "
-					"PGSERVICE",
-					var);
-			rc = db_fail(db);
-			goto cleanup;
-		}
-		url = "";
-	}
 	if (g->verbose && nmig_conninfo_parse(&ci, url) == NMIG_OK) {
 		nmig_conninfo_display(&ci, &where);
 		nmig_infof(g, "connecting to %s", where.ptr);
@@ -236,20 +245,62 @@ int db_connect(struct nmig_db *db)
 	err = nmig_conn_open(&db->conn, url, &co, &diags);
 	if (diags.n && !g->quiet)
 		nmig_report_diags(g, &diags);
-	if (err) {
-		rc = db_fail(db);
-		goto cleanup;
-	}
-	if (nmig_vtable_init(&db->table, db->conn, g->cfg.schema,
-			     g->cfg.table)) {
-		rc = db_fail(db);
-		goto cleanup;
-	}
-cleanup:
+	if (!err)
+		err = nmig_vtable_init(&db->table, db->conn, g->cfg.schema,
+				       g->cfg.table);
 	nmig_diags_release(&diags);
-	nmig_buf_release(&path);
 	nmig_buf_release(&where);
-	return rc;
+	return err;
+}
+
+int db_connect(struct nmig_db *db)
+{
+	const char *url;
+
+	if (find_url(db, &url))
+		return db_fail(db);
+	if (!url) {
+		if (!libpq_env_set()) {
+			const char *var = url_var(db->g);
+
+			nmig_error_set(NMIG_ECONNECT,
+				       "no database URL: '%s' is not set", var);
+			nmig_error_hint("export %s=postgres://USER@HOST/DBNAME?"
+					"sslmode=require (or put it in .env), "
+					"or set libpq's PGHOST / PGDATABASE / "
+					"PGSERVICE",
+					var);
+			return db_fail(db);
+		}
+		url = "";
+	}
+	if (open_conn(db, url))
+		return db_fail(db);
+	return NMIG_EXIT_OK;
+}
+
+int db_attach(struct nmig_db *db, struct nmig_global *g,
+	      struct nmig_graph *graph)
+{
+	const struct db_opts o = {0};
+	const char *url;
+	int err;
+
+	db_init(db, g, &o);
+	db->graph = graph;
+	db->borrowed_graph = 1;
+	err = find_url(db, &url);
+	if (err || !url)
+		return err;
+	err = open_conn(db, url);
+	if (!err)
+		err = nmig_state_read(&db->state, db->conn, &db->table, 0);
+	if (!err)
+		err = nmig_state_analyze(&db->report, &db->state, db->graph);
+	if (err)
+		return err;
+	db->have_report = 1;
+	return 1;
 }
 
 int db_lock(struct nmig_db *db)
@@ -298,7 +349,7 @@ void db_release(struct nmig_db *db)
 	nmig_vtable_release(&db->table);
 	nmig_conn_close(db->conn);
 	db->conn = NULL;
-	if (db->graph)
+	if (db->graph && !db->borrowed_graph)
 		nmig_graph_free(db->graph);
 	db->graph = NULL;
 	nmig_revset_release(&db->set);
@@ -759,4 +810,28 @@ cleanup:
 	if (have_applied)
 		nmig_applied_release(&applied);
 	return rc;
+}
+
+int db_applied_marks(struct nmig_global *g, struct nmig_graph *graph,
+		     struct nmig_applied *applied)
+{
+	struct nmig_db db;
+	int rc, ok = 0;
+
+	memset(applied, 0, sizeof(*applied));
+	rc = db_attach(&db, g, graph);
+	if (rc < 0) {
+		nmig_warnf(g, "cannot read the applied revisions: %s",
+			   nmig_error_last()->message);
+	} else if (rc == 1) {
+		/* A set that is not ancestor-closed is still marked. */
+		rc = nmig_applied_init(applied, graph, db.report.applied_ids,
+				       db.report.napplied_ids);
+		ok = applied->mark != NULL;
+		if (!ok)
+			nmig_warnf(g, "cannot read the applied revisions: %s",
+				   nmig_error_last()->message);
+	}
+	db_release(&db);
+	return ok;
 }

@@ -92,6 +92,7 @@ struct nmig_db {
 	struct nmig_state state;
 	struct nmig_state_report report;
 	int have_report;
+	int borrowed_graph; /* graph belongs to the caller (db_attach) */
 	int locked;
 	int lock_wait_ms;
 	int lock_timeout_ms;
@@ -128,6 +129,26 @@ int db_load(struct nmig_db *db);
  * version table names. Exit code (5 for connection problems).
  */
 int db_connect(struct nmig_db *db);
+
+/*
+ * The database side of an offline command (history, check): when the URL
+ * variable is set (in the environment or .env), connect without the lock
+ * and read the version table against graph, which stays the caller's.
+ * Returns 1 when db->state and db->report were read, 0 when no URL is set,
+ * or a negative NMIG_E* code with the last error set (nothing printed but
+ * connection warnings). Release db with db_release in every case.
+ */
+int db_attach(struct nmig_db *db, struct nmig_global *g,
+	      struct nmig_graph *graph);
+
+/*
+ * history's applied marks: when the URL variable is set, read the applied
+ * set into *applied and return 1 (release it with nmig_applied_release);
+ * 0 when no URL is set, or when the database cannot be read (a warning
+ * says why: history still works from the files).
+ */
+int db_applied_marks(struct nmig_global *g, struct nmig_graph *graph,
+		     struct nmig_applied *applied);
 
 /* Take the migration lock (exit 8 when another nmig holds it). */
 int db_lock(struct nmig_db *db);

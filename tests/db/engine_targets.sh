@@ -38,6 +38,15 @@ expect_out_contains "applied 20261126091000 create tasks" "second migration line
 expect_out_matches '^upgraded 2 revisions in [0-9.]+ s; at 20261126091000$' "summary line"
 expect_eq "$(applied ex)" "20261126090000 20261126091000" "closure of the full id applied"
 
+run_nmig history
+expect_rc 0 "history with a database URL"
+expect_out_contains "20261126090000 -> 20261126091000 (current), create tasks" "history marks the current revision"
+expect_out_contains "<base> -> 20261126090000 (branchpoint) (applied), create users" "history marks applied revisions"
+expect_out_contains "20261126093000 -> 20261126094000 (head), add task due date" "pending revisions are unmarked"
+DATABASE_URL= run_nmig history
+expect_rc 0 "history without a URL"
+expect_out_lacks "(applied)" "no marks without a database"
+
 run_nmig upgrade +1
 expect_rc 0 "upgrade +1"
 expect_eq "$(applied ex)" "20261126090000 20261126091000 20261126092000" "+1 applies the next pending"
