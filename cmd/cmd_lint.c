@@ -26,6 +26,7 @@ struct rule_opts {
 	struct nmig_lint_config check; /* validates each spec at once */
 };
 
+/* --rule: check the spec now, apply it once the config is read. */
 static int on_rule(const char *value, void *ud)
 {
 	struct rule_opts *r = ud;
@@ -42,6 +43,7 @@ static int on_rule(const char *value, void *ud)
 	return NMIG_OK;
 }
 
+/* "error", "warning" or "note". */
 static const char *severity_name(enum nmig_severity s)
 {
 	switch (s) {
@@ -63,6 +65,7 @@ static const struct nmig_lint_rule *rule_of(const struct nmig_diag *d)
 	return id < 0 ? NULL : &nmig_lint_rules()[id];
 }
 
+/* --list-rules as text: name (level, scope), why and fix. */
 static void print_rules_text(struct nmig_global *g,
 			     const struct nmig_lint_config *cfg)
 {
@@ -91,6 +94,7 @@ static void print_rules_text(struct nmig_global *g,
 	}
 }
 
+/* --list-rules --format json: an array of rule objects. */
 static void print_rules_json(const struct nmig_lint_config *cfg)
 {
 	const struct nmig_lint_rule *r = nmig_lint_rules();
@@ -116,6 +120,10 @@ static void print_rules_json(const struct nmig_lint_config *cfg)
 	fputs("]\n", stdout);
 }
 
+/*
+ * Findings as text: `file:line:col: level: message [rule]`, the source
+ * line, why and fix; then the summary. -q keeps only errors.
+ */
 static void print_text(struct nmig_global *g, const struct nmig_diags *d,
 		       const size_t *order, size_t nrevs)
 {
@@ -161,6 +169,7 @@ static void print_text(struct nmig_global *g, const struct nmig_diags *d,
 		       nrevs == 1 ? "" : "s");
 }
 
+/* Findings as one JSON object with the counts. */
 static void print_json(const struct nmig_diags *d, const size_t *order,
 		       size_t nrevs)
 {
@@ -213,6 +222,7 @@ static void gh_escape(const char *s, int property)
 	}
 }
 
+/* Findings as GitHub Actions workflow commands (annotations). */
 static void print_github(const struct nmig_diags *d, const size_t *order)
 {
 	size_t i;
@@ -335,6 +345,8 @@ static int select_revs(struct nmig_global *g, const struct nmig_graph *graph,
 	return NMIG_EXIT_OK;
 }
 
+/* nmig lint [--format F] [--since REV] [--rule N=L]... [--list-rules] [REV...]
+ */
 int cmd_lint(struct nmig_global *g, int argc, char **argv)
 {
 	const char *format = NULL, *since = NULL;

@@ -229,11 +229,13 @@ static const struct nmig_lint_rule rules[NMIG_LINT_NRULES] = {
 #undef SECRET
 #undef PROJECT
 
+/* nmig_lint_rules: see lint.h. */
 const struct nmig_lint_rule *nmig_lint_rules(void)
 {
 	return rules;
 }
 
+/* nmig_lint_rule_find: see lint.h; linear in the (small) rule table. */
 int nmig_lint_rule_find(const char *name)
 {
 	int i;
@@ -246,6 +248,7 @@ int nmig_lint_rule_find(const char *name)
 	return -1;
 }
 
+/* nmig_lint_level_name: see lint.h. */
 const char *nmig_lint_level_name(enum nmig_lint_level level)
 {
 	switch (level) {
@@ -259,6 +262,7 @@ const char *nmig_lint_level_name(enum nmig_lint_level level)
 	return "off";
 }
 
+/* nmig_lint_level_parse: see lint.h. */
 int nmig_lint_level_parse(const char *s, enum nmig_lint_level *out)
 {
 	if (s && strcmp(s, "error") == 0)
@@ -275,6 +279,7 @@ int nmig_lint_level_parse(const char *s, enum nmig_lint_level *out)
 	return NMIG_OK;
 }
 
+/* nmig_lint_config_init: see lint.h. */
 void nmig_lint_config_init(struct nmig_lint_config *cfg)
 {
 	int i;
@@ -285,6 +290,7 @@ void nmig_lint_config_init(struct nmig_lint_config *cfg)
 	cfg->script_check = 1;
 }
 
+/* nmig_lint_config_set: see lint.h. */
 int nmig_lint_config_set(struct nmig_lint_config *cfg, const char *name,
 			 const char *level, const char *file, int line)
 {
@@ -312,6 +318,7 @@ fail:
 	return code;
 }
 
+/* nmig_lint_config_option: see lint.h. */
 int nmig_lint_config_option(struct nmig_lint_config *cfg, const char *spec)
 {
 	const char *eq = strchr(spec, '=');
@@ -375,6 +382,7 @@ static int split_config_line(char *line, char **key, char **value)
 	return 1;
 }
 
+/* nmig_lint_config_read: see lint.h. */
 int nmig_lint_config_read(struct nmig_lint_config *cfg, const char *path)
 {
 	struct nmig_buf text = NMIG_BUF_INIT;
@@ -505,13 +513,22 @@ struct obj {
 	size_t ncols;
 	size_t off;   /* file offset of the statement */
 	int undoable; /* 1: the down file is expected to drop it */
+	size_t next;  /* 1 + index of the next object in its hash chain */
 };
 
+/*
+ * A list of objects in file order, hashed by name (chains newest first),
+ * so that every lookup is O(1) on average and a file is linted in time
+ * linear in its statements.
+ */
 struct objs {
 	struct obj *v;
 	size_t n, cap;
+	size_t *bucket;	 /* 1 + index of the chain's first object, or 0 */
+	size_t nbuckets; /* a power of two, >= n */
 };
 
+/* Free the objects of l and their names; l is left empty. */
 static void objs_release(struct objs *l)
 {
 	size_t i, j;
@@ -525,7 +542,68 @@ static void objs_release(struct objs *l)
 		free(l->v[i].cols);
 	}
 	free(l->v);
+	free(l->bucket);
 	memset(l, 0, sizeof(*l));
+}
+
+/* FNV-1a of a name. */
+static size_t hash_name(const char *s)
+{
+	size_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* First object named name in l (newest first), as 1 + index, or 0. */
+static size_t objs_first(const struct objs *l, const char *name)
+{
+	size_t k;
+
+	if (!l->nbuckets)
+		return 0;
+	for (k = l->bucket[hash_name(name) & (l->nbuckets - 1)];
+	     k && strcmp(l->v[k - 1].name, name) != 0; k = l->v[k - 1].next)
+		;
+	return k;
+}
+
+/* The next object after 1 + index k with the same name, or 0. */
+static size_t objs_next(const struct objs *l, size_t k)
+{
+	const char *name = l->v[k - 1].name;
+
+	for (k = l->v[k - 1].next; k && strcmp(l->v[k - 1].name, name) != 0;
+	     k = l->v[k - 1].next)
+		;
+	return k;
+}
+
+/* Hash v[i] into its chain, doubling the buckets when they run out. */
+static int objs_hash(struct objs *l, size_t i)
+{
+	size_t h, j;
+
+	if (l->n + 1 > l->nbuckets) {
+		size_t nb = l->nbuckets ? l->nbuckets * 2 : 64;
+		size_t *b = calloc(nb, sizeof(*b));
+
+		if (!b)
+			return NMIG_ENOMEM;
+		free(l->bucket);
+		l->bucket = b;
+		l->nbuckets = nb;
+		for (j = 0; j < i; j++) {
+			h = hash_name(l->v[j].name) & (nb - 1);
+			l->v[j].next = b[h];
+			b[h] = j + 1;
+		}
+	}
+	h = hash_name(l->v[i].name) & (l->nbuckets - 1);
+	l->v[i].next = l->bucket[h];
+	l->bucket[h] = i + 1;
+	return NMIG_OK;
 }
 
 /* The non-NULL form of a protobuf string (absent strings may be NULL). */
@@ -562,17 +640,21 @@ struct file {
 	struct objs renames; /* existing tables renamed: name -> table */
 	int undo_unknown;    /* down-does-not-undo cannot judge this file */
 	int parse_failed;    /* a statement did not parse */
-	size_t base;	     /* file offset of the parsed statement text */
-	size_t stmt_off;     /* file offset of the current statement */
-	size_t stmt_end;     /* end of the current statement text */
+	size_t *lines;	     /* offsets of the line starts, built on demand */
+	size_t nlines;
+	size_t base;	 /* file offset of the parsed statement text */
+	size_t stmt_off; /* file offset of the current statement */
+	size_t stmt_end; /* end of the current statement text */
 };
 
+/* Record the first out-of-memory failure of the run. */
 static void nomem(struct run *run)
 {
 	if (!run->err)
 		run->err = nmig_error_set(NMIG_ENOMEM, "out of memory");
 }
 
+/* Whether a lint-ignore of the revision or of the file names rule. */
 static int ignored(const struct file *f, int rule)
 {
 	size_t i;
@@ -634,6 +716,7 @@ cleanup:
 	nmig_buf_release(&msg);
 }
 
+/* A finding without a source line (project rules). */
 static void add_finding(struct run *run, int rule, const char *file, int line,
 			int col, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
@@ -646,6 +729,59 @@ static void add_finding(struct run *run, int rule, const char *file, int line,
 	va_start(ap, fmt);
 	vadd_finding(run, rule, file, line, col, NULL, fmt, ap);
 	va_end(ap);
+}
+
+/* Record the offsets of the file's line starts; 0 when out of memory. */
+static int index_lines(struct file *f)
+{
+	const char *t = f->script->text;
+	size_t len = f->script->len, n = 1, i;
+
+	for (i = 0; i < len; i++)
+		n += t[i] == '\n';
+	f->lines = malloc(n * sizeof(*f->lines));
+	if (!f->lines)
+		return 0;
+	f->lines[0] = 0;
+	for (n = 1, i = 0; i < len; i++)
+		if (t[i] == '\n')
+			f->lines[n++] = i + 1;
+	f->nlines = n;
+	return 1;
+}
+
+/*
+ * 1-based line and column (in UTF-8 characters, after a BOM on line 1) of
+ * byte offset off, counted as nmig_text_linecol does, but in O(log lines +
+ * line length) with the file's line index, so that many findings in a big
+ * file cost no more than the file.
+ */
+static void linecol(struct file *f, size_t off, int *line, int *col)
+{
+	const char *t = f->script->text;
+	size_t lo = 0, hi, mid, i, start;
+	int c = 1;
+
+	if (!f->lines && !index_lines(f)) {
+		nmig_text_linecol(t, f->script->len, off, line, col);
+		return;
+	}
+	hi = f->nlines;
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (f->lines[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	start = f->lines[lo];
+	if (lo == 0 && f->script->len >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0)
+		start = off < 3 ? off : 3;
+	for (i = start; i < off; i++)
+		if (((unsigned char)t[i] & 0xC0) != 0x80)
+			c++;
+	*line = (int)lo + 1;
+	*col = c;
 }
 
 /*
@@ -666,10 +802,12 @@ static void report(struct file *f, int rule, size_t off, int with_source,
 		return;
 	if (off > s->len)
 		off = s->len;
-	nmig_text_linecol(s->text, s->len, off, &line, &col);
+	linecol(f, off, &line, &col);
 	va_start(ap, fmt);
 	vadd_finding(f->run, rule, s->path, line, col,
-		     with_source ? nmig_text_line_start(s->text, off) : NULL,
+		     !with_source ? NULL
+		     : f->lines	  ? s->text + f->lines[line - 1]
+				  : nmig_text_line_start(s->text, off),
 		     fmt, ap);
 	va_end(ap);
 }
@@ -758,10 +896,12 @@ static struct obj *obj_add(struct file *f, struct objs *l, enum obj_kind kind,
 	o->table = table ? copy_str(f->run, table) : NULL;
 	o->off = f->stmt_off;
 	o->undoable = undoable;
-	if (!o->schema || !o->name || (table && !o->table)) {
+	if (!o->schema || !o->name || (table && !o->table) ||
+	    objs_hash(l, l->n) < 0) {
 		free(o->schema);
 		free(o->name);
 		free(o->table);
+		nomem(f->run);
 		return NULL;
 	}
 	l->n++;
@@ -801,13 +941,33 @@ static int drops(const struct obj *d, const struct obj *o)
 	       same(d->schema, d->name, o->schema, o->name);
 }
 
-/* Whether a drop in l at or after offset from removes o. */
+/* Whether a drop in l named name, at or after offset from, removes o. */
+static int dropped_as(const struct objs *l, const char *name,
+		      const struct obj *o, size_t from)
+{
+	size_t k;
+
+	for (k = objs_first(l, name); k; k = objs_next(l, k))
+		if (l->v[k - 1].off >= from && drops(&l->v[k - 1], o))
+			return 1;
+	return 0;
+}
+
+/*
+ * Whether a drop in l at or after offset from removes o: a drop of the
+ * object itself, of its table, or (for a constraint) of one of its
+ * columns -- each looked up by name.
+ */
 static int dropped_in(const struct objs *l, const struct obj *o, size_t from)
 {
 	size_t i;
 
-	for (i = 0; i < l->n; i++)
-		if (l->v[i].off >= from && drops(&l->v[i], o))
+	if (dropped_as(l, o->name, o, from))
+		return 1;
+	if (o->table && dropped_as(l, o->table, o, from))
+		return 1;
+	for (i = 0; i < o->ncols; i++)
+		if (dropped_as(l, o->cols[i], o, from))
 			return 1;
 	return 0;
 }
@@ -819,10 +979,11 @@ static int dropped_in(const struct objs *l, const struct obj *o, size_t from)
 static int is_new_table(const struct file *f, const char *schema,
 			const char *name)
 {
-	size_t i;
+	size_t k;
 
-	for (i = f->created.n; i-- > 0;) {
-		const struct obj *o = &f->created.v[i];
+	for (k = objs_first(&f->created, name); k;
+	     k = objs_next(&f->created, k)) {
+		const struct obj *o = &f->created.v[k - 1];
 
 		if ((o->kind == OBJ_TABLE || o->kind == OBJ_MATVIEW) &&
 		    same(o->schema, o->name, schema, name))
@@ -835,10 +996,11 @@ static int is_new_table(const struct file *f, const char *schema,
 static int is_new_index(const struct file *f, const char *schema,
 			const char *name)
 {
-	size_t i;
+	size_t k;
 
-	for (i = 0; i < f->created.n; i++) {
-		const struct obj *o = &f->created.v[i];
+	for (k = objs_first(&f->created, name); k;
+	     k = objs_next(&f->created, k)) {
+		const struct obj *o = &f->created.v[k - 1];
 
 		if (o->kind == OBJ_INDEX &&
 		    same(o->schema, o->name, schema, name))
@@ -874,11 +1036,13 @@ static void qualified(PgQuery__Node *const *v, size_t n, const char **schema,
 		*schema = s;
 }
 
+/* The schema a RangeVar names, "" when unqualified or absent. */
 static const char *rv_schema(const PgQuery__RangeVar *rv)
 {
 	return rv ? str(rv->schemaname) : "";
 }
 
+/* The relation a RangeVar names, "" when absent. */
 static const char *rv_name(const PgQuery__RangeVar *rv)
 {
 	return rv ? str(rv->relname) : "";
@@ -965,6 +1129,7 @@ static const char *const volatile_funcs[] = {
     NULL,
 };
 
+/* walk() callback: the first known volatile function called below m. */
 static int find_volatile(const ProtobufCMessage *m, void *ud)
 {
 	const char **found = ud;
@@ -999,6 +1164,7 @@ struct colrefs {
 	struct obj *o;
 };
 
+/* Add col to the columns constraint o mentions (NULL/"" ignored). */
 static void obj_add_col(struct file *f, struct obj *o, const char *col)
 {
 	char **v;
@@ -1015,6 +1181,7 @@ static void obj_add_col(struct file *f, struct obj *o, const char *col)
 		o->ncols++;
 }
 
+/* walk() callback: the column of each ColumnRef below m. */
 static int collect_colrefs(const ProtobufCMessage *m, void *ud)
 {
 	struct colrefs *c = ud;
@@ -1090,6 +1257,7 @@ static void check_pk_type(struct file *f, const PgQuery__TypeName *tn,
 		}
 }
 
+/* Whether tn is one of the serial pseudo-types. */
 static int is_serial(const PgQuery__TypeName *tn)
 {
 	static const char *const serials[] = {
@@ -1104,6 +1272,7 @@ static int is_serial(const PgQuery__TypeName *tn)
 	return 0;
 }
 
+/* The Constraint of a node, or NULL. */
 static PgQuery__Constraint *node_constraint(const PgQuery__Node *n)
 {
 	if (n && n->node_case == PG_QUERY__NODE__NODE_CONSTRAINT)
@@ -1576,6 +1745,7 @@ static int password_option(const PgQuery__Node *n, size_t *loc_out,
 	return 1;
 }
 
+/* The role a RoleSpec names, CURRENT_USER and friends included. */
 static const char *role_name(const PgQuery__RoleSpec *r)
 {
 	if (!r)
@@ -1689,6 +1859,7 @@ static int find_secrets(const ProtobufCMessage *m, void *ud)
 	return 0;
 }
 
+/* walk() callback: sets *ud when m is a function call. */
 static int find_call(const ProtobufCMessage *m, void *ud)
 {
 	int *found = ud;
@@ -2020,14 +2191,15 @@ static void lint_stmt(struct file *f, const PgQuery__Node *n)
  */
 static void finish_renames(struct file *f)
 {
-	size_t i, j;
+	size_t i, k;
 
 	for (i = 0; i < f->renames.n; i++) {
 		const struct obj *r = &f->renames.v[i];
 		int view = 0;
 
-		for (j = 0; j < f->created.n && !view; j++) {
-			const struct obj *o = &f->created.v[j];
+		for (k = objs_first(&f->created, r->name); k && !view;
+		     k = objs_next(&f->created, k)) {
+			const struct obj *o = &f->created.v[k - 1];
 
 			view = o->kind == OBJ_VIEW && o->off > r->off &&
 			       same(o->schema, o->name, r->schema, r->name);
@@ -2040,26 +2212,32 @@ static void finish_renames(struct file *f)
 	}
 }
 
-/* Parse the statement text at off..off+len and lint what it holds. */
-static void lint_stmt_text(struct file *f, size_t off, size_t len)
+/*
+ * Parse the text at off..off+len (one statement, or the whole file) and
+ * lint the statements it holds. Returns 1 when it parsed, 0 when not (the
+ * file is then partly unknown to down-does-not-undo).
+ */
+static int lint_stmt_text(struct file *f, size_t off, size_t len)
 {
 	const char *text = f->script->text;
 	PgQueryProtobufParseResult r;
 	PgQuery__ParseResult *pr = NULL;
-	char *sql;
+	char *sql = NULL;
 	size_t k, start, end;
+	int ok = 0;
 
-	sql = strndup(text + off, len);
-	if (!sql) {
-		nomem(f->run);
-		return;
+	/* the file text is NUL-terminated: only a statement needs a copy */
+	if (off + len < f->script->len) {
+		sql = strndup(text + off, len);
+		if (!sql) {
+			nomem(f->run);
+			return 0;
+		}
 	}
-	r = pg_query_parse_protobuf(sql);
-	if (r.error) {
-		f->parse_failed = 1;
-		f->undo_unknown = 1;
+	r = pg_query_parse_protobuf(sql ? sql : text + off);
+	if (r.error)
 		goto cleanup;
-	}
+	ok = 1;
 	pr = pg_query__parse_result__unpack(NULL, r.parse_tree.len,
 					    (const uint8_t *)r.parse_tree.data);
 	if (!pr) {
@@ -2087,6 +2265,7 @@ cleanup:
 		pg_query__parse_result__free_unpacked(pr, NULL);
 	pg_query_free_protobuf_parse_result(r);
 	free(sql);
+	return ok;
 }
 
 /* Bytes of the identifier token t[0..len) once unquoted. */
@@ -2213,7 +2392,7 @@ static void unknown_ignore(struct file *f, const char *name, size_t off)
 	int line = 0, col = 0;
 	struct nmig_diag *d;
 
-	nmig_text_linecol(f->script->text, f->script->len, off, &line, &col);
+	linecol(f, off, &line, &col);
 	d = nmig_diags_add(f->run->out, NMIG_SEV_WARNING, NMIG_EINPUT,
 			   "lint-ignore", f->script->path, line, col,
 			   "unknown lint rule '%s' in lint-ignore", name);
@@ -2225,6 +2404,7 @@ static void unknown_ignore(struct file *f, const char *name, size_t off)
 	nmig_diag_set_hint(d, "`nmig lint --list-rules` lists the rules");
 }
 
+/* Warn about names in the lint-ignore lines that are no rule. */
 static void check_ignores(struct file *f)
 {
 	size_t i, j;
@@ -2246,6 +2426,7 @@ static void check_ignores(struct file *f)
 	}
 }
 
+/* Start the state of one file of a run. */
 static void file_init(struct file *f, struct run *run,
 		      const struct nmig_script *script,
 		      const struct nmig_revision *rev, int is_down,
@@ -2259,6 +2440,7 @@ static void file_init(struct file *f, struct run *run,
 	f->transactional = transactional;
 }
 
+/* Free the state of one file. */
 static void file_release(struct file *f)
 {
 	size_t i;
@@ -2269,6 +2451,7 @@ static void file_release(struct file *f)
 	objs_release(&f->created);
 	objs_release(&f->dropped);
 	objs_release(&f->renames);
+	free(f->lines);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -2298,15 +2481,16 @@ static int lint_file(struct file *f)
 	parse_ignores(f);
 	if (f->run->strict)
 		check_ignores(f);
-	for (i = 0; i < s->n && !f->run->err; i++) {
+	/* one parse for the whole file when it parses, else per statement */
+	for (i = s->parse_ok && lint_stmt_text(f, 0, s->len) ? s->n : 0;
+	     i < s->n && !f->run->err; i++) {
 		const struct nmig_stmt *st = &s->stmts[i];
 
-		if (st->flags & NMIG_STMT_UNPARSED) {
+		if ((st->flags & NMIG_STMT_UNPARSED) ||
+		    !lint_stmt_text(f, st->offset, st->len)) {
 			f->parse_failed = 1;
 			f->undo_unknown = 1;
-			continue;
 		}
-		lint_stmt_text(f, st->offset, st->len);
 	}
 	lint_identifiers(f);
 	finish_renames(f);
@@ -2401,6 +2585,7 @@ cleanup:
 	return rc;
 }
 
+/* nmig_lint_revision: see lint.h. */
 int nmig_lint_revision(const struct nmig_revision *rev,
 		       const struct nmig_lint_config *cfg,
 		       struct nmig_diags *out)
@@ -2408,6 +2593,7 @@ int nmig_lint_revision(const struct nmig_revision *rev,
 	return lint_revision(rev, cfg, 1, out);
 }
 
+/* nmig_lint_revision_history: see lint.h. */
 int nmig_lint_revision_history(const struct nmig_revision *rev,
 			       const struct nmig_lint_config *cfg,
 			       struct nmig_diags *out)
@@ -2415,6 +2601,7 @@ int nmig_lint_revision_history(const struct nmig_revision *rev,
 	return lint_revision(rev, cfg, 0, out);
 }
 
+/* nmig_lint_sql: see lint.h. */
 int nmig_lint_sql(const char *path, const char *sql, size_t len,
 		  int transactional, const struct nmig_lint_config *cfg,
 		  struct nmig_diags *out)
@@ -2523,6 +2710,7 @@ static int env_tracked(const char *root)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/* nmig_lint_project: see lint.h. */
 int nmig_lint_project(const char *root, const char *config_path,
 		      const struct nmig_lint_config *cfg,
 		      struct nmig_diags *out)
