@@ -93,6 +93,47 @@ int nmig_newrev_check_id(const struct nmig_graph *graph, const char *id)
 	return NMIG_OK;
 }
 
+/* Whether s is valid UTF-8 without control characters (tab allowed). */
+static int clean_text(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned c = *p, v;
+		int n, i;
+
+		if (c < 0x80) {
+			if ((c < 0x20 && c != '\t') || c == 0x7f)
+				return 0;
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 2;
+			v = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 3;
+			v = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 4;
+			v = c & 0x07;
+		} else {
+			return 0;
+		}
+		for (i = 1; i < n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return 0;
+			v = (v << 6) | (p[i] & 0x3f);
+		}
+		if ((n == 3 && v < 0x800) || (n == 4 && v < 0x10000) ||
+		    (v >= 0xd800 && v <= 0xdfff) || v > 0x10ffff ||
+		    (v >= 0x80 && v < 0xa0))
+			return 0;
+		p += n;
+	}
+	return 1;
+}
+
 /* nmig_newrev_check_message: see newrev.h. */
 int nmig_newrev_check_message(const char *message)
 {
@@ -101,6 +142,10 @@ int nmig_newrev_check_message(const char *message)
 	if (strchr(message, '\n') || strchr(message, '\r'))
 		return nmig_error_set(NMIG_EUSAGE,
 				      "the message must be a single line");
+	if (!clean_text(message))
+		return nmig_error_set(NMIG_EUSAGE,
+				      "the message must be UTF-8 text "
+				      "without control characters");
 	for (p = message; *p; p++)
 		if (*p != ' ' && *p != '\t')
 			return NMIG_OK;

@@ -43,7 +43,10 @@ void nmig_newrev_make_id(const struct nmig_graph *graph, long long now,
  */
 int nmig_newrev_check_id(const struct nmig_graph *graph, const char *id);
 
-/* Check a message: one line, not blank. NMIG_EUSAGE with the error set. */
+/*
+ * Check a message: one line of UTF-8 text without control characters, not
+ * blank. NMIG_EUSAGE with the error set.
+ */
 int nmig_newrev_check_message(const char *message);
 
 /*

@@ -35,6 +35,11 @@ cli_init() {
 		echo "FAIL: NMIG_FIXTURES='${NMIG_FIXTURES:-}' has no cli/ fixtures" >&2
 		exit 1
 	fi
+	# the tests cd around: make the paths they were given absolute
+	NMIG=$(cd "$(dirname "$NMIG")" && pwd)/$(basename "$NMIG")
+	NMIG_FIXTURES=$(cd "$NMIG_FIXTURES" && pwd)
+	NMIG_SOURCE_DIR=$(cd "${NMIG_SOURCE_DIR:-$NMIG_FIXTURES/../..}" && pwd)
+	export NMIG NMIG_FIXTURES NMIG_SOURCE_DIR
 	local base=${NMIG_TEST_TMP:-${TMPDIR:-/tmp}}
 	mkdir -p "$base"
 	T=$(mktemp -d "$base/cli_$CLI_NAME.XXXXXX")

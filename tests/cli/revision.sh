@@ -80,6 +80,11 @@ run_nmig revision -m "two
 lines"
 expect_exit 2 "a message with a newline"
 expect_stderr_contains "error: the message must be a single line" "newline message"
+run_nmig revision -m "$(printf 'bad \xff byte')"
+expect_exit 2 "a message that is not UTF-8"
+expect_stderr_contains "the message must be UTF-8 text without control characters" "invalid UTF-8 message"
+run_nmig revision -m "$(printf 'colour \033[31m red')"
+expect_exit 2 "a message with an escape character"
 run_nmig revision -m "   "
 expect_exit 2 "a blank message"
 run_nmig revision
