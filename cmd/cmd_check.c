@@ -4,10 +4,12 @@
  * parser (syntax, transaction control, statements that cannot run in a
  * transaction), the revision graph, and the lint rules -- reported sorted
  * by file and line with a summary. A check is a list of stages that append
- * findings to one list; the database engine adds its stage (drift, unknown
- * applied revisions) the same way, with the applied set in struct check_run.
+ * findings to one list; when a database URL is set, a last stage (db.h)
+ * adds the applied state's problems: drift, dirty rows, unknown applied
+ * revisions, a set that is not ancestor-closed.
  */
 #include "commands.h"
+#include "db.h"
 
 #include "buf.h"
 #include "error.h"
@@ -24,7 +26,8 @@ struct check_run {
 	struct nmig_revset set;
 	struct nmig_graph *graph; /* NULL when it could not be built */
 	struct nmig_diags diags;
-	const struct nmig_applied *applied; /* NULL: no database */
+	size_t db_errors;	/* errors found by the database stage */
+	int db_exit;		/* their exit code */
 	const char **bad_files; /* files with an error already, sorted */
 	size_t nbad;
 };
@@ -170,6 +173,14 @@ static void check_lint(struct check_run *run)
 		nmig_diags_add_last_error(&run->diags, "lint");
 }
 
+/* Stage 5: with a database URL set, the applied state (see db.h). */
+static void check_database(struct check_run *run)
+{
+	if (run->graph)
+		run->db_errors = db_check_stage(run->g, run->graph, &run->diags,
+						&run->db_exit);
+}
+
 static void json_int_or_null(int v)
 {
 	if (v > 0)
@@ -234,7 +245,10 @@ int cmd_check(struct nmig_global *g, int argc, char **argv)
 	    "('nmig lint --list-rules'; levels from 'lint.<rule>' lines\n"
 	    "in nmig.conf). Every finding is reported, sorted by file and "
 	    "line,\nthen a summary. Exits 3 when there is an error, 0 "
-	    "otherwise (warnings\ndo not fail).",
+	    "otherwise (warnings\ndo not fail). When a database URL is set "
+	    "(DATABASE_URL, url_env\nor .env), the applied state is checked "
+	    "too: drift, dirty rows,\nunknown applied revisions and gaps "
+	    "(exit 7 when only those fail).",
 	    opts,
 	    "nmig check\nnmig check --json | jq '.findings[]'",
 	};
@@ -264,6 +278,7 @@ int cmd_check(struct nmig_global *g, int argc, char **argv)
 	check_scripts(&run);
 	check_graph(&run);
 	check_lint(&run);
+	check_database(&run);
 	if (g->json) {
 		print_json(&run);
 	} else {
@@ -276,6 +291,8 @@ int cmd_check(struct nmig_global *g, int argc, char **argv)
 		       plural(run.diags.warnings, "warning", "warnings"));
 	}
 	rc = run.diags.errors ? NMIG_EXIT_INPUT : NMIG_EXIT_OK;
+	if (run.diags.errors && run.diags.errors == run.db_errors)
+		rc = run.db_exit;
 	if (run.graph)
 		nmig_graph_free(run.graph);
 	nmig_revset_release(&run.set);

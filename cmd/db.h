@@ -150,6 +150,17 @@ int db_attach(struct nmig_db *db, struct nmig_global *g,
 int db_applied_marks(struct nmig_global *g, struct nmig_graph *graph,
 		     struct nmig_applied *applied);
 
+/*
+ * check's database stage: when the URL variable is set, read the version
+ * table against graph and add an error finding for every drifted, dirty
+ * and unknown row and for an applied set that is not ancestor-closed
+ * (rules db-drift, db-dirty, db-unknown, db-not-closed); a failure to
+ * connect or read is one db-connect error. Returns how many errors were
+ * added (0 when no URL is set) and their exit code in *exit_code.
+ */
+size_t db_check_stage(struct nmig_global *g, struct nmig_graph *graph,
+		      struct nmig_diags *diags, int *exit_code);
+
 /* Take the migration lock (exit 8 when another nmig holds it). */
 int db_lock(struct nmig_db *db);
 
