@@ -413,6 +413,14 @@ int cmd_lint(struct nmig_global *g, int argc, char **argv)
 		rc = NMIG_EXIT_USAGE;
 		goto cleanup;
 	}
+	if (since && argc > 1) {
+		nmig_errorf(g, "'--since' and revision arguments exclude each "
+			       "other");
+		nmig_hintf(g, "name the revisions to lint, or where the new "
+			      "ones start");
+		rc = NMIG_EXIT_USAGE;
+		goto cleanup;
+	}
 	rc = ensure_config(g, format, &cfg, &diags, &config_checked);
 	if (rc)
 		goto cleanup;

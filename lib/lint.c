@@ -351,21 +351,35 @@ static char *trim(char *s)
 	return s;
 }
 
-/* Drop one pair of matching surrounding quotes from s in place. */
-static char *unquote(char *s)
+/*
+ * A config value as the config module reads it (config.c): the text inside
+ * quotes when quoted, else up to a `#` after whitespace, trimmed. In
+ * place; an unterminated quote keeps the text as it is.
+ */
+static char *config_value(char *v)
 {
-	size_t n = strlen(s);
+	char *p, *close;
 
-	if (n >= 2 && (s[0] == '"' || s[0] == '\'') && s[n - 1] == s[0]) {
-		s[n - 1] = 0;
-		return s + 1;
+	v = trim(v);
+	if (*v == '"' || *v == '\'') {
+		close = strchr(v + 1, *v);
+		if (!close)
+			return v;
+		*close = 0;
+		return v + 1;
 	}
-	return s;
+	for (p = v; *p; p++)
+		if (*p == '#' && p > v && (p[-1] == ' ' || p[-1] == '\t')) {
+			*p = 0;
+			break;
+		}
+	return trim(v);
 }
 
 /*
- * Split one config line into key and value (in place). Returns 0 for a
- * blank line, a comment or a line without '='.
+ * Split one config line into key and value (in place), as the config
+ * module does. Returns 0 for a blank line, a comment or a line without '='
+ * (the config module reports those).
  */
 static int split_config_line(char *line, char **key, char **value)
 {
@@ -378,8 +392,14 @@ static int split_config_line(char *line, char **key, char **value)
 		return 0;
 	*eq = 0;
 	*key = trim(t);
-	*value = unquote(trim(eq + 1));
+	*value = config_value(eq + 1);
 	return 1;
+}
+
+/* The text of a config file after a UTF-8 BOM. */
+static char *skip_bom(char *text)
+{
+	return strncmp(text, "\xEF\xBB\xBF", 3) == 0 ? text + 3 : text;
 }
 
 /* nmig_lint_config_read: see lint.h. */
@@ -392,7 +412,7 @@ int nmig_lint_config_read(struct nmig_lint_config *cfg, const char *path)
 	rc = nmig_buf_read_file(&text, path, MAX_CONFIG_SIZE);
 	if (rc < 0)
 		goto cleanup;
-	for (line = text.ptr; line; line = next) {
+	for (line = skip_bom(text.ptr); line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = 0;
@@ -2651,14 +2671,16 @@ static int lint_config_file(struct run *run, const char *path)
 	rc = nmig_buf_read_file(&text, path, MAX_CONFIG_SIZE);
 	if (rc < 0)
 		goto cleanup;
-	for (line = text.ptr; line; line = next) {
+	for (line = skip_bom(text.ptr); line; line = next) {
 		next = strchr(line, '\n');
 		if (next)
 			*next++ = 0;
 		lineno++;
 		if (!split_config_line(line, &key, &value) || !*value)
 			continue;
-		if (password_key(key) && !placeholder(value))
+		/* lint.<rule> values are levels; rule names say "password" */
+		if (strncmp(key, "lint.", 5) != 0 && password_key(key) &&
+		    !placeholder(value))
 			add_finding(run, NMIG_LINT_CONFIG_PASSWORD, path,
 				    lineno, (int)(value - line) + 1,
 				    "config key '%s' holds a literal password",

@@ -172,6 +172,9 @@ run_nmig --dir hist lint 20260102
 expect_exit 0 "REV lints just that revision"
 expect_stdout_contains "[prefer-jsonb]" "the named revision"
 expect_stdout_contains "in 1 revision" "only one revision"
+run_nmig --dir hist lint --since 20260101000000 20260102000000
+expect_exit 2 "--since with revision arguments"
+expect_stderr_contains "'--since' and revision arguments exclude each other" "says why"
 run_nmig --dir hist lint --since base
 expect_stdout_contains "[require-concurrent-index-creation]" "--since base: everything is new"
 

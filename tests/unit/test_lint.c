@@ -107,6 +107,52 @@ static int lint_text(const char *sql, int transactional,
 			     out);
 }
 
+/* Run a shell command; returns its exit status. */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int sh(const char *fmt, ...)
+{
+	struct nmig_buf cmd = NMIG_BUF_INIT;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	nmig_buf_vprintf(&cmd, fmt, ap);
+	va_end(ap);
+	rc = system(cmd.ptr);
+	nmig_buf_release(&cmd);
+	return rc;
+}
+
+/* A scratch directory; removed by rmtree(). */
+static void make_tmpdir(char *buf, size_t size, const char *tag)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(buf, size, "%s/nmig-lint-%s-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp", tag);
+	assert_non_null(mkdtemp(buf));
+}
+
+static void rmtree(const char *dir)
+{
+	assert_int_equal(sh("rm -rf '%s'", dir), 0);
+}
+
+/* Write text to dir/name. */
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	struct nmig_buf path = NMIG_BUF_INIT;
+	FILE *f;
+
+	nmig_buf_printf(&path, "%s/%s", dir, name);
+	f = fopen(path.ptr, "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+	nmig_buf_release(&path);
+}
+
 static void test_rule_table(void **state)
 {
 	const struct nmig_lint_rule *r = nmig_lint_rules();
@@ -288,6 +334,36 @@ static void test_config_password(void **state)
 	assert_int_equal(nmig_lint_project(NULL, path.ptr, &cfg, &d), NMIG_OK);
 	assert_int_equal(d.n, 0);
 
+	/* a rule named after passwords, a variable name, comments */
+	{
+		char dir[512];
+		struct nmig_buf conf = NMIG_BUF_INIT;
+
+		make_tmpdir(dir, sizeof(dir), "pw");
+		nmig_buf_printf(&conf, "%s/nmig.conf", dir);
+		write_file(
+		    dir, "nmig.conf",
+		    "\xEF\xBB\xBFlint.role-password = off # the seed role\n"
+		    "password_env = PGPASSWORD\n"
+		    "url_env = \"DATABASE_URL\" # postgres://a:b@h/db\n");
+		assert_int_equal(nmig_lint_project(NULL, conf.ptr, &cfg, &d),
+				 NMIG_OK);
+		dump(&d);
+		assert_int_equal(d.n, 0);
+		write_file(dir, "nmig.conf",
+			   "db_password = '" CANARY "'\n"
+			   "lint.prefer-text = postgres://u:" CANARY "@h/db\n");
+		assert_int_equal(nmig_lint_project(NULL, conf.ptr, &cfg, &d),
+				 NMIG_OK);
+		assert_int_equal(count_rule(&d, "config-password"), 2);
+		assert_int_equal(d.items[0].line, 1);
+		assert_int_equal(d.items[0].col, 16);
+		assert_no_canary(&d);
+		nmig_diags_release(&d);
+		nmig_buf_release(&conf);
+		rmtree(dir);
+	}
+
 	/* off: not even read */
 	nmig_buf_clear(&path);
 	nmig_buf_printf(&path, "%s/lint/config-password/bad/nmig.conf",
@@ -303,38 +379,6 @@ static void test_config_password(void **state)
 	    NMIG_EIO);
 	nmig_diags_release(&d);
 	nmig_buf_release(&path);
-}
-
-/* Run a shell command; returns its exit status. */
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int sh(const char *fmt, ...)
-{
-	struct nmig_buf cmd = NMIG_BUF_INIT;
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	nmig_buf_vprintf(&cmd, fmt, ap);
-	va_end(ap);
-	rc = system(cmd.ptr);
-	nmig_buf_release(&cmd);
-	return rc;
-}
-
-/* A scratch directory; removed by rmtree(). */
-static void make_tmpdir(char *buf, size_t size, const char *tag)
-{
-	const char *tmp = getenv("TMPDIR");
-
-	snprintf(buf, size, "%s/nmig-lint-%s-XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp", tag);
-	assert_non_null(mkdtemp(buf));
-}
-
-static void rmtree(const char *dir)
-{
-	assert_int_equal(sh("rm -rf '%s'", dir), 0);
 }
 
 /* env-file-tracked: a scratch git work tree with .env added (bad) or
@@ -725,20 +769,6 @@ static void test_levels(void **state)
 	assert_int_equal(nmig_lint_level_parse("warning", &lv), NMIG_OK);
 	assert_int_equal(lv, NMIG_LINT_WARNING);
 	assert_int_equal(nmig_lint_level_parse("Warning", &lv), NMIG_EUSAGE);
-}
-
-/* Write text to dir/name. */
-static void write_file(const char *dir, const char *name, const char *text)
-{
-	struct nmig_buf path = NMIG_BUF_INIT;
-	FILE *f;
-
-	nmig_buf_printf(&path, "%s/%s", dir, name);
-	f = fopen(path.ptr, "w");
-	assert_non_null(f);
-	assert_int_equal(fputs(text, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-	nmig_buf_release(&path);
 }
 
 /* `lint.<rule>` keys of the config file; other keys are skipped. */
