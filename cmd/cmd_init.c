@@ -201,6 +201,20 @@ cleanup:
 	return rc;
 }
 
+/*
+ * path inside root, the directory of the config file: root "." (the
+ * current directory) and absolute paths are left alone. malloc'ed.
+ */
+static char *in_root(const char *root, const char *path)
+{
+	struct nmig_buf b = NMIG_BUF_INIT;
+
+	if (path[0] == '/' || strcmp(root, ".") == 0)
+		return strdup(path);
+	nmig_buf_printf(&b, "%s/%s", root, path);
+	return nmig_buf_detach(&b, NULL);
+}
+
 int cmd_init(struct nmig_global *g, int argc, char **argv)
 {
 	const struct nmig_opt opts[] = {{0}};
@@ -211,12 +225,17 @@ int cmd_init(struct nmig_global *g, int argc, char **argv)
 	    "directory\nDIR (default: migrations, or --dir), a commented "
 	    "nmig.conf naming\nDATABASE_URL as the variable that holds the "
 	    "database URL, and add .env\nand .nmig/ to .gitignore. Refuses "
-	    "to replace an existing nmig.conf.",
+	    "to replace an existing nmig.conf. With --config FILE, the "
+	    "project\n"
+	    "is the directory of FILE: DIR and .gitignore are made there.",
 	    opts,
-	    "nmig init\nnmig init db/migrations",
+	    "nmig init\nnmig init db/migrations\nnmig --config app/nmig.conf "
+	    "init",
 	};
 	const char *dir, *conf;
 	struct nmig_buf text = NMIG_BUF_INIT, added = NMIG_BUF_INIT;
+	char *root = NULL, *dir_path = NULL, *ignore_path = NULL;
+	const char *slash;
 	struct stat st;
 	int rc, created_dir = 0, created_ignore = 0;
 
@@ -241,7 +260,16 @@ int cmd_init(struct nmig_global *g, int argc, char **argv)
 			      "remove it and run 'nmig init' again");
 		return NMIG_EXIT_FAILURE;
 	}
-	rc = mkdir_p(dir, &created_dir);
+	slash = strrchr(conf, '/');
+	root = slash ? strndup(conf, slash == conf ? 1 : (size_t)(slash - conf))
+		     : strdup(".");
+	dir_path = root ? in_root(root, dir) : NULL;
+	ignore_path = root ? in_root(root, ".gitignore") : NULL;
+	if (!dir_path || !ignore_path) {
+		rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
+		goto fail;
+	}
+	rc = mkdir_p(dir_path, &created_dir);
 	if (rc)
 		goto fail;
 	config_text(&text, dir);
@@ -252,22 +280,22 @@ int cmd_init(struct nmig_global *g, int argc, char **argv)
 	rc = create_file(conf, text.ptr);
 	if (rc)
 		goto fail;
-	rc = update_gitignore(".gitignore", &added, &created_ignore);
+	rc = update_gitignore(ignore_path, &added, &created_ignore);
 	if (rc)
 		goto fail;
 	if (!g->quiet) {
-		size_t dl = strlen(dir);
-		const char *slash = dir[dl - 1] == '/' ? "" : "/";
+		size_t dl = strlen(dir_path);
+		const char *sep = dir_path[dl - 1] == '/' ? "" : "/";
 
 		if (created_dir)
-			printf("created %s%s\n", dir, slash);
+			printf("created %s%s\n", dir_path, sep);
 		else
-			printf("kept %s%s (it exists)\n", dir, slash);
+			printf("kept %s%s (it exists)\n", dir_path, sep);
 		printf("created %s\n", conf);
 		if (added.len)
-			printf("%s .gitignore (%s)\n",
+			printf("%s %s (%s)\n",
 			       created_ignore ? "created" : "updated",
-			       added.ptr);
+			       ignore_path, added.ptr);
 		nmig_infof(g,
 			   "next: export DATABASE_URL=postgres://... (or put "
 			   "it in .env), then\n      nmig revision -m \"first "
@@ -277,6 +305,9 @@ int cmd_init(struct nmig_global *g, int argc, char **argv)
 fail:
 	rc = nmig_report_error(g);
 cleanup:
+	free(root);
+	free(dir_path);
+	free(ignore_path);
 	nmig_buf_release(&text);
 	nmig_buf_release(&added);
 	return rc;

@@ -17,7 +17,7 @@
 /* Exit codes: documented in docs/exit-codes.md and the man page. */
 enum nmig_exit {
 	NMIG_EXIT_OK = 0,
-	NMIG_EXIT_FAILURE = 1,	/* generic failure; check found problems */
+	NMIG_EXIT_FAILURE = 1,	/* generic failure; lint found problems */
 	NMIG_EXIT_USAGE = 2,	/* bad command line */
 	NMIG_EXIT_INPUT = 3,	/* bad migration files or revision graph */
 	NMIG_EXIT_TARGET = 4,	/* target unknown or ambiguous; several heads */

@@ -81,6 +81,18 @@ expect_stderr_contains "'migrations' exists and is not a directory" "clash messa
 expect_no_file nmig.conf "no config written after the failure"
 cd "$T" || exit 1
 
+# --config elsewhere: the project is the config file's directory.
+mkdir app
+run_nmig --config app/nmig.conf init db
+expect_exit 0 "init with --config in a subdirectory"
+expect_dir app/db "the migrations directory made beside the config"
+expect_file app/.gitignore ".gitignore made beside the config"
+expect_stdout_contains "created app/db/" "init names app/db"
+expect_stdout_contains "created app/.gitignore (.env, .nmig/)" "init names app/.gitignore"
+run_nmig --config app/nmig.conf revision -m "in app" --rev-id 1
+expect_exit 0 "the config written by init works from elsewhere"
+expect_stdout_contains "app/db/1_in_app.up.sql" "revision went to app/db"
+
 run_nmig init a b
 expect_exit 2 "init with two arguments"
 expect_stderr_contains "unexpected argument 'b'" "init refuses a second argument"
