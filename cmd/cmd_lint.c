@@ -353,20 +353,14 @@ int cmd_lint(struct nmig_global *g, int argc, char **argv)
 	int list_rules = 0, rc, config_checked = 0, unparsable = 0;
 	struct rule_opts rules;
 	const struct nmig_opt opts[] = {
-	    {0, "format", "FMT",
-	     "output: text (default), json, or github (workflow annotations "
-	     "with file and line)",
+	    {0, "format", "FMT", "text (default), json, or github annotations",
 	     &format, NULL, NULL, NULL},
-	    {0, "since", "REV",
-	     "hold only revisions newer than REV (not REV or its ancestors) "
-	     "to every rule; older ones get the credential rules only",
+	    {0, "since", "REV", "only revisions after REV get every rule",
 	     &since, NULL, NULL, NULL},
 	    {0, "rule", "NAME=LEVEL",
-	     "set a rule to error, warning or off (repeatable; over "
-	     "'lint.NAME' in nmig.conf)",
-	     NULL, NULL, on_rule, &rules},
-	    {0, "list-rules", NULL,
-	     "list the rules with their levels, why and fix, and exit", NULL,
+	     "set a rule to error, warning or off (repeatable)", NULL, NULL,
+	     on_rule, &rules},
+	    {0, "list-rules", NULL, "list the rules: level, why and fix", NULL,
 	     &list_rules, NULL, NULL},
 	    {0},
 	};

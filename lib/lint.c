@@ -1087,6 +1087,30 @@ static int builtin_type(const PgQuery__TypeName *tn, const char *builtin)
 	       (!*schema || strcmp(schema, "pg_catalog") == 0);
 }
 
+/*
+ * Whether field fd of the message at base holds a value: always, unless
+ * it is a member of a oneof that chose another member.
+ */
+static int field_set(const char *base, const ProtobufCFieldDescriptor *fd)
+{
+	uint32_t which;
+
+	if (!(fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
+		return 1;
+	memcpy(&which, base + fd->quantifier_offset, sizeof(which));
+	return which == fd->id;
+}
+
+/* The pointer stored in field fd (a message, a string or an array). */
+static const void *field_ptr(const char *base,
+			     const ProtobufCFieldDescriptor *fd)
+{
+	const void *p;
+
+	memcpy(&p, base + fd->offset, sizeof(p));
+	return p;
+}
+
 /* Visit m and every message below it; fn returns nonzero to prune m. */
 static void walk(const ProtobufCMessage *m,
 		 int (*fn)(const ProtobufCMessage *m, void *ud), void *ud)
@@ -1102,27 +1126,18 @@ static void walk(const ProtobufCMessage *m,
 	base = (const char *)m;
 	for (i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *fd = &d->fields[i];
-		const void *field = base + fd->offset;
 
-		if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+		if (fd->type != PROTOBUF_C_TYPE_MESSAGE || !field_set(base, fd))
 			continue;
 		if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
-			ProtobufCMessage *const *v;
+			ProtobufCMessage *const *v = field_ptr(base, fd);
 
-			n = *(
-			    const size_t
-				*)(const void *)(base + fd->quantifier_offset);
-			v = *(ProtobufCMessage *const *const *)field;
+			memcpy(&n, base + fd->quantifier_offset, sizeof(n));
 			for (j = 0; j < n; j++)
 				walk(v[j], fn, ud);
-			continue;
+		} else {
+			walk(field_ptr(base, fd), fn, ud);
 		}
-		if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-		    *(const uint32_t *)(const void *)(base +
-						      fd->quantifier_offset) !=
-			fd->id)
-			continue;
-		walk(*(ProtobufCMessage *const *)field, fn, ud);
 	}
 }
 
@@ -1224,7 +1239,7 @@ static void not_retryable(struct file *f, size_t off, const char *what,
 	if (f->transactional)
 		return;
 	report(f, NMIG_LINT_NONTX_NOT_RETRYABLE, off, 1,
-	       "%s in a non-transactional migration fails when retried; "
+	       "this non-transactional migration fails when run again: %s; "
 	       "write %s",
 	       what, instead);
 }
@@ -1553,7 +1568,7 @@ static void lint_add_column(struct file *f, const char *schema,
 		       col, table);
 	if (not_null && !def && !identity && !generated && !serial)
 		report(f, NMIG_LINT_REQUIRED_COLUMN, at(f, cd->location), 1,
-		       "NOT NULL column '%s' is added to existing table '%s' "
+		       "column '%s' is added NOT NULL to existing table '%s' "
 		       "without a default",
 		       col, table);
 	obj_add(f, &f->created, OBJ_COLUMN, schema, col, table,
@@ -1862,12 +1877,9 @@ static int find_secrets(const ProtobufCMessage *m, void *ud)
 		if (fd->type != PROTOBUF_C_TYPE_STRING ||
 		    fd->label == PROTOBUF_C_LABEL_REPEATED)
 			continue;
-		if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-		    *(const uint32_t *)(const void *)(base +
-						      fd->quantifier_offset) !=
-			fd->id)
+		if (!field_set(base, fd))
 			continue;
-		s = *(char *const *)(const void *)(base + fd->offset);
+		s = field_ptr(base, fd);
 		if (s && has_secret(s))
 			report(f, NMIG_LINT_CONNINFO_PASSWORD, f->stmt_off, 0,
 			       "%s holds a literal password",
@@ -2060,8 +2072,8 @@ static void lint_stmt(struct file *f, const PgQuery__Node *n)
 					  PG_QUERY__NODE__NODE_RANGE_VAR)
 			t = rv_name(s->relations[0]->range_var);
 		report(f, NMIG_LINT_TRUNCATE_CASCADE, f->stmt_off, 1,
-		       "TRUNCATE '%s' CASCADE also empties every table that "
-		       "references it",
+		       "table '%s' is truncated with CASCADE, which also "
+		       "empties every table that references it",
 		       t);
 		break;
 	}
@@ -2093,27 +2105,30 @@ static void lint_stmt(struct file *f, const PgQuery__Node *n)
 				 PG_QUERY__NODE__NODE_BOOLEAN &&
 			     !d->arg->boolean->boolval))
 				continue;
-			report(
-			    f, NMIG_LINT_VACUUM_FULL, f->stmt_off, 1,
-			    "VACUUM FULL rewrites %s%s%s",
-			    s->n_rels ? "table '" : "every table",
-			    s->n_rels &&
-				    s->rels[0]->node_case ==
-					PG_QUERY__NODE__NODE_VACUUM_RELATION
-				? rv_name(s->rels[0]->vacuum_relation->relation)
-				: "",
-			    s->n_rels ? "'" : "");
+			if (s->n_rels &&
+			    s->rels[0]->node_case ==
+				PG_QUERY__NODE__NODE_VACUUM_RELATION)
+				report(
+				    f, NMIG_LINT_VACUUM_FULL, f->stmt_off, 1,
+				    "table '%s' is rewritten by VACUUM FULL",
+				    rv_name(
+					s->rels[0]->vacuum_relation->relation));
+			else
+				report(f, NMIG_LINT_VACUUM_FULL, f->stmt_off, 1,
+				       "every table of the database is "
+				       "rewritten by VACUUM FULL");
 		}
 		break;
 	}
 	case PG_QUERY__NODE__NODE_CLUSTER_STMT:
 		if (n->cluster_stmt->relation)
 			report(f, NMIG_LINT_CLUSTER, f->stmt_off, 1,
-			       "CLUSTER rewrites table '%s'",
+			       "table '%s' is rewritten by CLUSTER",
 			       rv_name(n->cluster_stmt->relation));
 		else
 			report(f, NMIG_LINT_CLUSTER, f->stmt_off, 1,
-			       "CLUSTER rewrites every clustered table");
+			       "every clustered table is rewritten by "
+			       "CLUSTER");
 		break;
 	case PG_QUERY__NODE__NODE_ALTER_ENUM_STMT: {
 		const PgQuery__AlterEnumStmt *s = n->alter_enum_stmt;
