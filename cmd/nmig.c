@@ -231,7 +231,10 @@ static int color_allowed(int no_color)
 	return 1;
 }
 
-/* Load the config and apply the command-line overrides over it. */
+/*
+ * Load the config and apply the command-line overrides over it. Returns
+ * NMIG_OK or a libnmig code with the last error set (nothing printed).
+ */
 static int setup_config(struct nmig_global *g)
 {
 	int rc = nmig_config_load(&g->cfg, g->config_path);
@@ -240,9 +243,7 @@ static int setup_config(struct nmig_global *g)
 		rc = nmig_config_set(&g->cfg, "dir", g->dir, NULL, 0);
 	if (!rc && g->url_env)
 		rc = nmig_config_set(&g->cfg, "url_env", g->url_env, NULL, 0);
-	if (rc)
-		return nmig_report_error(g);
-	return NMIG_EXIT_OK;
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -296,8 +297,20 @@ int main(int argc, char **argv)
 		i = 0;
 	}
 	rc = NMIG_EXIT_OK;
-	if ((cmd->flags & NMIG_CMD_CONFIG) && !asks_help(argc - i, argv + i))
-		rc = setup_config(&g);
+	if ((cmd->flags & NMIG_CMD_CONFIG) && setup_config(&g)) {
+		/* --help needs no config: show it even when the config is
+		 * broken, and run nothing else then */
+		if (!asks_help(argc - i, argv + i)) {
+			rc = nmig_report_error(&g);
+		} else {
+			help_argv[0] = (char *)cmd->name;
+			help_argv[1] = "--help";
+			help_argv[2] = NULL;
+			argv = help_argv;
+			argc = 2;
+			i = 0;
+		}
+	}
 	if (rc == NMIG_EXIT_OK)
 		rc = cmd->fn(&g, argc - i, argv + i);
 	nmig_config_release(&g.cfg);
