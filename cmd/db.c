@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "env.h"
 #include "error.h"
 #include "revfile.h"
@@ -326,11 +327,51 @@ int db_read(struct nmig_db *db, int create)
 	return NMIG_EXIT_OK;
 }
 
+/*
+ * Remember the applied set this run leaves (the files' revisions marked
+ * applied) in the plan cache under the database's key, for the offline
+ * commands. The cache only ever helps: its warnings show with -v only.
+ */
+static void record_observed(struct nmig_db *db)
+{
+	struct nmig_diags diags = NMIG_DIAGS_INIT;
+	struct nmig_buf path = NMIG_BUF_INIT, key = NMIG_BUF_INIT;
+	struct nmig_cache *cache = NULL;
+	size_t count = nmig_graph_count(db->graph), n = 0, i;
+	const char **ids = malloc((count ? count : 1) * sizeof(*ids));
+	PGconn *pg = db->conn->pg;
+
+	if (!ids)
+		return;
+	for (i = 0; i < count; i++)
+		if (db->report.mark[i])
+			ids[n++] = nmig_graph_rev(db->graph, i)->id;
+	if (db->g->cfg.cache)
+		nmig_buf_puts(&path, db->g->cfg.cache);
+	else
+		nmig_cache_default_path(&path, db->g->cfg.dir ? db->g->cfg.dir
+							      : "migrations");
+	nmig_cache_dbkey(&key, PQhost(pg), PQport(pg), PQdb(pg), PQuser(pg));
+	if (!nmig_buf_oom(&path) && !nmig_buf_oom(&key) &&
+	    nmig_cache_open(&cache, path.ptr, &diags) == NMIG_OK && cache)
+		nmig_cache_applied_put(cache, key.ptr, ids, n);
+	nmig_cache_close(cache);
+	if (diags.n && db->g->verbose)
+		nmig_report_diags(db->g, &diags);
+	nmig_diags_release(&diags);
+	nmig_buf_release(&path);
+	nmig_buf_release(&key);
+	free(ids);
+}
+
 void db_release(struct nmig_db *db)
 {
 	const char *trace = getenv("NMIG_TRACE_ROUNDTRIPS");
 
 	db_clear_live(db);
+	if (db->have_report && db->graph && db->conn &&
+	    !nmig_conn_lost(db->conn))
+		record_observed(db);
 	if (db->locked && db->conn && !nmig_conn_lost(db->conn))
 		nmig_state_unlock(db->conn, &db->table);
 	if (db->conn &&
