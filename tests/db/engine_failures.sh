@@ -41,9 +41,9 @@ mig 0001 base "first" "CREATE TABLE t1 (id int PRIMARY KEY);" "DROP TABLE t1;"
 mig 0002 0001 "second" "CREATE TABLE t2 (id int);" "DROP TABLE t2;"
 mig 0003 0002 "third" "INSERT INTO t1 VALUES (1);
 CREATE TABLE t3 (id int);
--- the next statement fails at a known place
-SELECT id,
-       nope FROM t1;" "DROP TABLE t3;"
+-- the next statement fails at a known place: café ☃
+SELECT id, 'é☃',
+       'ü', nope FROM t1;" "DROP TABLE t3;"
 mig 0004 0003 "fourth" "CREATE TABLE t4 (id int);" "DROP TABLE t4;"
 mig 0005 0004 "fifth" "CREATE TABLE t5 (id int);" "DROP TABLE t5;"
 
@@ -52,8 +52,8 @@ export DATABASE_URL=$(db_url fail)
 run_nmig upgrade
 expect_rc 6 "a failing migration exits 6"
 expect_err_contains "error: migration 0003 (third) failed: column \"nope\" does not exist" "the error names the migration"
-expect_err_contains "--> migrations/0003_third.up.sql:7:8" "file:line:col from the statement position"
-expect_err_contains "       nope FROM t1;" "the source line is shown"
+expect_err_contains "--> migrations/0003_third.up.sql:7:13" "file:line:col from the statement position (UTF-8 aware)"
+expect_err_contains "       'ü', nope FROM t1;" "the source line is shown"
 expect_err_matches '^ +\| +\^$' "a caret under the column"
 expect_err_contains "SQLSTATE 42703" "the SQLSTATE is shown"
 expect_out_contains "applied 0001 first" "migration 1 reported"

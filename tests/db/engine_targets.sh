@@ -120,8 +120,18 @@ expect_out_matches '^\{"direction":"up","applied":\[(\{"revision":"[0-9]+","mess
 	"upgrade JSON object"
 expect_eq "$(schema_dump ex)" "$dump_head" "down to base and up again gives the same schema"
 
-run_nmig -q downgrade base
-expect_rc 0 "quiet downgrade"
+NMIG_ENV=production run_nmig downgrade base
+expect_rc 10 "downgrade refused in production"
+expect_err_contains "--allow-production" "the override is named"
+NMIG_ENV=production run_nmig downgrade base --dry-run
+expect_rc 0 "a dry run is allowed in production"
+NODE_ENV=production run_nmig stamp base
+expect_rc 10 "stamp refused in production (NODE_ENV)"
+NMIG_ENV=production run_nmig upgrade
+expect_rc 0 "upgrade is not destructive: allowed in production"
+expect_eq "$(applied ex | wc -w)" 5 "nothing reverted in production"
+NMIG_ENV=production run_nmig -q downgrade base --allow-production
+expect_rc 0 "quiet downgrade with --allow-production"
 expect_eq "$out" "" "-q prints nothing"
 
 ### the DAG fixture: two heads, a merge, a child with a smaller id
