@@ -646,6 +646,11 @@ struct ignore {
 	size_t off; /* file offset of the name */
 };
 
+/* A byte range of the file text. */
+struct span {
+	size_t start, end;
+};
+
 /* Per-file state. */
 struct file {
 	struct run *run;
@@ -655,12 +660,15 @@ struct file {
 	int transactional;
 	struct ignore *ignores; /* from the file's own header lines */
 	size_t nignores;
-	struct objs created; /* what this file creates, in order */
-	struct objs dropped; /* what this file drops, in order */
-	struct objs renames; /* existing tables renamed: name -> table */
-	int undo_unknown;    /* down-does-not-undo cannot judge this file */
-	int parse_failed;    /* a statement did not parse */
-	size_t *lines;	     /* offsets of the line starts, built on demand */
+	struct objs created;  /* what this file creates, in order */
+	struct objs dropped;  /* what this file drops, in order */
+	struct objs renames;  /* existing tables renamed: name -> table */
+	int undo_unknown;     /* down-does-not-undo cannot judge this file */
+	int parse_failed;     /* a statement did not parse */
+	struct span *secrets; /* string literals holding a secret, in order */
+	size_t nsecrets, capsecrets;
+	size_t diag_start; /* first finding of this file in run->out */
+	size_t *lines;	   /* offsets of the line starts, built on demand */
 	size_t nlines;
 	size_t base;	 /* file offset of the parsed statement text */
 	size_t stmt_off; /* file offset of the current statement */
@@ -2318,19 +2326,57 @@ static size_t ident_bytes(const char *t, size_t len)
 	return n;
 }
 
+/* Remember the string literal at start..end as holding a secret. */
+static void add_secret(struct file *f, size_t start, size_t end)
+{
+	struct span *v;
+
+	if (f->nsecrets == f->capsecrets) {
+		size_t cap = f->capsecrets ? f->capsecrets * 2 : 8;
+
+		v = realloc(f->secrets, cap * sizeof(*v));
+		if (!v) {
+			nomem(f->run);
+			return;
+		}
+		f->secrets = v;
+		f->capsecrets = cap;
+	}
+	f->secrets[f->nsecrets].start = start;
+	f->secrets[f->nsecrets].end = end;
+	f->nsecrets++;
+}
+
+/* Whether the string literal token t[0..len) holds a connection secret. */
+static int literal_secret(struct file *f, const char *t, size_t len)
+{
+	char *copy = strndup(t, len);
+	int found;
+
+	if (!copy) {
+		nomem(f->run);
+		return 0;
+	}
+	found = has_secret(copy);
+	free(copy);
+	return found;
+}
+
 /*
- * identifier-too-long, from the scanner's tokens: the parse tree already
- * holds identifiers truncated to 63 bytes.
+ * One pass over the scanner's tokens: identifier-too-long (the parse tree
+ * already holds identifiers truncated to 63 bytes), and the string
+ * literals that hold a secret -- right after a PASSWORD keyword or option,
+ * or a connection string with a password -- whose bytes no source line of
+ * a finding may show (see mask_sources).
  */
-static void lint_identifiers(struct file *f)
+static void scan_tokens(struct file *f)
 {
 	const struct nmig_script *s = f->script;
+	int idents = rule_on(f, NMIG_LINT_IDENTIFIER_TOO_LONG), after_pw = 0;
 	PgQueryScanResult r;
 	PgQuery__ScanResult *sr = NULL;
 	size_t i, n, start, end;
 
-	if (!rule_on(f, NMIG_LINT_IDENTIFIER_TOO_LONG))
-		return;
 	r = pg_query_scan(s->text);
 	if (r.error)
 		goto cleanup;
@@ -2340,28 +2386,97 @@ static void lint_identifiers(struct file *f)
 		nomem(f->run);
 		goto cleanup;
 	}
-	for (i = 0; i < sr->n_tokens; i++) {
+	for (i = 0; i < sr->n_tokens && !f->run->err; i++) {
 		const PgQuery__ScanToken *t = sr->tokens[i];
 
-		if (t->token != PG_QUERY__TOKEN__IDENT || t->start < 0 ||
-		    t->end <= t->start || (size_t)t->end > s->len)
+		if (t->start < 0 || t->end <= t->start ||
+		    (size_t)t->end > s->len ||
+		    t->token == PG_QUERY__TOKEN__SQL_COMMENT ||
+		    t->token == PG_QUERY__TOKEN__C_COMMENT)
 			continue;
 		start = (size_t)t->start;
 		end = (size_t)t->end;
-		n = ident_bytes(s->text + start, end - start);
-		if (n > MAX_IDENT_BYTES)
-			report(f, NMIG_LINT_IDENTIFIER_TOO_LONG, start, 1,
-			       "identifier %s%.*s%s is %zu bytes long; "
-			       "PostgreSQL keeps only the first %d",
-			       s->text[start] == '"' ? "" : "'",
-			       (int)(end - start), s->text + start,
-			       s->text[start] == '"' ? "" : "'", n,
-			       MAX_IDENT_BYTES);
+		if (t->token == PG_QUERY__TOKEN__SCONST ||
+		    t->token == PG_QUERY__TOKEN__USCONST) {
+			if (after_pw ||
+			    literal_secret(f, s->text + start, end - start))
+				add_secret(f, start, end);
+		} else if (t->token == PG_QUERY__TOKEN__IDENT && idents) {
+			n = ident_bytes(s->text + start, end - start);
+			if (n > MAX_IDENT_BYTES)
+				report(f, NMIG_LINT_IDENTIFIER_TOO_LONG, start,
+				       1,
+				       "identifier %s%.*s%s is %zu bytes long; "
+				       "PostgreSQL keeps only the first %d",
+				       s->text[start] == '"' ? "" : "'",
+				       (int)(end - start), s->text + start,
+				       s->text[start] == '"' ? "" : "'", n,
+				       MAX_IDENT_BYTES);
+		}
+		after_pw = end - start == 8 &&
+			   strncasecmp(s->text + start, "password", 8) == 0;
 	}
 cleanup:
 	if (sr)
 		pg_query__scan_result__free_unpacked(sr, NULL);
 	pg_query_free_scan_result(r);
+}
+
+/*
+ * Mask the secrets found by scan_tokens in the source lines of the
+ * findings this file added (any rule's, and the syntax errors of
+ * nmig_script_check): a finding about an index on the same line as
+ * `ALTER ROLE ... PASSWORD '...'` must not carry the password along.
+ */
+static void mask_sources(struct file *f)
+{
+	const char *t = f->script->text;
+	struct nmig_diags *out = f->run->out;
+	struct nmig_buf line = NMIG_BUF_INIT;
+	size_t i, k, ls, le, pos, a, b;
+
+	if (!f->nsecrets || (!f->lines && !index_lines(f)))
+		return;
+	for (i = f->diag_start; i < out->n; i++) {
+		struct nmig_diag *d = &out->items[i];
+		int masked = 0;
+
+		if (!d->source || !d->file || d->line < 1 ||
+		    (size_t)d->line > f->nlines ||
+		    strcmp(d->file, f->script->path) != 0)
+			continue;
+		ls = f->lines[d->line - 1];
+		le = (size_t)d->line < f->nlines ? f->lines[d->line] - 1
+						 : f->script->len;
+		nmig_buf_clear(&line);
+		/* the spans are in file order: find the first ending past ls */
+		for (a = 0, b = f->nsecrets; a < b;) {
+			k = a + (b - a) / 2;
+			if (f->secrets[k].end <= ls)
+				a = k + 1;
+			else
+				b = k;
+		}
+		for (pos = ls, k = a;
+		     k < f->nsecrets && f->secrets[k].start < le; k++) {
+			a = f->secrets[k].start > pos ? f->secrets[k].start
+						      : pos;
+			b = f->secrets[k].end < le ? f->secrets[k].end : le;
+			nmig_buf_put(&line, t + pos, a - pos);
+			nmig_buf_puts(&line, "'***'");
+			pos = b;
+			masked = 1;
+		}
+		if (!masked)
+			continue;
+		nmig_buf_put(&line, t + pos, le - pos);
+		if (nmig_buf_oom(&line)) {
+			nomem(f->run);
+			break;
+		}
+		nmig_diag_set_source(d, line.ptr);
+	}
+	nmig_buf_release(&line);
 }
 
 /*
@@ -2473,6 +2588,7 @@ static void file_init(struct file *f, struct run *run,
 	f->rev = rev;
 	f->is_down = is_down;
 	f->transactional = transactional;
+	f->diag_start = run->out->n;
 }
 
 /* Free the state of one file. */
@@ -2486,6 +2602,7 @@ static void file_release(struct file *f)
 	objs_release(&f->created);
 	objs_release(&f->dropped);
 	objs_release(&f->renames);
+	free(f->secrets);
 	free(f->lines);
 	memset(f, 0, sizeof(*f));
 }
@@ -2527,7 +2644,7 @@ static int lint_file(struct file *f)
 			f->undo_unknown = 1;
 		}
 	}
-	lint_identifiers(f);
+	scan_tokens(f);
 	finish_renames(f);
 	if (!f->transactional && s->n > 1)
 		report(f, NMIG_LINT_NONTX_MULTIPLE,
@@ -2535,6 +2652,7 @@ static int lint_file(struct file *f)
 				  s->stmts[1].offset + s->stmts[1].len),
 		       1, "non-transactional migration has %zu statements",
 		       s->n);
+	mask_sources(f);
 	if (f->run->err)
 		return f->run->err;
 	return rc < 0 ? rc : NMIG_OK;
@@ -2598,8 +2716,10 @@ static int lint_revision(const struct nmig_revision *rev,
 		if (rc == NMIG_ENOMEM)
 			goto cleanup;
 		bad |= rc < 0;
-		if (strict)
+		if (strict) {
 			check_undo(&uf, &df);
+			mask_sources(&uf);
+		}
 	} else if (strict) {
 		report(&uf, NMIG_LINT_MISSING_DOWN, 0, 0,
 		       "revision '%s' has no down file", rev->id);

@@ -306,6 +306,47 @@ static void test_secrets_never_echoed(void **state)
 	nmig_buf_release(&dir);
 }
 
+/*
+ * A finding of any rule on a line that also holds a secret shows the line
+ * with the secret masked: PASSWORD literals, password options, connection
+ * strings -- also in the syntax errors lint passes on.
+ */
+static void test_secret_masked_in_sources(void **state)
+{
+	static const char *const sqls[] = {
+	    "CREATE INDEX i ON users (email); ALTER ROLE app PASSWORD '" CANARY
+	    "';\n",
+	    "CREATE INDEX i ON users (email); CREATE USER MAPPING FOR app "
+	    "SERVER s OPTIONS (user 'app', password '" CANARY "');\n",
+	    "CREATE INDEX i ON users (email); SELECT dblink_connect("
+	    "'host=h password=" CANARY "');\n",
+	    "CREATE INDEX i ON users (email); SELECT dblink_connect(\n"
+	    "'host=h user=u password=" CANARY "'); CREATE TABLE t (a json);\n",
+	    "ALTER ROLE app PASSWORD '" CANARY "'; CREAT TABLE oops ();\n",
+	};
+	struct nmig_lint_config cfg;
+	size_t i, j;
+
+	(void)state;
+	nmig_lint_config_init(&cfg);
+	for (i = 0; i < sizeof(sqls) / sizeof(sqls[0]); i++) {
+		struct nmig_diags d = NMIG_DIAGS_INIT;
+		int shown = 0;
+
+		lint_text(sqls[i], 1, &cfg, &d);
+		for (j = 0; j < d.n; j++)
+			if (d.items[j].source &&
+			    strstr(d.items[j].source, "'***'"))
+				shown++;
+		if (!shown) {
+			dump(&d);
+			fail_msg("case %zu: no finding shows a masked line", i);
+		}
+		assert_no_canary(&d);
+		nmig_diags_release(&d);
+	}
+}
+
 static void test_config_password(void **state)
 {
 	struct nmig_lint_config cfg;
@@ -1047,6 +1088,7 @@ int main(void)
 	    cmocka_unit_test(test_docs_cover_rules),
 	    cmocka_unit_test(test_fixtures),
 	    cmocka_unit_test(test_secrets_never_echoed),
+	    cmocka_unit_test(test_secret_masked_in_sources),
 	    cmocka_unit_test(test_config_password),
 	    cmocka_unit_test(test_env_tracked),
 	    cmocka_unit_test(test_sql_cases),
