@@ -11,7 +11,8 @@
  * an index on a table created in the same file needs no CONCURRENTLY.
  * Findings are struct nmig_diags entries carrying the rule name, the file and
  * the line and column of the node (or of the statement). Credential rules
- * never show the source line and never echo the secret.
+ * never show the source line and never echo the secret; any other finding's
+ * source line shows a password literal on it as '***'.
  */
 #ifndef NMIG_LINT_H
 #define NMIG_LINT_H
