@@ -106,9 +106,13 @@ static int resolve_dirty(struct nmig_db *db, const char *rev, int applied)
 {
 	struct nmig_global *g = db->g;
 	const char *id = find_dirty(db, rev);
+	long k;
 
 	if (nmig_state_resolve_dirty(db->conn, &db->table, id, applied))
 		return db_fail(db);
+	k = nmig_graph_find(db->graph, id);
+	if (applied && k >= 0)
+		db->report.mark[k] = 1;
 	if (g->json) {
 		fputs("{\"revision\":", stdout);
 		nmig_json_str(stdout, id);
