@@ -3,8 +3,8 @@
  * the SQLite file that remembers parsed headers, checksums, check results
  * and the applied set last seen per database. Its path is the config's
  * `cache`, else `.nmig/cache.db` beside the migrations directory. `info`
- * never creates or changes the file; `clear` deletes it with its -wal and
- * -shm files (the cache is rebuilt on next use).
+ * never creates or changes the file; `clear` deletes it with its -wal,
+ * -shm and -lock files (the cache is rebuilt on next use).
  */
 #include "commands.h"
 #include "buf.h"
@@ -232,7 +232,8 @@ int cmd_cache(struct nmig_global *g, int argc, char **argv)
 	    "directory.\n\n"
 	    "  info   path, state, size, entries and databases (creates "
 	    "nothing)\n"
-	    "  clear  delete the cache file with its -wal and -shm files",
+	    "  clear  delete the cache file with its -wal, -shm and -lock "
+	    "files",
 	    opts,
 	    "nmig cache info\nnmig cache info --json\nnmig cache clear",
 	};

@@ -414,12 +414,8 @@ static int setup_db(sqlite3 *db, struct identity *id, int *foreign)
 	int rc;
 
 	*foreign = 0;
-	rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL,
-				  NULL);
-	if (rc == SQLITE_OK)
-		rc = read_identity(db, id);
+	/* another application's file is left exactly as it was */
+	rc = read_identity(db, id);
 	if (rc != SQLITE_OK)
 		return rc;
 	if (id->app != NMIG_CACHE_APPLICATION_ID &&
@@ -427,6 +423,12 @@ static int setup_db(sqlite3 *db, struct identity *id, int *foreign)
 		*foreign = 1;
 		return SQLITE_OK;
 	}
+	rc = sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL,
+				  NULL);
+	if (rc != SQLITE_OK)
+		return rc;
 	if (id->app == NMIG_CACHE_APPLICATION_ID &&
 	    id->version == NMIG_CACHE_SCHEMA)
 		return SQLITE_OK;
@@ -449,6 +451,20 @@ static void close_db(struct nmig_cache *c)
 	c->depth = 0;
 }
 
+/*
+ * Never let this connection delete the -wal and -shm files when it closes:
+ * SQLite deletes them by name, so a connection to a file that was set
+ * aside meanwhile would delete the new cache's. Keep them instead, with
+ * the WAL truncated to nothing on the last close.
+ */
+static void keep_wal(sqlite3 *db)
+{
+	int on = 1;
+
+	sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL, &on);
+	sqlite3_exec(db, "PRAGMA journal_size_limit = 0", NULL, NULL, NULL);
+}
+
 /* Classify a SQLite failure while opening: bad file or unusable here. */
 static enum open_result open_failure(sqlite3 *db, int rc, struct nmig_buf *why)
 {
@@ -467,6 +483,47 @@ static enum open_result open_failure(sqlite3 *db, int rc, struct nmig_buf *why)
 }
 
 /*
+ * Lock `<path>-lock` (never the database itself: closing any descriptor
+ * of a file drops all of the process's POSIX locks on it, SQLite's
+ * included). Opening holds it shared (F_RDLCK) while it examines the file,
+ * setting a bad file aside holds it exclusive (F_WRLCK): so no process is
+ * halfway through opening a file while another moves it away. Polls for
+ * up to the busy timeout. Returns the descriptor (closing it unlocks), or
+ * -1 with errno set.
+ */
+static int lock_cache(const char *path, short type)
+{
+	struct flock fl;
+	long long deadline = mono_ms() + BUSY_TIMEOUT_MS;
+	char *name = companion(path, "-lock");
+	int fd;
+
+	if (!name) {
+		errno = ENOMEM;
+		return -1;
+	}
+	fd = open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(name);
+	if (fd < 0)
+		return -1;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	while (fcntl(fd, F_SETLK, &fl) != 0) {
+		if ((errno != EACCES && errno != EAGAIN) ||
+		    mono_ms() >= deadline) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		pause_ms(5);
+	}
+	return fd;
+}
+
+/*
  * One attempt at opening c->path: create it (0600) when absent, open it,
  * check that it is nmig's cache of this schema (building the schema in an
  * empty file), and prepare the statements. why says what went wrong.
@@ -475,7 +532,7 @@ static enum open_result open_once(struct nmig_cache *c, struct nmig_buf *why)
 {
 	struct identity id;
 	struct stat st;
-	int rc, fd, err = 0, foreign, i;
+	int rc, fd, err = 0, foreign, i, lock = -1;
 	long long deadline;
 	enum open_result res = OPEN_OK;
 	char eb[128];
@@ -487,20 +544,34 @@ static enum open_result open_once(struct nmig_cache *c, struct nmig_buf *why)
 				errstr(err, eb, sizeof(eb)));
 		return OPEN_UNUSABLE;
 	}
-	fd = open(c->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		close(fd);
-	else if (errno != EEXIST) {
+	if (stat(c->path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		nmig_buf_puts(why, "it is not a regular file");
+		return OPEN_UNUSABLE;
+	}
+	lock = lock_cache(c->path, F_RDLCK);
+	if (lock < 0) {
+		if (errno == ENOMEM)
+			return OPEN_NOMEM;
 		nmig_buf_printf(why, "%s", errstr(errno, eb, sizeof(eb)));
 		return OPEN_UNUSABLE;
+	}
+	fd = open(c->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		close(fd);
+	} else if (errno != EEXIST) {
+		nmig_buf_printf(why, "%s", errstr(errno, eb, sizeof(eb)));
+		res = OPEN_UNUSABLE;
+		goto cleanup;
 	}
 	if (stat(c->path, &st) != 0) {
 		nmig_buf_printf(why, "%s", errstr(errno, eb, sizeof(eb)));
-		return OPEN_UNUSABLE;
+		res = OPEN_UNUSABLE;
+		goto cleanup;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		nmig_buf_puts(why, "it is not a regular file");
-		return OPEN_UNUSABLE;
+		res = OPEN_UNUSABLE;
+		goto cleanup;
 	}
 	c->dev = st.st_dev;
 	c->ino = st.st_ino;
@@ -512,6 +583,7 @@ static enum open_result open_once(struct nmig_cache *c, struct nmig_buf *why)
 	}
 	sqlite3_extended_result_codes(c->db, 1);
 	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+	keep_wal(c->db);
 	if (sqlite3_db_readonly(c->db, "main") == 1) {
 		nmig_buf_puts(why, "the file is read-only");
 		res = OPEN_UNUSABLE;
@@ -569,14 +641,19 @@ cleanup:
 		res = OPEN_NOMEM;
 	if (res != OPEN_OK)
 		close_db(c);
+	if (lock >= 0)
+		close(lock);
 	return res;
 }
 
 /*
- * Move the file c->path (when it is still the one opened) and its
- * journal files aside to `<path>.bad-<unixtime>[.N]`; the database must be
- * closed. aside receives the new name, or stays empty when another
- * process replaced the file already. NMIG_OK, or NMIG_EIO with *err.
+ * Move the file c->path and its -wal/-journal aside to
+ * `<path>.bad-<unixtime>[.N]` and delete its -shm; the database must be
+ * closed. Under the set-aside lock, and only when c->path is still the
+ * file that was examined (dev, inode): two processes finding the same bad
+ * file move it once, and neither moves the new cache the other built.
+ * aside receives the new name, or stays empty when another process moved
+ * the file already. NMIG_OK, NMIG_ENOMEM, or NMIG_EIO with *err.
  */
 static int set_aside(struct nmig_cache *c, struct nmig_buf *aside, int *err)
 {
@@ -584,37 +661,35 @@ static int set_aside(struct nmig_cache *c, struct nmig_buf *aside, int *err)
 	struct stat st;
 	char *from = NULL, *to = NULL;
 	long long t = (long long)time(NULL);
-	int n, rc = NMIG_OK;
+	int n, rc = NMIG_OK, lock;
 	size_t i;
 
 	*err = 0;
-	if (stat(c->path, &st) != 0 || st.st_dev != c->dev ||
-	    st.st_ino != c->ino) {
-		/* another process set it aside already: aside stays empty */
-		nmig_buf_clear(aside);
-		return NMIG_OK;
+	nmig_buf_clear(aside);
+	lock = lock_cache(c->path, F_WRLCK);
+	if (lock < 0) {
+		*err = errno;
+		return *err == ENOMEM ? NMIG_ENOMEM : NMIG_EIO;
 	}
+	if (stat(c->path, &st) != 0 || st.st_dev != c->dev ||
+	    st.st_ino != c->ino)
+		goto cleanup; /* another process moved it already */
 	for (n = 0;; n++) {
+		struct stat other;
+
 		nmig_buf_clear(aside);
 		nmig_buf_printf(aside, "%s.bad-%lld", c->path, t);
 		if (n)
 			nmig_buf_printf(aside, ".%d", n);
-		if (nmig_buf_oom(aside))
-			return NMIG_ENOMEM;
-		if (link(c->path, aside->ptr) == 0) {
-			if (unlink(c->path) != 0)
-				goto io;
-			break;
+		if (nmig_buf_oom(aside)) {
+			rc = NMIG_ENOMEM;
+			goto cleanup;
 		}
-		if (errno == EEXIST)
-			continue;
-		/* no hard links here: rename, when the name is free */
-		if (access(aside->ptr, F_OK) == 0)
-			continue;
-		if (rename(c->path, aside->ptr) != 0)
-			goto io;
-		break;
+		if (lstat(aside->ptr, &other) != 0 && errno == ENOENT)
+			break;
 	}
+	if (rename(c->path, aside->ptr) != 0)
+		goto io;
 	for (i = 0; i < sizeof(moved) / sizeof(moved[0]); i++) {
 		from = companion(c->path, moved[i]);
 		to = companion(aside->ptr, moved[i]);
@@ -629,14 +704,19 @@ static int set_aside(struct nmig_cache *c, struct nmig_buf *aside, int *err)
 		from = to = NULL;
 	}
 	from = companion(c->path, "-shm");
-	if (!from)
-		return NMIG_ENOMEM;
+	if (!from) {
+		rc = NMIG_ENOMEM;
+		goto cleanup;
+	}
 	unlink(from);
 	goto cleanup;
 io:
 	*err = errno;
 	rc = NMIG_EIO;
 cleanup:
+	if (rc != NMIG_OK)
+		nmig_buf_clear(aside);
+	close(lock);
 	free(from);
 	free(to);
 	return rc;
@@ -1601,6 +1681,7 @@ int nmig_cache_info(struct nmig_cache_info *out, const char *path)
 	}
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+	keep_wal(db);
 	if (header_bad(db, &why) && confirm_bad(db))
 		goto corrupt;
 	nmig_buf_clear(&why);
@@ -1675,7 +1756,8 @@ void nmig_cache_info_release(struct nmig_cache_info *info)
 
 int nmig_cache_clear(const char *path, int *removed_out)
 {
-	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal",
+					       "-lock"};
 	int removed = 0, rc = NMIG_OK;
 	size_t i;
 	char eb[128];

@@ -13,7 +13,10 @@
  * cache (disabled, `--no-cache`) and then does nothing or misses.
  *
  * Several nmig processes may share one cache (WAL journal, 5 s busy
- * timeout). Use one handle per process and file.
+ * timeout). Beside `cache.db` live `cache.db-wal` and `cache.db-shm`
+ * (kept between runs) and `cache.db-lock`, which keeps a process from
+ * setting a bad file aside while another is opening it. Use one handle
+ * per process and file.
  */
 #ifndef NMIG_CACHE_H
 #define NMIG_CACHE_H
@@ -229,7 +232,7 @@ int nmig_cache_info(struct nmig_cache_info *out, const char *path);
 void nmig_cache_info_release(struct nmig_cache_info *info);
 
 /*
- * Delete the cache at path with its -wal, -shm and -journal files
+ * Delete the cache at path with its -wal, -shm, -journal and -lock files
  * (set-aside `.bad-*` copies are kept: they may hold someone's data).
  * *removed_out (may be NULL) counts the files deleted. NMIG_OK when none
  * exists; NMIG_EIO naming the file that could not be deleted.

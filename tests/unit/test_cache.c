@@ -361,6 +361,16 @@ static void test_create(void **state)
 	assert_true(c->info.size > 0);
 	assert_true(c->info.wal_size > 0);
 	assert_int_equal(c->info.nset_aside, 0);
+
+	/* after the last close the -wal stays, emptied (see keep_wal) */
+	nmig_cache_close(c->cache);
+	c->cache = NULL;
+	assert_int_equal(stat(wal, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	nmig_cache_info_release(&c->info);
+	assert_int_equal(nmig_cache_info(&c->info, c->path), NMIG_OK);
+	assert_int_equal(c->info.files, 3);
+	assert_int_equal(c->info.wal_size, 0);
 }
 
 static void test_file_roundtrip(void **state)
@@ -935,6 +945,17 @@ static void test_foreign(void **state)
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 	assert_int_equal(n, 1);
+	/* nmig did not switch it to WAL: header bytes 18 and 19 still 1 */
+	{
+		unsigned char h[20];
+		FILE *f = fopen(c->info.set_aside[0], "rb");
+
+		assert_non_null(f);
+		assert_int_equal(fread(h, 1, sizeof(h), f), sizeof(h));
+		fclose(f);
+		assert_int_equal(h[18], 1);
+		assert_int_equal(h[19], 1);
+	}
 }
 
 /* Another application id, even with no tables, is not ours. */
@@ -1393,7 +1414,8 @@ static void test_info_clear(void **state)
 	snprintf(f, sizeof(f), "%s-journal", c->path);
 	write_file(f, "", 0);
 	assert_int_equal(nmig_cache_clear(c->path, &removed), NMIG_OK);
-	assert_int_equal(removed, 3);
+	/* the file, its (kept, empty) -wal, -shm, -lock, the stale -journal */
+	assert_int_equal(removed, 5);
 	assert_int_equal(access(c->path, F_OK), -1);
 	snprintf(f, sizeof(f), "%s-journal", c->path);
 	assert_int_equal(access(f, F_OK), -1);
@@ -1410,6 +1432,91 @@ static void test_info_clear(void **state)
 			       "cannot delete plan cache file"));
 	unlink(f);
 	rmdir(c->path);
+}
+
+/*
+ * Four processes open the same corrupt file at once: it is set aside
+ * exactly once (one warning among them), and every process ends up on the
+ * same new cache, so no one's entries are lost with a second move.
+ */
+static void test_set_aside_race(void **state)
+{
+	struct ctx *c = *state;
+	enum { NPROC = 4, PER = 30 };
+	unsigned char junk[4096];
+	int round, k, status, warned;
+	pid_t pid[NPROC];
+	size_t i;
+
+	for (round = 0; round < 10; round++) {
+		int go[2];
+		char dir[600];
+
+		snprintf(dir, sizeof(dir), "%s/.nmig", c->dir);
+		rm_rf(dir);
+		assert_int_equal(mkdir(dir, 0700), 0);
+		for (i = 0; i < sizeof(junk); i++)
+			junk[i] = rand_byte();
+		write_file(c->path, junk, sizeof(junk));
+		assert_int_equal(pipe(go), 0);
+		for (k = 0; k < NPROC; k++) {
+			pid[k] = fork();
+			assert_true(pid[k] >= 0);
+			if (pid[k] == 0) {
+				struct nmig_diags d = NMIG_DIAGS_INIT;
+				struct nmig_cache *cache = NULL;
+				char b, name[32];
+				int code;
+
+				close(go[1]);
+				if (read(go[0], &b, 1) != 0)
+					_exit(90);
+				if (nmig_cache_open(&cache, c->path, &d) ||
+				    !cache) {
+					fprintf(stderr, "child %d: %s\n", k,
+						d.n ? d.items[0].message
+						    : "no cache");
+					_exit(91);
+				}
+				for (i = 0; i < PER; i++) {
+					struct stat st =
+					    fake_stat((long long)i, OLD_SEC, i);
+
+					snprintf(name, sizeof(name), "%d-%zu",
+						 k, i);
+					nmig_cache_file_put(cache, name, &st,
+							    NULL, SUM_A, 0);
+				}
+				code = nmig_cache_usable(cache) ? 0 : 92;
+				nmig_cache_close(cache);
+				if (code == 0 && d.n == 1 &&
+				    !strcmp(d.items[0].rule, "cache-reset"))
+					code = 10;
+				else if (code == 0 && d.n)
+					code = 93;
+				for (i = 0; i < d.n; i++)
+					fprintf(stderr, "child %d: %s\n", k,
+						d.items[i].message);
+				nmig_diags_release(&d);
+				_exit(code);
+			}
+		}
+		close(go[0]);
+		close(go[1]);
+		warned = 0;
+		for (k = 0; k < NPROC; k++) {
+			assert_int_equal(waitpid(pid[k], &status, 0), pid[k]);
+			assert_true(WIFEXITED(status));
+			if (WEXITSTATUS(status) == 10)
+				warned++;
+			else
+				assert_int_equal(WEXITSTATUS(status), 0);
+		}
+		assert_int_equal(warned, 1);
+		assert_int_equal(count_set_aside(c), 1);
+		assert_int_equal(c->info.state, NMIG_CACHE_OK);
+		assert_int_equal(c->info.files, NPROC * PER);
+	}
 }
 
 int main(void)
@@ -1450,6 +1557,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_two_processes, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_creation_race, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_set_aside_race, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_100k, setup, teardown),
