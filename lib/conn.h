@@ -113,7 +113,8 @@ struct nmig_conn {
  * nmig, client_encoding UTF8, connect_timeout 10 unless the URL sets one)
  * with exponential backoff and full jitter for transient failures until
  * opts->connect_timeout_ms has passed. Failures are NMIG_ECONNECT with a
- * message naming user@host:port/dbname and libpq's reason, redacted.
+ * message naming user@host:port/dbname and libpq's reason, redacted, and
+ * leave *out NULL. Policy warnings go to diags (may be NULL).
  */
 int nmig_conn_open(struct nmig_conn **out, const char *url,
 		   const struct nmig_conn_opts *opts, struct nmig_diags *diags);

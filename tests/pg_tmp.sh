@@ -168,6 +168,9 @@ cmd_start() {
 			[ "$sock" = "$dir" ] || chown postgres "$sock"
 		fi
 		chmod 700 "$data"
+		as_pg test -w "$data" ||
+			die "the postgres user cannot write $data (is a parent" \
+				"directory closed to it?); use a DIR under /tmp"
 		as_pg "$bindir/initdb" -D "$data" -U postgres \
 			--pwfile="$dir/pwfile" --auth-local=trust \
 			--auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 \
