@@ -135,6 +135,14 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void write_file(const char *path, const void *data, size_t len)
 {
 	FILE *f = fopen(path, "wb");
@@ -1324,7 +1332,7 @@ static void test_100k(void **state)
 	char *parents[] = {"x"};
 	struct nmig_revision in;
 	char name[64], sum[NMIG_SHA256_HEX];
-	double t0, put_s, get_s, limit = 1.0;
+	double t0, c0, put_s, get_s, put_cpu, get_cpu, limit = 1.0;
 	size_t i, hits = 0;
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -1340,6 +1348,7 @@ static void test_100k(void **state)
 	in.header_lines = 3;
 	open_cache(c);
 	t0 = now_s();
+	c0 = cpu_s();
 	nmig_cache_begin(c->cache);
 	for (i = 0; i < N; i++) {
 		struct stat st =
@@ -1353,7 +1362,9 @@ static void test_100k(void **state)
 	}
 	nmig_cache_commit(c->cache);
 	put_s = now_s() - t0;
+	put_cpu = cpu_s() - c0;
 	t0 = now_s();
+	c0 = cpu_s();
 	for (i = 0; i < N; i++) {
 		struct stat st =
 		    fake_stat(200 + (long long)i % 977, OLD_SEC, i + 1);
@@ -1365,12 +1376,20 @@ static void test_100k(void **state)
 		rev_clear(&c->rev);
 	}
 	get_s = now_s() - t0;
-	print_message("100000 entries: stored in %.3f s, read in %.3f s\n",
-		      put_s, get_s);
+	get_cpu = cpu_s() - c0;
+	print_message("100000 entries: stored in %.3f s (%.3f s CPU), read in "
+		      "%.3f s (%.3f s CPU)\n",
+		      put_s, put_cpu, get_s, get_cpu);
 	assert_int_equal(hits, N);
 	assert_int_equal(c->diags.n, 0);
-	assert_true(put_s < limit);
-	assert_true(get_s < limit);
+	/*
+	 * The bound is on CPU time, which other jobs on a busy machine do
+	 * not inflate; wall time only has to stay within a few times that.
+	 */
+	assert_true(put_cpu < limit);
+	assert_true(get_cpu < limit);
+	assert_true(put_s < 3 * limit);
+	assert_true(get_s < 3 * limit);
 	nmig_cache_close(c->cache);
 	c->cache = NULL;
 	assert_int_equal(nmig_cache_info(&c->info, c->path), NMIG_OK);
