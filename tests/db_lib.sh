@@ -127,7 +127,10 @@ run_nmig() {
 	local errexit=0
 	case $- in *e*) errexit=1 ;; esac
 	set +e
-	"$NMIG" "$@" >"$DB_TMP/out" 2>"$DB_TMP/err" </dev/null
+	# NMIG_PREFIX: a command to run nmig under (e.g. "unshare -n"), unquoted
+	# on purpose so that it splits into words.
+	# shellcheck disable=SC2086
+	${NMIG_PREFIX:-} "$NMIG" "$@" >"$DB_TMP/out" 2>"$DB_TMP/err" </dev/null
 	rc=$?
 	[ "$errexit" = 0 ] || set -e
 	out=$(cat "$DB_TMP/out")

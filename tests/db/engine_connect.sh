@@ -40,10 +40,17 @@ expect_err_matches "gave up after [0-9]+ attempts" "it retried"
 expect_true "retries stopped after about --connect-timeout ($elapsed ms)" \
 	test "$elapsed" -ge 900 -a "$elapsed" -lt 8000
 
-DATABASE_URL="postgres://postgres:$pw@nohost.invalid/$name?sslmode=require" run_nmig upgrade --connect-timeout 1s
-expect_rc 5 "unknown host"
-expect_err_contains "could not translate host name" "the lookup failure"
-expect_err_lacks "attempts" "an unknown host is not retried"
+# The lookup runs in a network namespace of its own (loopback only), so that
+# it fails here and never reaches a resolver off this machine.
+if unshare -n true 2>/dev/null; then
+	DATABASE_URL="postgres://postgres:$pw@nohost.invalid/$name?sslmode=require" \
+		NMIG_PREFIX="unshare -n" run_nmig upgrade --connect-timeout 1s
+	expect_rc 5 "unknown host"
+	expect_err_contains "could not translate host name" "the lookup failure"
+	expect_err_lacks "attempts" "an unknown host is not retried"
+else
+	echo "SKIP (not counted): unknown host case needs 'unshare -n' to keep the lookup on this machine" >&2
+fi
 
 DATABASE_URL="$good?sslmode=require" run_nmig upgrade
 expect_rc 5 "TLS required but not offered"
