@@ -190,7 +190,9 @@ fi
 # --- synthetic migrations ----------------------------------------------------
 
 # gen N: a project in $WORK/p$N with N linear transactional migrations, and
-# $WORK/p$N/all_up.sql with every up body concatenated.
+# $WORK/p$N/all_up.sql with every up body concatenated. The DDL is kept
+# light (no serial, no TOAST table, no primary key) so that catalog work on
+# the server does not hide what the client adds.
 gen() {
 	local n=$1 dir=$WORK/p$1 i id prev=base
 	mkdir -p "$dir/migrations"
@@ -203,12 +205,8 @@ gen() {
 			echo "-- nmig:message bench table $i"
 		} >"$dir/migrations/${id}_bench_$i.up.sql"
 		cat >"$dir/body.tmp" <<EOF
-CREATE TABLE bench_t$i (
-	id bigserial PRIMARY KEY,
-	name text NOT NULL,
-	created_at timestamptz NOT NULL DEFAULT now()
-);
-INSERT INTO bench_t$i (name) VALUES ('row $i');
+CREATE TABLE bench_t$i (id integer NOT NULL, name varchar(100) NOT NULL);
+INSERT INTO bench_t$i (id, name) VALUES ($i, 'row $i');
 CREATE INDEX bench_t${i}_name_idx ON bench_t$i (name);
 EOF
 		cat "$dir/body.tmp" >>"$dir/migrations/${id}_bench_$i.up.sql"
@@ -302,11 +300,15 @@ bench_cell() {
 	PSQL_US=$(median "${psqls[@]}")
 }
 
-# per_mig DIRECT_US RELAY_US N: round trips per migration, two decimals.
-per_mig() {
-	local x=$((($2 - $1) * 100 / (RTT * 1000) / $3))
-	[ "$x" -ge 0 ] || x=0
-	printf '%d.%02d' $((x / 100)) $((x % 100))
+# per_run DIRECT_US RELAY_US N: "R / P": round trips the link added to the
+# whole run (R, one decimal) and per migration (P, three decimals).
+per_run() {
+	local d=$(($2 - $1)) r p
+	[ "$d" -ge 0 ] || d=0
+	r=$((d * 10 / (RTT * 1000)))
+	p=$((d * 1000 / (RTT * 1000) / $3))
+	printf '%d.%d / %d.%03d' $((r / 10)) $((r % 10)) $((p / 1000)) \
+		$((p % 1000))
 }
 
 declare -A UP DOWN PSQL URT DRT NRUNS
@@ -336,6 +338,8 @@ echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(uname -sr)," \
 	"PostgreSQL $(sql postgres 'show server_version')," \
 	"relay ${DELAY} ms each way (${RTT} ms RTT; measured" \
 	"+$(ms_of "$RELAY_EXTRA_US") ms per round trip)."
+echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" \
+	"(other work on the machine slows every column alike)."
 echo "Times are wall-clock ms (median of the runs; connecting included)."
 echo
 echo "| N | link | runs | nmig upgrade | nmig downgrade | psql -1 -f | upgrade / psql | nmig round trips (up / down) |"
@@ -355,15 +359,16 @@ for n in $SIZES; do
 	done
 done
 echo
-echo "Round trips per migration = (time at ${RTT} ms RTT - time on loopback) / ${RTT} ms / N:"
+echo "Round trips the ${RTT} ms link added, for the whole run / per migration:"
+echo "(time at ${RTT} ms RTT - time on loopback) / ${RTT} ms, and that / N."
 echo
 echo "| N | nmig upgrade | nmig downgrade | psql -1 -f |"
 echo "|---:|---:|---:|---:|"
 for n in $SIZES; do
 	printf '| %s | %s | %s | %s |\n' "$n" \
-		"$(per_mig "${UP[$n,direct]}" "${UP[$n,relay]}" "$n")" \
-		"$(per_mig "${DOWN[$n,direct]}" "${DOWN[$n,relay]}" "$n")" \
-		"$(per_mig "${PSQL[$n,direct]}" "${PSQL[$n,relay]}" "$n")"
+		"$(per_run "${UP[$n,direct]}" "${UP[$n,relay]}" "$n")" \
+		"$(per_run "${DOWN[$n,direct]}" "${DOWN[$n,relay]}" "$n")" \
+		"$(per_run "${PSQL[$n,direct]}" "${PSQL[$n,relay]}" "$n")"
 done
 echo
 
@@ -373,10 +378,13 @@ echo
 for n in $SIZES; do
 	[ "$n" = 100 ] || continue
 	t=${UP[100,relay]}
+	net=$((t - UP[100,direct]))
+	[ "$net" -ge 0 ] || net=0
+	what="upgrading 100 migrations over ${RTT} ms RTT took $(ms_of "$t") ms, of which the link added $(ms_of "$net") ms"
 	if [ "$t" -lt 500000 ]; then
-		echo "- met: upgrading 100 migrations over ${RTT} ms RTT took $(ms_of "$t") ms (goal < 500 ms)"
+		echo "- met: $what (goal < 500 ms)"
 	else
-		echo "- MISSED: upgrading 100 migrations over ${RTT} ms RTT took $(ms_of "$t") ms (goal < 500 ms)"
+		echo "- MISSED: $what (goal < 500 ms)"
 		missed=1
 	fi
 done

@@ -59,7 +59,7 @@ upgrade_and_kill() {
 		>"$DB_TMP/out" 2>"$DB_TMP/err" </dev/null &
 	pid=$!
 	for _ in $(seq 1 100); do
-		bpid=$(psql_q k "select pid from pg_catalog.pg_stat_activity where datname = '$(db_name k)' and application_name = 'nmig' and wait_event = 'PgSleep'")
+		bpid=$(psql_q k "select pid from pg_catalog.pg_stat_activity where datname = '$(db_name k)' and application_name = 'nmig' and state = 'active' and wait_event = 'PgSleep'")
 		[ -n "$bpid" ] && break
 		sleep 0.1
 	done
