@@ -59,6 +59,7 @@ int db_init(struct nmig_db *db, struct nmig_global *g, const struct db_opts *o)
 	db->lock_retries = g->cfg.lock_retries;
 	db->connect_timeout_ms = g->cfg.connect_timeout_ms;
 	db->allow_insecure = o->allow_insecure;
+	db->no_lock = o->no_lock;
 	if ((rc = duration_opt(db, o->lock_wait, "--lock-wait",
 			       &db->lock_wait_ms)) ||
 	    (rc = duration_opt(db, o->lock_timeout, "--lock-timeout",
@@ -304,8 +305,17 @@ int db_attach(struct nmig_db *db, struct nmig_global *g,
 	return 1;
 }
 
+/*
+ * Take the session advisory lock, unless --no-lock was given or the host is
+ * a transaction-mode pooler, where a session lock lands on whichever server
+ * connection the pooler picks and may never be released. Without it the
+ * version row, inserted first in each migration's transaction, still makes
+ * a concurrent runner fail cleanly instead of applying a migration twice.
+ */
 int db_lock(struct nmig_db *db)
 {
+	if (db->no_lock || (db->conn && db->conn->info.pooler))
+		return NMIG_EXIT_OK;
 	if (nmig_state_lock(db->conn, &db->table, db->lock_wait_ms, NULL))
 		return db_fail(db);
 	db->locked = 1;

@@ -24,6 +24,7 @@ struct db_opts {
 	const char *connect_timeout;
 	int allow_insecure;
 	int allow_production;
+	int no_lock;
 };
 
 /* Option table entries for the connection (every database command). */
@@ -44,10 +45,19 @@ struct db_opts {
 
 /* Option table entries for the commands that take the migration lock. */
 #define DB_OPTS_LOCK(o)                                                        \
+	{0,                                                                    \
+	 "lock-wait",                                                          \
+	 "DURATION",                                                           \
+	 "wait this long for another nmig to finish (default 60s)",            \
+	 &(o)->lock_wait,                                                      \
+	 NULL,                                                                 \
+	 NULL,                                                                 \
+	 NULL},                                                                \
 	{                                                                      \
-		0, "lock-wait", "DURATION",                                    \
-		    "wait this long for another nmig to finish (default 60s)", \
-		    &(o)->lock_wait, NULL, NULL, NULL                          \
+		0, "no-lock", NULL,                                            \
+		    "skip the session advisory lock (the version-row guard "   \
+		    "still stops a migration running twice)",                  \
+		    NULL, &(o)->no_lock, NULL, NULL                            \
 	}
 
 /* Option table entries for the commands that run migrations. */
@@ -100,6 +110,7 @@ struct nmig_db {
 	int lock_retries;
 	int connect_timeout_ms;
 	int allow_insecure;
+	int no_lock; /* --no-lock, or a transaction-mode pooler host */
 	const struct nmig_revision **done_revs; /* migrations run, in order */
 	double *done_ms;
 	size_t ndone;
