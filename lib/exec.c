@@ -166,6 +166,9 @@ static void timeouts_sql(struct nmig_buf *b, const struct nmig_exec_opts *o,
 			o->statement_timeout_ms);
 }
 
+/* The column a batch returns the server-side duration of a migration in. */
+#define NMIG_MS_COLUMN "nmig_execution_ms"
+
 /* The SQL setting execution_ms from the row's applied_at. */
 static void duration_expr(struct nmig_buf *b)
 {
@@ -201,7 +204,10 @@ static void down_guard_sql(struct nmig_buf *b, const struct nmig_vtable *t,
 	nmig_buf_puts(&body, " AND state = 'applied'; IF NOT FOUND THEN "
 			     "RAISE EXCEPTION 'revision % is not applied', ");
 	nmig_sql_literal(&body, revision);
-	nmig_buf_puts(&body, " USING ERRCODE = 'P0002'; END IF; END ");
+	nmig_buf_puts(&body, " USING ERRCODE = 'P0002'; END IF; "
+			     "PERFORM pg_catalog.set_config('nmig.t0', "
+			     "pg_catalog.clock_timestamp()::pg_catalog.text, "
+			     "true); END ");
 	dollar_tag(body.ptr, tag, sizeof(tag));
 	nmig_buf_printf(b, "DO %s%s%s;\n", tag, body.ptr, tag);
 	nmig_buf_release(&body);
@@ -239,13 +245,25 @@ int nmig_batch_build(struct nmig_batch *out, const struct nmig_vtable *t,
 		nmig_buf_put(b, sc->text, sc->len);
 		/* Close a last statement without ';' or a trailing comment. */
 		nmig_buf_puts(b, "\n;\n");
+		/* The server's own measure of the migration, read back as
+		 * the one column NMIG_MS_COLUMN just before COMMIT. */
 		if (o->dir == NMIG_UP) {
 			nmig_buf_printf(
 			    b, "UPDATE %s SET execution_ms = ", t->ident);
 			duration_expr(b);
 			nmig_buf_puts(b, " WHERE revision = ");
 			nmig_sql_literal(b, rev->id);
-			nmig_buf_puts(b, ";\n");
+			nmig_buf_puts(b, " RETURNING execution_ms AS "
+					 NMIG_MS_COLUMN ";\n");
+		} else {
+			nmig_buf_puts(b, "SELECT (pg_catalog.date_part('epoch', "
+					 "pg_catalog.clock_timestamp() "
+					 "OPERATOR(pg_catalog.-) "
+					 "pg_catalog.current_setting('nmig.t0')"
+					 "::pg_catalog.timestamptz) "
+					 "OPERATOR(pg_catalog.*) 1000)"
+					 "::pg_catalog.int8 AS " NMIG_MS_COLUMN
+					 ";\n");
 		}
 		nmig_buf_puts(b, "COMMIT;\n");
 	}
@@ -409,7 +427,7 @@ static int run_batch(struct run *r, size_t from, size_t to, size_t *next,
 	long cur = -1, err_entry = -1;
 	size_t next_entry = 0, off = SIZE_MAX, e;
 	int count = 0, err_count = 0, err;
-	double t0 = 0;
+	double t0 = 0, server_ms = -1;
 	const char *state, *pos;
 
 	*next = from;
@@ -446,10 +464,17 @@ static int run_batch(struct run *r, size_t from, size_t to, size_t *next,
 			}
 		} else {
 			count++;
+			if (st == PGRES_TUPLES_OK && PQnfields(res) == 1 &&
+			    PQntuples(res) == 1 &&
+			    strcmp(PQfname(res, 0), NMIG_MS_COLUMN) == 0 &&
+			    !PQgetisnull(res, 0, 0))
+				server_ms = atof(PQgetvalue(res, 0, 0));
 			if (strcmp(tag, "COMMIT") == 0) {
 				step_done(r, b.entries[cur].step,
-					  now_ms() - t0);
+					  server_ms >= 0 ? server_ms
+							 : now_ms() - t0);
 				cur = -1;
+				server_ms = -1;
 			}
 		}
 		PQclear(res);

@@ -135,6 +135,9 @@ static void test_batch_up(void **state)
 	assert_int_equal(count_of(sql, "UPDATE \"ops\".\"schema_version\" SET "
 				       "execution_ms"),
 			 NREV);
+	assert_int_equal(count_of(sql, "RETURNING execution_ms AS "
+				       "nmig_execution_ms;\nCOMMIT;"),
+			 NREV);
 	/* hostile text is quoted */
 	assert_non_null(strstr(sql, "E'it''s a \\\\ test'"));
 	assert_non_null(strstr(sql, "ARRAY['20260101000000','x''y']::text[]"));
@@ -191,7 +194,10 @@ static void test_batch_down(void **state)
 			 NREV);
 	assert_int_equal(count_of(sql, "statement_timeout = '60000ms'"), NREV);
 	assert_null(strstr(sql, "INSERT INTO"));
-	assert_null(strstr(sql, "execution_ms"));
+	assert_null(strstr(sql, "UPDATE"));
+	/* each migration reports the server's measure of its duration */
+	assert_int_equal(count_of(sql, "set_config('nmig.t0'"), NREV);
+	assert_int_equal(count_of(sql, "AS nmig_execution_ms;\nCOMMIT;"), NREV);
 	assert_int_equal(count_of(sql, "DELETE FROM \"ops\".\"schema_version\" "
 				       "WHERE revision = "),
 			 NREV);
