@@ -1,14 +1,17 @@
 /*
  * nmig lint: the safety rules of lib/lint.h over the migrations, printed as
- * text, JSON or GitHub annotations. Without a database, the revisions held
- * to every rule are all of them, or those newer than --since REV (not REV
- * and not its ancestors); older ones are history and only the credential
- * rules apply to them. REV arguments lint just those revisions. Levels
+ * text, JSON or GitHub annotations. The revisions held to every rule are
+ * by default those the database (the URL variable, when set and
+ * reachable) has not applied; without one, all of them (also --all). With
+ * --since REV they are those newer than REV (not REV and not its
+ * ancestors). The others are history and only the credential rules apply
+ * to them. REV arguments lint just those revisions. Levels
  * come from the rule table, then `lint.<rule>` keys of the config file,
  * then --rule options. Exit 1 when an error-severity finding remains, 3
  * when a migration file cannot be parsed or loaded, 0 otherwise.
  */
 #include "commands.h"
+#include "db.h"
 
 #include "buf.h"
 #include "error.h"
@@ -300,6 +303,8 @@ static int ensure_config(struct nmig_global *g, const char *format,
 	rc = nmig_config_load(&g->cfg, g->config_path);
 	if (!rc && g->dir)
 		rc = nmig_config_set(&g->cfg, "dir", g->dir, NULL, 0);
+	if (!rc && g->url_env)
+		rc = nmig_config_set(&g->cfg, "url_env", g->url_env, NULL, 0);
 	if (!rc)
 		return NMIG_EXIT_OK;
 	if (diags->n)
@@ -308,11 +313,47 @@ static int ensure_config(struct nmig_global *g, const char *format,
 }
 
 /*
- * Which revisions to lint, per plan position: 0 not at all, 1 as history,
- * 2 strictly. Returns NMIG_EXIT_OK or an exit code after printing.
+ * The default selection when the URL variable is set: revisions the
+ * database has applied are history (1), the pending ones strict (2).
+ * Returns 1 when sel was filled; 0 when no URL is set, or with a warning
+ * when the database cannot be read (the caller then lints everything).
  */
-static int select_revs(struct nmig_global *g, const struct nmig_graph *graph,
-		       const char *since, int nrevs, char **revs,
+static int pending_from_db(struct nmig_global *g, struct nmig_graph *graph,
+			   unsigned char *sel)
+{
+	struct nmig_db db;
+	size_t n = nmig_graph_count(graph), i, napplied = 0;
+	int rc = db_attach(&db, g, graph);
+
+	if (rc < 0) {
+		nmig_warnf(g, "cannot read the applied revisions: %s",
+			   nmig_error_last()->message);
+		nmig_hintf(g, "every revision gets every rule; use --all to "
+			      "skip the database, or --since REV");
+	} else if (rc == 1) {
+		for (i = 0; i < n; i++) {
+			sel[i] = db.report.mark[i] ? 1 : 2;
+			napplied += db.report.mark[i] != 0;
+		}
+		nmig_infof(g,
+			   "%zu revision%s pending on %s get%s every rule; "
+			   "%zu applied %s history (--all: every rule for "
+			   "all)",
+			   n - napplied, n - napplied == 1 ? "" : "s",
+			   db.conn->display, n - napplied == 1 ? "s" : "",
+			   napplied, napplied == 1 ? "is" : "are");
+	}
+	db_release(&db);
+	return rc == 1;
+}
+
+/*
+ * Which revisions to lint, per plan position: 0 not at all, 1 as history,
+ * 2 strictly. all: every revision strictly, without asking the database.
+ * Returns NMIG_EXIT_OK or an exit code after printing.
+ */
+static int select_revs(struct nmig_global *g, struct nmig_graph *graph,
+		       const char *since, int all, int nrevs, char **revs,
 		       unsigned char *sel)
 {
 	size_t n = nmig_graph_count(graph), i, j, nn;
@@ -333,6 +374,8 @@ static int select_revs(struct nmig_global *g, const struct nmig_graph *graph,
 		return NMIG_EXIT_OK;
 	}
 	memset(sel, 0, n);
+	if (!since && !all && pending_from_db(g, graph, sel))
+		return NMIG_EXIT_OK;
 	if (since) {
 		if (nmig_target_resolve(graph, NULL, NMIG_UP, since, &nodes,
 					&nn) < 0)
@@ -350,13 +393,16 @@ static int select_revs(struct nmig_global *g, const struct nmig_graph *graph,
 int cmd_lint(struct nmig_global *g, int argc, char **argv)
 {
 	const char *format = NULL, *since = NULL;
-	int list_rules = 0, rc, config_checked = 0, unparsable = 0;
+	int list_rules = 0, all = 0, rc, config_checked = 0, unparsable = 0;
 	struct rule_opts rules;
 	const struct nmig_opt opts[] = {
 	    {0, "format", "FMT", "text (default), json, or github annotations",
 	     &format, NULL, NULL, NULL},
 	    {0, "since", "REV", "only revisions after REV get every rule",
 	     &since, NULL, NULL, NULL},
+	    {0, "all", NULL,
+	     "every revision gets every rule (the database is not asked)", NULL,
+	     &all, NULL, NULL},
 	    {0, "rule", "NAME=LEVEL",
 	     "set a rule to error, warning or off (repeatable)", NULL, NULL,
 	     on_rule, &rules},
@@ -369,16 +415,18 @@ int cmd_lint(struct nmig_global *g, int argc, char **argv)
 	    "[REV...]",
 	    "Check migrations for operations that lock or rewrite big "
 	    "tables, break\nrunning clients, or leak credentials, by walking "
-	    "PostgreSQL's parse tree.\nEvery revision is held to every rule, "
-	    "or with --since only the newer\nones (older ones are history: "
-	    "only the credential rules apply); REV\narguments lint just "
-	    "those. 'lint.<rule> = error|warning|off' in nmig.conf\nand "
+	    "PostgreSQL's parse tree.\nThe revisions the database (the "
+	    "URL variable, when set) has not\napplied are held to every "
+	    "rule; without a database, or with --all,\nevery revision; with "
+	    "--since only the newer ones. The others are\nhistory: only the "
+	    "credential rules apply. REV arguments lint just\nthose. "
+	    "'lint.<rule> = error|warning|off' in nmig.conf\nand "
 	    "--rule change levels; '-- nmig:lint-ignore <rule>' in a file's "
 	    "header\nsilences a rule there. Exit status: 1 when an error "
 	    "remains, 3 when a\nfile cannot be parsed, 0 otherwise. Rules: "
 	    "docs/lint.md.",
 	    opts,
-	    "nmig lint\nnmig lint --since 20261126120000\n"
+	    "nmig lint\nnmig lint --all\nnmig lint --since 20261126120000\n"
 	    "nmig lint --format github\nnmig lint --rule prefer-text=off "
 	    "20261201093000\nnmig lint --list-rules",
 	};
@@ -404,6 +452,13 @@ int cmd_lint(struct nmig_global *g, int argc, char **argv)
 	    strcmp(format, "github") != 0) {
 		nmig_errorf(g, "unknown format '%s'", format);
 		nmig_hintf(g, "use --format text, json or github");
+		rc = NMIG_EXIT_USAGE;
+		goto cleanup;
+	}
+	if (all && (since || argc > 1)) {
+		nmig_errorf(g, "'--all' excludes '--since' and revision "
+			       "arguments");
+		nmig_hintf(g, "--all lints every revision strictly");
 		rc = NMIG_EXIT_USAGE;
 		goto cleanup;
 	}
@@ -450,7 +505,7 @@ int cmd_lint(struct nmig_global *g, int argc, char **argv)
 		rc = NMIG_EXIT_FAILURE;
 		goto cleanup;
 	}
-	rc = select_revs(g, graph, since, argc - 1, argv + 1, sel);
+	rc = select_revs(g, graph, since, all, argc - 1, argv + 1, sel);
 	if (rc)
 		goto cleanup;
 	for (i = 0; i < n; i++) {

@@ -6,6 +6,7 @@
  */
 #include "commands.h"
 #include "db.h"
+#include "production.h"
 
 int cmd_upgrade(struct nmig_global *g, int argc, char **argv)
 {
@@ -51,8 +52,12 @@ int cmd_upgrade(struct nmig_global *g, int argc, char **argv)
 		return NMIG_EXIT_USAGE;
 	}
 	rc = db_init(&db, g, &o);
-	if (rc)
+	if (!rc && !dry_run && production_env())
+		rc = production_announce(g, &o, argc > 1 ? argv[1] : "head");
+	if (rc) {
+		db_release(&db);
 		return rc;
+	}
 	rc = db_migrate(&db, NMIG_UP, argc > 1 ? argv[1] : "head", dry_run,
 			allow_drift);
 	db_release(&db);

@@ -41,6 +41,8 @@ static const struct nmig_cmd commands[] = {
      DB},
     {"repair", cmd_repair, "re-record checksums or resolve a dirty migration",
      DB},
+    {"doctor", cmd_doctor, "check the connection, server and migration state",
+     DB},
     {"cache", cmd_cache, "show or clear the plan cache", NMIG_CMD_CONFIG},
     {"import", cmd_import, "import a migration history from another tool",
      NMIG_CMD_CONFIG},

@@ -50,6 +50,8 @@ static const struct key_def keys[] = {
     {"max_file_size", KEY_SIZE},
     {"templates", KEY_PATH},
     {"cache", KEY_PATH},
+    {"doctor_healthy_ms", KEY_DURATION},
+    {"doctor_degraded_ms", KEY_DURATION},
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -57,7 +59,7 @@ static const struct key_def keys[] = {
 static const char known_keys[] =
     "dir, url_env, schema, table, lock_timeout, statement_timeout, "
     "lock_retries, lock_wait, connect_timeout, max_file_size, templates, "
-    "cache";
+    "cache, doctor_healthy_ms, doctor_degraded_ms";
 
 static const char password_hint[] =
     "put the URL in the environment (DATABASE_URL) or in .env, and set "
@@ -408,6 +410,10 @@ int nmig_config_set(struct nmig_config *cfg, const char *key, const char *value,
 			cfg->statement_timeout_ms = ms;
 		else if (strcmp(key, "lock_wait") == 0)
 			cfg->lock_wait_ms = ms;
+		else if (strcmp(key, "doctor_healthy_ms") == 0)
+			cfg->doctor_healthy_ms = ms;
+		else if (strcmp(key, "doctor_degraded_ms") == 0)
+			cfg->doctor_degraded_ms = ms;
 		else
 			cfg->connect_timeout_ms = ms;
 		return NMIG_OK;
@@ -453,6 +459,8 @@ static int config_defaults(struct nmig_config *cfg, const char *root)
 	cfg->lock_wait_ms = 60000;
 	cfg->connect_timeout_ms = 15000;
 	cfg->max_file_size = (size_t)64 << 20;
+	cfg->doctor_healthy_ms = 100;
+	cfg->doctor_degraded_ms = 500;
 	if (!cfg->root || !cfg->dir || !cfg->url_env || !cfg->schema ||
 	    !cfg->table)
 		return nmig_error_set(NMIG_ENOMEM, "out of memory");

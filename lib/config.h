@@ -6,7 +6,8 @@
  *
  * Keys: dir, url_env, schema, table, lock_timeout, statement_timeout,
  * lock_retries, lock_wait, connect_timeout, max_file_size, templates,
- * cache. Relative paths are relative to the config file's directory.
+ * cache, doctor_healthy_ms, doctor_degraded_ms. Relative paths are
+ * relative to the config file's directory.
  * `lint.<rule>` lines are left to the lint module (lint.h), which reads
  * them itself; the loader only makes sure their values hold no password.
  */
@@ -32,6 +33,8 @@ struct nmig_config {
 	int lock_wait_ms;	/* how long to poll for the advisory lock (60000) */
 	int connect_timeout_ms;	/* how long to retry connecting (15000) */
 	size_t max_file_size;	/* cap on one migration file */
+	int doctor_healthy_ms;	/* doctor: latency healthy below (100) */
+	int doctor_degraded_ms;	/* doctor: latency degraded below (500) */
 };
 
 /*

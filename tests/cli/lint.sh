@@ -178,6 +178,23 @@ expect_stderr_contains "'--since' and revision arguments exclude each other" "sa
 run_nmig --dir hist lint --since base
 expect_stdout_contains "[require-concurrent-index-creation]" "--since base: everything is new"
 
+# No database URL: every revision is strict, and nothing says otherwise;
+# --all asks for that explicitly (tests/db/lint_pending.sh covers the
+# database's pending revisions).
+run_nmig --dir hist lint
+expect_stderr_not_contains "pending on" "without a URL no database is asked"
+run_nmig --dir hist lint --all
+expect_exit 1 "--all: every revision is strict"
+expect_stdout_contains "[require-concurrent-index-creation]" "--all: the old revision's index"
+expect_stdout_contains "in 2 revisions" "--all: two revisions linted"
+run_nmig --dir hist lint --all --since 20260101000000
+expect_exit 2 "--all with --since"
+expect_stderr_contains "'--all' excludes '--since' and revision arguments" "says why"
+run_nmig --dir hist lint --all 20260102
+expect_exit 2 "--all with a revision argument"
+run_nmig lint --help
+expect_stdout_contains "--all" "--help names --all"
+
 # Project rules: a password in nmig.conf never echoed; a tracked .env.
 mkdir -p cfg/migrations
 cp "$LINT/config-password/bad/nmig.conf" cfg/nmig.conf

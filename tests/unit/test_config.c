@@ -454,6 +454,43 @@ static void test_config_is_directory(void **state)
 	assert_contains(nmig_error_last()->message, "is a directory");
 }
 
+/* doctor's latency thresholds: defaults, durations, refusals, duplicates. */
+static void test_doctor_thresholds(void **state)
+{
+	struct ctx *c = *state;
+
+	assert_int_equal(nmig_config_load(&c->cfg, NULL), NMIG_OK);
+	assert_int_equal(c->cfg.doctor_healthy_ms, 100);
+	assert_int_equal(c->cfg.doctor_degraded_ms, 500);
+	nmig_config_release(&c->cfg);
+
+	write_file("nmig.conf", "doctor_healthy_ms = 250\n"
+				"doctor_degraded_ms = 2s\n");
+	assert_int_equal(nmig_config_load(&c->cfg, NULL), NMIG_OK);
+	assert_int_equal(c->cfg.doctor_healthy_ms, 250);
+	assert_int_equal(c->cfg.doctor_degraded_ms, 2000);
+	/* the other durations are untouched */
+	assert_int_equal(c->cfg.connect_timeout_ms, 15000);
+	assert_int_equal(c->cfg.lock_wait_ms, 60000);
+	assert_int_equal(
+	    nmig_config_set(&c->cfg, "doctor_healthy_ms", "0", NULL, 0),
+	    NMIG_OK);
+	assert_int_equal(c->cfg.doctor_healthy_ms, 0);
+	assert_int_equal(nmig_config_set(&c->cfg, "doctor_degraded_ms", "fast",
+					 "nmig.conf", 4),
+			 NMIG_ECONFIG);
+	assert_contains(nmig_error_last()->message, "nmig.conf:4: ");
+	assert_contains(nmig_error_last()->message, "'doctor_degraded_ms'");
+	assert_int_equal(c->cfg.doctor_degraded_ms, 2000);
+	nmig_config_release(&c->cfg);
+
+	expect_refused(c, "doctor_healthy_ms = 50\ndoctor_healthy_ms = 60\n",
+		       NMIG_ECONFIG);
+	assert_contains(nmig_error_last()->message, "already set on line 1");
+	expect_refused(c, "doctor_healty_ms = 50\n", NMIG_ECONFIG);
+	assert_contains(nmig_error_last()->hint, "doctor_healthy_ms");
+	assert_contains(nmig_error_last()->detail, "doctor_degraded_ms");
+}
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -476,6 +513,7 @@ int main(void)
 	    T(test_url_without_password_refused),
 	    T(test_release_twice),
 	    T(test_config_is_directory),
+	    T(test_doctor_thresholds),
 #undef T
 	};
 
