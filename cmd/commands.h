@@ -22,6 +22,7 @@ int cmd_downgrade(struct nmig_global *g, int argc, char **argv);
 int cmd_current(struct nmig_global *g, int argc, char **argv);
 int cmd_stamp(struct nmig_global *g, int argc, char **argv);
 int cmd_repair(struct nmig_global *g, int argc, char **argv);
+int cmd_test(struct nmig_global *g, int argc, char **argv);
 int cmd_doctor(struct nmig_global *g, int argc, char **argv);
 
 /* plan cache, lint, import */

@@ -43,6 +43,8 @@ static const struct nmig_cmd commands[] = {
      DB},
     {"doctor", cmd_doctor, "check the connection, server and migration state",
      DB},
+    {"test", cmd_test, "test up/down roundtrips on a scratch database",
+     NMIG_CMD_CONFIG},
     {"cache", cmd_cache, "show or clear the plan cache", NMIG_CMD_CONFIG},
     {"import", cmd_import, "import a migration history from another tool",
      NMIG_CMD_CONFIG},
