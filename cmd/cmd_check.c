@@ -12,9 +12,11 @@
 #include "db.h"
 
 #include "buf.h"
+#include "cache.h"
 #include "error.h"
 #include "lint.h"
 #include "plan.h"
+#include "sqlcheck.h"
 #include "sqlscript.h"
 
 #include <stdlib.h>
@@ -30,6 +32,7 @@ struct check_run {
 	int db_exit;		/* their exit code */
 	const char **bad_files; /* files with an error already, sorted */
 	size_t nbad;
+	struct nmig_run_cache cache; /* the plan cache, open for stages 1-4 */
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -66,34 +69,32 @@ static int is_bad_file(const struct check_run *run, const char *path)
 static void check_files(struct check_run *run)
 {
 	size_t before = run->diags.errors;
-	int rc = nmig_revset_load(&run->set, run->g->cfg.dir, &run->diags);
+	int rc = nmig_revset_load_cached(&run->set, run->g->cfg.dir,
+					 run->cache.cache, &run->diags);
 
 	if (rc && run->diags.errors == before)
 		nmig_diags_add_last_error(&run->diags, "files");
 }
 
-/* Check one SQL file of rev; its transaction mode comes from the header. */
-static void check_script(struct check_run *run, const char *path,
-			 int transactional)
-{
-	struct nmig_script script;
-	size_t before = run->diags.errors;
-	int rc;
+/*
+ * Results go to the plan cache in batches of this many revisions: one
+ * transaction each, and other nmig processes get a turn between them.
+ */
+#define CACHE_BATCH 1000
 
-	if (is_bad_file(run, path))
+/* Close the cache batch after every CACHE_BATCH revisions and open the
+ * next; i is the index of the revision about to be checked. */
+static void cache_batch(struct check_run *run, size_t i)
+{
+	if (i % CACHE_BATCH != 0)
 		return;
-	rc = nmig_script_load(&script, path, run->g->cfg.max_file_size);
-	if (rc) {
-		nmig_diags_add_last_error(&run->diags, "sql-file");
-		return;
-	}
-	rc = nmig_script_check(&script, transactional, &run->diags);
-	if (rc && run->diags.errors == before)
-		nmig_diags_add_last_error(&run->diags, "sql");
-	nmig_script_release(&script);
+	if (i)
+		nmig_cache_commit(run->cache.cache);
+	nmig_cache_begin(run->cache.cache);
 }
 
-/* Stage 2: every SQL body, up and down. */
+/* Stage 2: every SQL body, up and down, with its revision's transaction
+ * mode; files that already have an error (garbage) are left out. */
 static void check_scripts(struct check_run *run)
 {
 	size_t i;
@@ -101,11 +102,19 @@ static void check_scripts(struct check_run *run)
 	note_bad_files(run);
 	for (i = 0; i < run->set.n; i++) {
 		const struct nmig_revision *r = &run->set.revs[i];
+		unsigned skip = 0;
 
-		check_script(run, r->up.path, r->transactional);
-		if (r->down.path)
-			check_script(run, r->down.path, r->transactional);
+		cache_batch(run, i);
+		if (is_bad_file(run, r->up.path))
+			skip |= NMIG_SQLCHECK_SKIP_UP;
+		if (r->down.path && is_bad_file(run, r->down.path))
+			skip |= NMIG_SQLCHECK_SKIP_DOWN;
+		/* every failure is a finding (sqlcheck.h) */
+		nmig_sqlcheck_revision(run->cache.cache, r, skip,
+				       run->g->cfg.max_file_size, &run->diags);
 	}
+	if (run->set.n)
+		nmig_cache_commit(run->cache.cache);
 }
 
 /* Stage 3: the graph (duplicates, missing parents, cycles), and heads. */
@@ -149,6 +158,7 @@ static void check_lint(struct check_run *run)
 {
 	const struct nmig_config *cfg = &run->g->cfg;
 	struct nmig_lint_config lcfg;
+	struct nmig_buf checker = NMIG_BUF_INIT;
 	size_t i;
 	int rc;
 
@@ -159,16 +169,24 @@ static void check_lint(struct check_run *run)
 		nmig_diags_add_last_error(&run->diags, "lint-config");
 		return;
 	}
+	if (nmig_lint_checker(&checker, &lcfg))
+		nmig_buf_release(&checker); /* then lint without the cache */
 	for (i = 0; i < run->set.n; i++) {
 		const struct nmig_revision *r = &run->set.revs[i];
 
+		cache_batch(run, i);
 		if (is_bad_file(run, r->up.path) ||
 		    (r->down.path && is_bad_file(run, r->down.path)))
 			continue;
-		rc = nmig_lint_revision(r, &lcfg, &run->diags);
+		rc = nmig_lint_revision_cached(r, &lcfg, 1, run->cache.cache,
+					       checker.len ? checker.ptr : NULL,
+					       &run->diags);
 		if (rc && rc != NMIG_EINPUT)
 			nmig_diags_add_last_error(&run->diags, "lint");
 	}
+	if (run->set.n)
+		nmig_cache_commit(run->cache.cache);
+	nmig_buf_release(&checker);
 	if (nmig_lint_project(cfg->root, cfg->path, &lcfg, &run->diags))
 		nmig_diags_add_last_error(&run->diags, "lint");
 }
@@ -274,10 +292,16 @@ int cmd_check(struct nmig_global *g, int argc, char **argv)
 			      "--dir or 'dir' in nmig.conf");
 		return NMIG_EXIT_INPUT;
 	}
+	rc = nmig_run_cache_open(g, &run.cache);
+	if (rc) {
+		nmig_run_cache_close(g, &run.cache);
+		return rc;
+	}
 	check_files(&run);
 	check_scripts(&run);
 	check_graph(&run);
 	check_lint(&run);
+	nmig_run_cache_close(g, &run.cache);
 	check_database(&run);
 	if (g->json) {
 		print_json(&run);

@@ -3,14 +3,16 @@
  * option parsing from a table that also renders --help, the error and
  * diagnostic reports (rustc-like location, source line and caret, then
  * detail and hint), colours, JSON string output, the mapping from libnmig
- * codes to exit codes, and loading the revision graph. Everything printed
- * here goes through one sanitiser that turns control characters and invalid
- * UTF-8 into '?' and masks passwords in URLs, so neither a hostile file name
- * nor a connection string can reach the terminal raw.
+ * codes to exit codes, and loading the revision graph with the plan cache.
+ * Everything printed here goes through one sanitiser that turns control
+ * characters and invalid UTF-8 into '?' and masks passwords in URLs, so
+ * neither a hostile file name nor a connection string can reach the
+ * terminal raw.
  */
 #include "nmig.h"
 
 #include "buf.h"
+#include "cache.h"
 #include "error.h"
 
 #include <stdarg.h>
@@ -492,8 +494,8 @@ void nmig_json_strs(FILE *out, const char *const *s, size_t n)
 static int is_global_option(const char *arg)
 {
 	static const char *const names[] = {
-	    "--dir",   "--config",   "--url-env", "-q",
-	    "--quiet", "--no-color", "--version", NULL,
+	    "--dir",	  "--config",	"--url-env", "-q", "--quiet",
+	    "--no-color", "--no-cache", "--version", NULL,
 	};
 	size_t len = strcspn(arg, "=");
 	int i;
@@ -722,9 +724,72 @@ void nmig_opts_help(const struct nmig_usage *u, FILE *out)
 		}
 	}
 	fputs("\nGlobal options (--dir, --config, --url-env, -q, -v, --json, "
-	      "--no-color)\ngo before the command name; see 'nmig --help'.\n",
+	      "--no-color,\n--no-cache) go before the command name; see 'nmig "
+	      "--help'.\n",
 	      out);
 	nmig_buf_release(&left);
+}
+
+/* Print the cache warnings not printed yet (none with -q). */
+static void print_cache_warnings(struct nmig_global *g,
+				 struct nmig_run_cache *rc)
+{
+	for (; rc->printed < rc->warnings.n; rc->printed++) {
+		const struct nmig_diag *d = &rc->warnings.items[rc->printed];
+
+		if (g->quiet)
+			continue;
+		nmig_warnf(g, "%s", d->message);
+		if (d->hint)
+			nmig_hintf(g, "%s", d->hint);
+	}
+}
+
+/* nmig_run_cache_open: see nmig.h. */
+int nmig_run_cache_open(struct nmig_global *g, struct nmig_run_cache *rc)
+{
+	struct nmig_buf path = NMIG_BUF_INIT;
+	int err = NMIG_OK;
+
+	memset(rc, 0, sizeof(*rc));
+	if (g->no_cache || g->cfg.cache_off)
+		return NMIG_EXIT_OK;
+	if (g->cfg.cache)
+		nmig_buf_puts(&path, g->cfg.cache);
+	else
+		err = nmig_cache_default_path(&path, g->cfg.dir ? g->cfg.dir
+								: "migrations");
+	if (err == NMIG_OK && nmig_buf_oom(&path))
+		err = nmig_error_set(NMIG_ENOMEM, "out of memory");
+	if (err == NMIG_OK)
+		err = nmig_cache_open(&rc->cache, path.ptr, &rc->warnings);
+	nmig_buf_release(&path);
+	print_cache_warnings(g, rc);
+	if (err) {
+		if (err == NMIG_ENOMEM && !nmig_error_last()->message[0])
+			nmig_error_set(NMIG_ENOMEM, "out of memory");
+		return nmig_report_error(g);
+	}
+	return NMIG_EXIT_OK;
+}
+
+/* nmig_run_cache_close: see nmig.h. */
+void nmig_run_cache_close(struct nmig_global *g, struct nmig_run_cache *rc)
+{
+	struct nmig_cache_stats st;
+
+	nmig_cache_stats_get(rc->cache, &st);
+	if (rc->cache && g->verbose >= 2)
+		nmig_infof(g,
+			   "plan cache '%s': %zu hits, %zu misses, %zu stale, "
+			   "%zu stored, %zu too recent to store",
+			   nmig_cache_path(rc->cache), st.hits, st.misses,
+			   st.stale, st.stores, st.skipped_racy);
+	nmig_cache_close(rc->cache);
+	rc->cache = NULL;
+	print_cache_warnings(g, rc);
+	nmig_diags_release(&rc->warnings);
+	memset(rc, 0, sizeof(*rc));
 }
 
 /* nmig_load_graph: see nmig.h. */
@@ -732,6 +797,7 @@ int nmig_load_graph(struct nmig_global *g, struct nmig_revset *set,
 		    struct nmig_graph **graph)
 {
 	struct nmig_diags d = NMIG_DIAGS_INIT;
+	struct nmig_run_cache cache;
 	const char *dir = g->cfg.dir ? g->cfg.dir : "migrations";
 	struct stat st;
 	int rc, exit_code = NMIG_EXIT_OK;
@@ -745,7 +811,13 @@ int nmig_load_graph(struct nmig_global *g, struct nmig_revset *set,
 			      "--dir or 'dir' in nmig.conf");
 		return NMIG_EXIT_INPUT;
 	}
-	rc = nmig_revset_load(set, dir, &d);
+	exit_code = nmig_run_cache_open(g, &cache);
+	if (exit_code) {
+		nmig_run_cache_close(g, &cache);
+		return exit_code;
+	}
+	rc = nmig_revset_load_cached(set, dir, cache.cache, &d);
+	nmig_run_cache_close(g, &cache);
 	if (rc == NMIG_OK && d.errors == 0)
 		rc = nmig_graph_build(graph, set, &d);
 	if (d.errors) {

@@ -79,6 +79,9 @@ static void print_help(FILE *out)
 	      "  --json           machine-readable output, where a command "
 	      "has it\n"
 	      "  --no-color       no colour (also when NO_COLOR is set)\n"
+	      "  --no-cache       run without the plan cache (.nmig/cache.db; "
+	      "also\n"
+	      "                   'cache = off' in nmig.conf)\n"
 	      "  --version        print the version and exit\n"
 	      "  -h, --help       show this help and exit\n\n"
 	      "A command may be abbreviated to a unique prefix ('nmig hist'). "
@@ -184,6 +187,8 @@ static int parse_globals(struct nmig_global *g, int argc, char **argv,
 			g->verbose++;
 		} else if (strcmp(arg, "--json") == 0) {
 			g->json = 1;
+		} else if (strcmp(arg, "--no-cache") == 0) {
+			g->no_cache = 1;
 		} else if (strcmp(arg, "--no-color") == 0 ||
 			   strcmp(arg, "--no-colour") == 0) {
 			*no_color = 1;

@@ -37,6 +37,7 @@ struct nmig_global {
 	int quiet;		/* -q */
 	int verbose;		/* -v (repeatable) */
 	int json;		/* --json */
+	int no_cache;		/* --no-cache: run without the plan cache */
 	int color;		/* NMIG_COLOR_* bits: which streams get colour */
 	struct nmig_config cfg;	/* loaded before commands that need it */
 };
@@ -125,13 +126,44 @@ size_t *nmig_diags_order(const struct nmig_diags *d);
 
 /*
  * Load the migrations directory (g->cfg.dir) and build the revision graph,
- * for the commands that read the history. Errors found while loading are
+ * for the commands that read the history, with the plan cache (opened and
+ * closed here; see nmig_run_cache_open). Errors found while loading are
  * printed (warnings only with -v: `nmig check` shows every finding).
  * Returns NMIG_EXIT_OK, or the exit code after printing; set and *graph are
  * always safe to release (nmig_revset_release, nmig_graph_free).
  */
 int nmig_load_graph(struct nmig_global *g, struct nmig_revset *set,
 		    struct nmig_graph **graph);
+
+struct nmig_cache;
+
+/*
+ * The plan cache of one run (lib/cache.h) and the warnings it raises,
+ * which must outlive the handle.
+ */
+struct nmig_run_cache {
+	struct nmig_cache *cache; /* NULL: disabled or unusable */
+	struct nmig_diags warnings;
+	size_t printed; /* warnings already printed */
+};
+
+/*
+ * Open the plan cache for this run: the config's `cache` path, else
+ * `.nmig/cache.db` beside the migrations directory; nothing when
+ * disabled (--no-cache, `cache = off`). A cache that cannot be used is
+ * no failure: rc->cache is NULL and the command runs without it. Its
+ * warnings (a corrupt file set aside, an unusable location) are printed
+ * unless -q. Returns NMIG_EXIT_OK, or the exit code after printing when
+ * out of memory. Close with nmig_run_cache_close in every case.
+ */
+int nmig_run_cache_open(struct nmig_global *g, struct nmig_run_cache *rc);
+
+/*
+ * Close the cache (committing what was stored), print the warnings raised
+ * while it was in use (unless -q) and, with -vv, what it did (hits,
+ * misses, stores). rc is left empty; safe on a zeroed rc.
+ */
+void nmig_run_cache_close(struct nmig_global *g, struct nmig_run_cache *rc);
 
 /* Colour escapes, empty strings when colour is off. */
 const char *nmig_c_bold(const struct nmig_global *g);

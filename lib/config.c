@@ -363,6 +363,13 @@ int nmig_config_set(struct nmig_config *cfg, const char *key, const char *value,
 		if (!*value)
 			return config_error(file, line, NULL,
 					    "'%s' needs a path", key);
+		if (strcmp(key, "cache") == 0 &&
+		    (strcmp(value, "off") == 0 || strcmp(value, "on") == 0)) {
+			cfg->cache_off = value[1] == 'f';
+			free(cfg->cache);
+			cfg->cache = NULL;
+			return NMIG_OK;
+		}
 		path = file ? join_root(cfg->root, value) : strdup(value);
 		if (!path)
 			return nmig_error_set(NMIG_ENOMEM, "out of memory");
@@ -375,6 +382,7 @@ int nmig_config_set(struct nmig_config *cfg, const char *key, const char *value,
 		} else {
 			free(cfg->cache);
 			cfg->cache = path;
+			cfg->cache_off = 0;
 		}
 		return NMIG_OK;
 	case KEY_ENVNAME:

@@ -8,6 +8,8 @@
  * lock_retries, lock_wait, connect_timeout, max_file_size, templates,
  * cache, doctor_healthy_ms, doctor_degraded_ms. Relative paths are
  * relative to the config file's directory.
+ * `cache = off` disables the plan cache (`cache = on`: the default path;
+ * a file really called off is `./off`).
  * `lint.<rule>` lines are left to the lint module (lint.h), which reads
  * them itself; the loader only makes sure their values hold no password.
  */
@@ -27,6 +29,7 @@ struct nmig_config {
 	char *table;		/* name of the version table (schema_version) */
 	char *templates;	/* directory overriding templates, or NULL */
 	char *cache;		/* plan cache file, or NULL for the default */
+	int cache_off;		/* 1 with `cache = off`: no plan cache */
 	int lock_timeout_ms;	/* SET LOCAL lock_timeout (default 5000) */
 	int statement_timeout_ms;	/* SET LOCAL statement_timeout (0: none) */
 	int lock_retries;	/* retries of a migration after a lock timeout (3) */

@@ -13,7 +13,9 @@
  */
 #include "lint.h"
 #include "buf.h"
+#include "cache.h"
 #include "error.h"
+#include "sqlcheck.h"
 #include "sqlscript.h"
 
 #include <pg_query.h>
@@ -2754,6 +2756,72 @@ int nmig_lint_revision_history(const struct nmig_revision *rev,
 			       struct nmig_diags *out)
 {
 	return lint_revision(rev, cfg, 0, out);
+}
+
+/* nmig_lint_checker: see lint.h. */
+int nmig_lint_checker(struct nmig_buf *out, const struct nmig_lint_config *cfg)
+{
+	struct nmig_buf desc = NMIG_BUF_INIT;
+	char sum[NMIG_SHA256_HEX];
+	int i;
+
+	nmig_buf_printf(&desc, "nmig %s lint %d pg_query %s\n", NMIG_VERSION,
+			NMIG_LINT_VERSION, PG_VERSION);
+	for (i = 0; i < NMIG_LINT_NRULES; i++) {
+		nmig_buf_printf(&desc, "%s %d %u %d\n", rules[i].name,
+				(int)rules[i].level, rules[i].flags,
+				(int)cfg->level[i]);
+		nmig_buf_puts(&desc, rules[i].why);
+		nmig_buf_putc(&desc, '\n');
+		nmig_buf_puts(&desc, rules[i].fix);
+		nmig_buf_putc(&desc, '\n');
+	}
+	nmig_buf_printf(&desc, "script-check %d max %zu\n", cfg->script_check,
+			cfg->max_file_size);
+	if (nmig_buf_oom(&desc)) {
+		nmig_buf_release(&desc);
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	}
+	nmig_checksum(desc.ptr, desc.len, sum);
+	nmig_buf_release(&desc);
+	if (!sum[0])
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	nmig_buf_printf(out, "nmig %s lint %d pg_query %s %.24s", NMIG_VERSION,
+			NMIG_LINT_VERSION, PG_VERSION, sum);
+	return nmig_buf_oom(out) ? nmig_error_set(NMIG_ENOMEM, "out of memory")
+				 : NMIG_OK;
+}
+
+/* nmig_lint_revision_cached: see lint.h. */
+int nmig_lint_revision_cached(const struct nmig_revision *rev,
+			      const struct nmig_lint_config *cfg, int strict,
+			      struct nmig_cache *cache, const char *checker,
+			      struct nmig_diags *out)
+{
+	const char *mode = strict ? " strict" : " history";
+	char key[NMIG_SQLCHECK_KEY], ck[160];
+	size_t from = out->n, clen = checker ? strlen(checker) : 0;
+	int rc;
+
+	/* a file over the cap is refused by the lint, cached or not */
+	if (!nmig_cache_usable(cache) || !checker ||
+	    clen + strlen(mode) >= sizeof(ck) ||
+	    (unsigned long long)rev->up.size > cfg->max_file_size ||
+	    (rev->down.path &&
+	     (unsigned long long)rev->down.size > cfg->max_file_size) ||
+	    nmig_sqlcheck_pair_key(key, 'l', rev) != 0)
+		return lint_revision(rev, cfg, strict, out);
+	memcpy(ck, checker, clen);
+	strcpy(ck + clen, mode);
+	rc = nmig_sqlcheck_pair_get(cache, key, rev, ck, out);
+	if (rc != NMIG_ENOTFOUND)
+		return rc;
+	rc = lint_revision(rev, cfg, strict, out);
+	if (rc == NMIG_OK)
+		rc = nmig_sqlcheck_pair_put(
+		    cache, key, rev, ck,
+		    from < out->n ? out->items + from : NULL, out->n - from);
+	return rc;
 }
 
 /* nmig_lint_sql: see lint.h. */

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 
+#include "buf.h"
 #include "diag.h"
 #include "revfile.h"
 
@@ -157,6 +158,42 @@ int nmig_lint_revision(const struct nmig_revision *rev,
 int nmig_lint_revision_history(const struct nmig_revision *rev,
 			       const struct nmig_lint_config *cfg,
 			       struct nmig_diags *out);
+
+/*
+ * Bump when the findings of the rules change for the same input (a new
+ * rule, another message or position): lint results in the plan cache
+ * from an older rule set are then misses. The rule table itself (names,
+ * levels, flags, why, fix) is fingerprinted into the checker string too.
+ */
+#define NMIG_LINT_VERSION 1
+
+struct nmig_cache;
+
+/*
+ * The checker string of lint results in the plan cache for cfg: nmig's
+ * version, NMIG_LINT_VERSION, the bundled parser's PostgreSQL version,
+ * and a hash of the rule table (names, levels, flags, why, fix) with the
+ * effective configuration (every rule's level, script_check,
+ * max_file_size). Compute it once per run. Appends to out; NMIG_OK or
+ * NMIG_ENOMEM.
+ */
+int nmig_lint_checker(struct nmig_buf *out, const struct nmig_lint_config *cfg);
+
+/*
+ * nmig_lint_revision (strict 1) or nmig_lint_revision_history (strict 0)
+ * with the plan cache: the findings are stored under the revision's id,
+ * the content (checksum and size) of its up and down files and its
+ * transaction mode, for the checker (from nmig_lint_checker with the same
+ * cfg), and a revision linted before is not parsed again. Only a clean
+ * lint (NMIG_OK) whose findings are all about the two files and quote no
+ * password is stored. Returns as the uncached functions, with the same
+ * findings (findings about different files may come in another order);
+ * cache or checker NULL lints without the cache.
+ */
+int nmig_lint_revision_cached(const struct nmig_revision *rev,
+			      const struct nmig_lint_config *cfg, int strict,
+			      struct nmig_cache *cache, const char *checker,
+			      struct nmig_diags *out);
 
 /*
  * Lint SQL text as the up file of a revision without a down file, strictly,

@@ -8,11 +8,14 @@
  * the SQL body. Pairing up and down files and finding duplicate ids is a
  * sort, so a load is O(n log n) in the number of files; every problem
  * found is appended to the diagnostics so that a check can report them
- * all.
+ * all. With the plan cache, a file whose identity (size, mtime, inode) is
+ * known is only stat'ed: its checksum and header come from the cache.
  */
 #include "revfile.h"
 #include "buf.h"
+#include "cache.h"
 #include "error.h"
+#include "sqlcheck.h"
 #include "sqlscript.h"
 
 #include <dirent.h>
@@ -43,6 +46,10 @@ struct loader {
 	struct nmig_diags *diags;
 	struct nmig_buf data; /* the file being read, reused */
 	EVP_MD_CTX *md;
+	struct nmig_cache *cache; /* NULL: read every file */
+	int dirfd;		  /* dir, for fstatat; -1 without a cache */
+	size_t prefix;		  /* bytes of dir + "/" in every path */
+	int batch;		  /* a batch of stores is open */
 };
 
 /* State of one header parse. */
@@ -588,11 +595,13 @@ static void collect(struct loader *ld, const char *rule, const char *path)
 
 /*
  * Read one file into ld->data and fill fi (size, mtime, inode,
- * checksum). Problems go to the findings; returns NMIG_OK when the data
- * is there to look at, NMIG_EINPUT/NMIG_EIO when it is not, NMIG_ENOMEM
- * when the load must stop.
+ * checksum) and *st (the file's stat, taken before reading). Problems go
+ * to the findings; returns NMIG_OK when the data is there to look at,
+ * NMIG_EINPUT/NMIG_EIO when it is not, NMIG_ENOMEM when the load must
+ * stop.
  */
-static int read_file(struct loader *ld, struct nmig_file_info *fi)
+static int read_file(struct loader *ld, struct nmig_file_info *fi,
+		     struct stat *stp)
 {
 	const char *rule = "file-read";
 	struct stat st;
@@ -661,6 +670,7 @@ static int read_file(struct loader *ld, struct nmig_file_info *fi)
 			break;
 	}
 	fi->size = (off_t)ld->data.len;
+	*stp = st;
 	if (hash_folded(ld->md, ld->data.ptr, ld->data.len, fi->checksum)) {
 		nmig_error_set(NMIG_ERROR,
 			       "cannot compute the checksum of "
@@ -687,26 +697,137 @@ cleanup:
 	return rc;
 }
 
-/* Read, check and parse the up and down files of rev. */
-static int load_revision(struct loader *ld, struct nmig_revision *rev)
+/*
+ * Whether a cached up-file header fits rev: the same id and slug (they
+ * come from the name the entry is keyed by), a message, and parents only
+ * when they were written.
+ */
+static int cached_header_fits(const struct nmig_revision *got,
+			      const struct nmig_revision *rev)
 {
-	struct nmig_diag *d;
+	return got->id && got->slug && got->message &&
+	       strcmp(got->id, rev->id) == 0 &&
+	       strcmp(got->slug, rev->slug) == 0 &&
+	       (got->parents_explicit || got->nparents == 0);
+}
+
+/*
+ * Look fi up in the plan cache by its name and identity: 1 on a hit (fi
+ * filled; for an up file, rev's header too), 0 on a miss (nothing
+ * touched), NMIG_ENOMEM. An empty up file is never cached (it carries a
+ * warning), so it is not looked up.
+ */
+static int cache_lookup(struct loader *ld, struct nmig_file_info *fi,
+			struct nmig_revision *rev)
+{
+	const char *name = fi->path + ld->prefix;
+	char sum[NMIG_SHA256_HEX];
+	struct nmig_revision got;
+	struct stat st;
 	int rc;
 
-	rev->transactional = 1;
-	rc = read_file(ld, &rev->up);
+	if (!nmig_cache_usable(ld->cache) ||
+	    fstatat(ld->dirfd, name, &st, 0) != 0 || !S_ISREG(st.st_mode) ||
+	    (rev && st.st_size == 0) ||
+	    (unsigned long long)st.st_size > NMIG_MAX_FILE_SIZE)
+		return 0;
+	memset(&got, 0, sizeof(got));
+	rc = nmig_cache_file_get(ld->cache, name, &st, rev ? &got : NULL, sum,
+				 rev != NULL);
 	if (rc == NMIG_ENOMEM)
 		return rc;
+	if (rc != NMIG_OK)
+		return 0;
+	if (rev) {
+		if (!cached_header_fits(&got, rev)) {
+			nmig_revision_release(&got);
+			return 0;
+		}
+		rev->message = got.message;
+		rev->parents = got.parents;
+		rev->nparents = got.nparents;
+		rev->parents_explicit = got.parents_explicit;
+		rev->transactional = got.transactional;
+		rev->lint_ignore = got.lint_ignore;
+		rev->nlint_ignore = got.nlint_ignore;
+		rev->header_lines = got.header_lines;
+		free(got.id);
+		free(got.slug);
+	}
+	memcpy(fi->checksum, sum, NMIG_SHA256_HEX);
+	fi->size = st.st_size;
+	fi->mtime_ns =
+	    (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+	fi->inode = (unsigned long long)st.st_ino;
+	return 1;
+}
+
+/*
+ * Whether rev's message is the one made from its slug ('_' read as ' '):
+ * then it comes from the file name, which is no secret.
+ */
+static int message_from_slug(const struct nmig_revision *rev)
+{
+	const char *m = rev->message, *s = rev->slug;
+
+	for (; *m && *s; m++, s++)
+		if (*m != (*s == '_' ? ' ' : *s))
+			return 0;
+	return !*m && !*s;
+}
+
+/*
+ * Store a file that loaded without findings; st is its stat from before
+ * it was read (a file that changed size while being read is skipped, and
+ * so is a header message that may hold a password).
+ */
+static int cache_store(struct loader *ld, const struct nmig_file_info *fi,
+		       const struct stat *st, const struct nmig_revision *rev)
+{
+	if (!nmig_cache_usable(ld->cache) || st->st_size != fi->size)
+		return NMIG_OK;
+	if (rev && !message_from_slug(rev) &&
+	    nmig_sqlcheck_may_hold_secret(rev->message, strlen(rev->message)))
+		return NMIG_OK;
+	/* the batch opens with the first store: a warm load writes nothing
+	 * and takes no write lock */
+	if (!ld->batch) {
+		nmig_cache_begin(ld->cache);
+		ld->batch = 1;
+	}
+	return nmig_cache_file_put(ld->cache, fi->path + ld->prefix, st, rev,
+				   fi->checksum, rev != NULL);
+}
+
+/* Read, check and parse the up file of rev; store it when clean. */
+static int load_up(struct loader *ld, struct nmig_revision *rev)
+{
+	size_t from = ld->diags->n;
+	struct nmig_diag *d;
+	struct stat st;
+	int rc, clean;
+
+	rc = cache_lookup(ld, &rev->up, rev);
+	if (rc)
+		return rc < 0 ? rc : NMIG_OK;
+	rc = read_file(ld, &rev->up, &st);
+	if (rc == NMIG_ENOMEM)
+		return rc;
+	clean = rc == NMIG_OK;
 	if (rc == NMIG_OK) {
 		/* garbage further down does not hide the header: the graph
 		 * checks still get the right parents */
 		if (nmig_text_check_encoding(rev->up.path, ld->data.ptr,
-					     ld->data.len))
+					     ld->data.len)) {
 			collect(ld, "file-encoding", rev->up.path);
+			clean = 0;
+		}
 		rc = parse_header(rev, rev->up.path, ld->data.ptr, ld->data.len,
 				  ld->diags);
 		if (rc == NMIG_ENOMEM)
 			return rc;
+		if (rc)
+			clean = 0;
 		if (ld->data.len == 0) {
 			d = nmig_diags_add(ld->diags, NMIG_SEV_WARNING,
 					   NMIG_EINPUT, "empty-migration",
@@ -714,20 +835,54 @@ static int load_revision(struct loader *ld, struct nmig_revision *rev)
 					   "empty migration");
 			nmig_diag_set_hint(d, "an empty up file is a no-op; "
 					      "say why in a comment");
+			clean = 0;
 		}
 	}
 	/* the header was not parsed: still give the default */
 	if (!rev->message && default_message(rev))
 		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	if (clean && ld->diags->n == from)
+		return cache_store(ld, &rev->up, &st, rev);
+	return NMIG_OK;
+}
+
+/* Read and check the down file of rev, if any; store it when clean. */
+static int load_down(struct loader *ld, struct nmig_revision *rev)
+{
+	size_t from = ld->diags->n;
+	struct stat st;
+	int rc;
+
 	if (!rev->down.path)
 		return NMIG_OK;
-	rc = read_file(ld, &rev->down);
+	rc = cache_lookup(ld, &rev->down, NULL);
+	if (rc)
+		return rc < 0 ? rc : NMIG_OK;
+	rc = read_file(ld, &rev->down, &st);
 	if (rc == NMIG_ENOMEM)
 		return rc;
-	if (rc == NMIG_OK && nmig_text_check_encoding(
-				 rev->down.path, ld->data.ptr, ld->data.len))
+	if (rc != NMIG_OK)
+		return NMIG_OK;
+	if (nmig_text_check_encoding(rev->down.path, ld->data.ptr,
+				     ld->data.len)) {
 		collect(ld, "file-encoding", rev->down.path);
+		return NMIG_OK;
+	}
+	if (ld->diags->n == from)
+		return cache_store(ld, &rev->down, &st, NULL);
 	return NMIG_OK;
+}
+
+/* Read, check and parse the up and down files of rev. */
+static int load_revision(struct loader *ld, struct nmig_revision *rev)
+{
+	int rc;
+
+	rev->transactional = 1;
+	rc = load_up(ld, rev);
+	if (rc == NMIG_OK)
+		rc = load_down(ld, rev);
+	return rc;
 }
 
 /* dir + "/" + name (no double slash), malloc'ed; NULL on OOM. */
@@ -765,8 +920,9 @@ static int cmp_entry(const void *pa, const void *pb)
 /*
  * Sort revisions by nmig_id_cmp with a merge sort: stable and safe even
  * where the order is not transitive (all-digit ids mixed with others).
+ * It moves pointers, not the revisions themselves.
  */
-static void sort_revs(struct nmig_revision *v, struct nmig_revision *tmp,
+static void sort_revs(struct nmig_revision **v, struct nmig_revision **tmp,
 		      size_t n)
 {
 	size_t mid = n / 2, i = 0, j = mid, k = 0;
@@ -776,12 +932,44 @@ static void sort_revs(struct nmig_revision *v, struct nmig_revision *tmp,
 	sort_revs(v, tmp, mid);
 	sort_revs(v + mid, tmp, n - mid);
 	while (i < mid && j < n)
-		tmp[k++] = nmig_id_cmp(v[j].id, v[i].id) < 0 ? v[j++] : v[i++];
+		tmp[k++] =
+		    nmig_id_cmp(v[j]->id, v[i]->id) < 0 ? v[j++] : v[i++];
 	while (i < mid)
 		tmp[k++] = v[i++];
 	while (j < n)
 		tmp[k++] = v[j++];
 	memcpy(v, tmp, n * sizeof(*v));
+}
+
+/* Put the revisions of set in sort_revs order, moving each once. */
+static int order_revs(struct nmig_revset *set)
+{
+	struct nmig_revision **p = NULL, **tmp = NULL, *sorted = NULL;
+	size_t i;
+	int rc = NMIG_OK;
+
+	if (set->n < 2)
+		return NMIG_OK;
+	p = malloc(set->n * sizeof(*p));
+	tmp = malloc(set->n * sizeof(*tmp));
+	sorted = malloc(set->n * sizeof(*sorted));
+	if (!p || !tmp || !sorted) {
+		rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	for (i = 0; i < set->n; i++)
+		p[i] = &set->revs[i];
+	sort_revs(p, tmp, set->n);
+	for (i = 0; i < set->n; i++)
+		sorted[i] = *p[i];
+	free(set->revs);
+	set->revs = sorted;
+	sorted = NULL;
+cleanup:
+	free(p);
+	free(tmp);
+	free(sorted);
+	return rc;
 }
 
 /* Read the names in dir, sorted. */
@@ -975,11 +1163,16 @@ static int implicit_parents(struct nmig_revset *set)
 int nmig_revset_load(struct nmig_revset *out, const char *dir,
 		     struct nmig_diags *diags)
 {
+	return nmig_revset_load_cached(out, dir, NULL, diags);
+}
+
+int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
+			    struct nmig_cache *cache, struct nmig_diags *diags)
+{
 	struct nmig_diags local = NMIG_DIAGS_INIT;
 	struct loader ld;
 	char **names = NULL;
 	struct entry *e = NULL;
-	struct nmig_revision *tmp = NULL;
 	size_t nnames = 0, ne = 0, i, j, from;
 	int rc;
 
@@ -991,6 +1184,10 @@ int nmig_revset_load(struct nmig_revset *out, const char *dir,
 	from = diags->n;
 	ld.dir = dir;
 	ld.diags = diags;
+	ld.dirfd = -1;
+	ld.prefix = strlen(dir);
+	if (ld.prefix && dir[ld.prefix - 1] != '/')
+		ld.prefix++;
 	out->dir = strdup(dir);
 	ld.md = EVP_MD_CTX_new();
 	if (!out->dir || !ld.md) {
@@ -1027,8 +1224,7 @@ int nmig_revset_load(struct nmig_revset *out, const char *dir,
 	qsort(e, ne, sizeof(*e), cmp_entry);
 
 	out->revs = calloc(ne ? ne : 1, sizeof(*out->revs));
-	tmp = calloc(ne ? ne : 1, sizeof(*tmp));
-	if (!out->revs || !tmp) {
+	if (!out->revs) {
 		rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
 		goto cleanup;
 	}
@@ -1044,12 +1240,23 @@ int nmig_revset_load(struct nmig_revset *out, const char *dir,
 			}
 		}
 	}
-	sort_revs(out->revs, tmp, out->n);
+	rc = order_revs(out);
+	if (rc)
+		goto cleanup;
+	if (nmig_cache_usable(cache)) {
+		ld.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (ld.dirfd >= 0)
+			ld.cache = cache;
+	}
 	for (i = 0; i < out->n; i++) {
 		rc = load_revision(&ld, &out->revs[i]);
 		if (rc)
-			goto cleanup;
+			break;
 	}
+	if (ld.batch)
+		nmig_cache_commit(ld.cache);
+	if (rc)
+		goto cleanup;
 	rc = implicit_parents(out);
 	if (rc)
 		nmig_error_set(rc, "out of memory");
@@ -1059,9 +1266,10 @@ cleanup:
 	if (e)
 		free_entries(e, ne);
 	free_list(names, nnames);
-	free(tmp);
 	EVP_MD_CTX_free(ld.md);
 	nmig_buf_release(&ld.data);
 	nmig_diags_release(&local);
+	if (ld.dirfd >= 0)
+		close(ld.dirfd);
 	return rc;
 }

@@ -72,6 +72,23 @@ int nmig_id_cmp(const char *a, const char *b);
 int nmig_revset_load(struct nmig_revset *out, const char *dir,
 		     struct nmig_diags *diags);
 
+struct nmig_cache;
+
+/*
+ * nmig_revset_load with the plan cache (cache.h): each file is stat'ed
+ * and looked up by name and identity (size, mtime, inode) before it is
+ * read; a hit gives its checksum and, for an up file, its header, so the
+ * file is not opened at all. A miss reads, hashes and parses the file as
+ * nmig_revset_load does and stores the result (the header as parsed,
+ * before implicit parents are filled in) when the file loaded without
+ * any finding: files with errors or warnings are always read again. All
+ * stores of one load go into one batch. The result (out, diags, return
+ * value) is the same as nmig_revset_load's whatever the cache holds;
+ * cache NULL is nmig_revset_load.
+ */
+int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
+			    struct nmig_cache *cache, struct nmig_diags *diags);
+
 /* Free everything a revset owns; *set is left empty. */
 void nmig_revset_release(struct nmig_revset *set);
 
