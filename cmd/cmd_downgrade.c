@@ -6,12 +6,14 @@
  */
 #include "commands.h"
 #include "db.h"
+#include "offline_cmd.h"
 
 int cmd_downgrade(struct nmig_global *g, int argc, char **argv)
 {
 	struct db_opts o = {0};
 	struct nmig_db db;
-	int dry_run = 0, rc;
+	int dry_run = 0, sql = 0, rc;
+	const char *output = NULL;
 	const struct nmig_opt opts[] = {
 	    {0, "dry-run", NULL,
 	     "print the plan and change nothing (still reads the "
@@ -21,6 +23,7 @@ int cmd_downgrade(struct nmig_global *g, int argc, char **argv)
 	    DB_OPTS_RUN(&o),
 	    DB_OPTS_CONNECT(&o),
 	    DB_OPTS_PRODUCTION(&o),
+	    OFFLINE_OPTS(&sql, &output),
 	    {0},
 	};
 	const struct nmig_usage usage = {
@@ -30,11 +33,16 @@ int cmd_downgrade(struct nmig_global *g, int argc, char **argv)
 	    "descends from TARGET, children before parents, with its down\n"
 	    "file. TARGET is base (revert everything), a revision id or\n"
 	    "unique prefix, -N (the last N applied), or REV-N. A revision\n"
-	    "without a down file stops the plan before anything runs.",
+	    "without a down file stops the plan before anything runs. With\n"
+	    "--sql, print the psql script of the same downgrade instead,\n"
+	    "from the start START:TARGET gives (downgrade 'B:A' goes from B\n"
+	    "down to A), else the state last observed on the database;\n"
+	    "nothing connects.",
 	    opts,
 	    "nmig downgrade -1\n"
 	    "nmig downgrade 20261126091000\n"
-	    "nmig downgrade base --dry-run",
+	    "nmig downgrade base --dry-run\n"
+	    "nmig downgrade head:base --sql -o downgrade.sql",
 	};
 
 	rc = nmig_opts_parse(&usage, &argc, argv);
@@ -49,6 +57,15 @@ int cmd_downgrade(struct nmig_global *g, int argc, char **argv)
 		nmig_hintf(g, "give one: 'nmig downgrade -1' (one step), a "
 			      "revision, or base; see 'nmig downgrade --help'");
 		return NMIG_EXIT_USAGE;
+	}
+	if ((rc = offline_check_opts(g, "downgrade", sql, output, dry_run)))
+		return rc;
+	if (sql) {
+		/* A script changes nothing by itself: no production guard. */
+		struct offline_args a = {NMIG_OFFLINE_DOWNGRADE, argv[1],
+					 output, 0, 0};
+
+		return offline_run(g, &o, &a);
 	}
 	rc = db_init(&db, g, &o);
 	if (!rc && !dry_run)

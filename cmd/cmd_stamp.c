@@ -7,6 +7,7 @@
  */
 #include "commands.h"
 #include "db.h"
+#include "offline_cmd.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -78,7 +79,8 @@ int cmd_stamp(struct nmig_global *g, int argc, char **argv)
 {
 	struct db_opts o = {0};
 	struct nmig_db db;
-	int purge = 0, rc;
+	int purge = 0, sql = 0, rc;
+	const char *output = NULL;
 	const struct nmig_opt opts[] = {
 	    {0, "purge", NULL,
 	     "also delete rows of revisions without files, and dirty "
@@ -87,6 +89,7 @@ int cmd_stamp(struct nmig_global *g, int argc, char **argv)
 	    DB_OPTS_LOCK(&o),
 	    DB_OPTS_CONNECT(&o),
 	    DB_OPTS_PRODUCTION(&o),
+	    OFFLINE_OPTS(&sql, &output),
 	    {0},
 	};
 	const struct nmig_usage usage = {
@@ -96,11 +99,15 @@ int cmd_stamp(struct nmig_global *g, int argc, char **argv)
 	    "revisions, without running any migration SQL: missing rows are\n"
 	    "inserted with the files' checksums, rows outside that set are\n"
 	    "deleted. 'stamp base' empties the table. Rows of revisions that\n"
-	    "have no file, and dirty rows, are refused unless --purge.",
+	    "have no file, and dirty rows, are refused unless --purge. With\n"
+	    "--sql, print the psql script of the same stamp instead, from\n"
+	    "the start START:TARGET gives, else the state last observed on\n"
+	    "the database (with --purge: from any state); nothing connects.",
 	    opts,
 	    "nmig stamp head\n"
 	    "nmig stamp 20261126091000\n"
-	    "nmig stamp base --purge",
+	    "nmig stamp base --purge\n"
+	    "nmig stamp base:20261126091000 --sql -o stamp.sql",
 	};
 
 	rc = nmig_opts_parse(&usage, &argc, argv);
@@ -111,6 +118,14 @@ int cmd_stamp(struct nmig_global *g, int argc, char **argv)
 					: "stamp takes one target");
 		nmig_hintf(g, "see 'nmig stamp --help'");
 		return NMIG_EXIT_USAGE;
+	}
+	if ((rc = offline_check_opts(g, "stamp", sql, output, 0)))
+		return rc;
+	if (sql) {
+		struct offline_args a = {NMIG_OFFLINE_STAMP, argv[1], output, 0,
+					 purge};
+
+		return offline_run(g, &o, &a);
 	}
 	rc = db_init(&db, g, &o);
 	if (!rc)

@@ -6,13 +6,15 @@
  */
 #include "commands.h"
 #include "db.h"
+#include "offline_cmd.h"
 #include "production.h"
 
 int cmd_upgrade(struct nmig_global *g, int argc, char **argv)
 {
 	struct db_opts o = {0};
 	struct nmig_db db;
-	int dry_run = 0, allow_drift = 0, rc;
+	int dry_run = 0, allow_drift = 0, sql = 0, rc;
+	const char *output = NULL;
 	const struct nmig_opt opts[] = {
 	    {0, "dry-run", NULL,
 	     "print the plan and change nothing (still reads the "
@@ -24,6 +26,7 @@ int cmd_upgrade(struct nmig_global *g, int argc, char **argv)
 	    DB_OPTS_LOCK(&o),
 	    DB_OPTS_RUN(&o),
 	    DB_OPTS_CONNECT(&o),
+	    OFFLINE_OPTS(&sql, &output),
 	    {0},
 	};
 	const struct nmig_usage usage = {
@@ -35,12 +38,16 @@ int cmd_upgrade(struct nmig_global *g, int argc, char **argv)
 	    "next N pending), or REV+N. Each migration runs in its own\n"
 	    "transaction (unless it says '-- nmig:transaction off'); a\n"
 	    "failure rolls that one back and keeps the earlier ones. Prints\n"
-	    "one line per migration and a summary.",
+	    "one line per migration and a summary. With --sql, print the\n"
+	    "psql script of the same upgrade instead, from the start\n"
+	    "START:TARGET gives, else the state last observed on the\n"
+	    "database, else base; nothing connects.",
 	    opts,
 	    "nmig upgrade\n"
 	    "nmig upgrade +1\n"
 	    "nmig upgrade 20261126091000 --dry-run\n"
-	    "nmig --json upgrade heads --lock-timeout 2s",
+	    "nmig --json upgrade heads --lock-timeout 2s\n"
+	    "nmig upgrade 20261126091000:head --sql -o upgrade.sql",
 	};
 
 	rc = nmig_opts_parse(&usage, &argc, argv);
@@ -50,6 +57,15 @@ int cmd_upgrade(struct nmig_global *g, int argc, char **argv)
 		nmig_errorf(g, "upgrade takes one target, got %d", argc - 1);
 		nmig_hintf(g, "see 'nmig upgrade --help'");
 		return NMIG_EXIT_USAGE;
+	}
+	if ((rc = offline_check_opts(g, "upgrade", sql, output, dry_run)))
+		return rc;
+	if (sql) {
+		struct offline_args a = {NMIG_OFFLINE_UPGRADE,
+					 argc > 1 ? argv[1] : "head", output,
+					 allow_drift, 0};
+
+		return offline_run(g, &o, &a);
 	}
 	rc = db_init(&db, g, &o);
 	if (!rc && !dry_run && production_env())

@@ -156,9 +156,8 @@ void nmig_exec_locate_error(const struct nmig_script *script, size_t off)
 			    nmig_text_line_start(script->text, off));
 }
 
-/* `SET [LOCAL] lock_timeout = '...'; SET [LOCAL] statement_timeout ...` */
-static void timeouts_sql(struct nmig_buf *b, const struct nmig_exec_opts *o,
-			 const char *scope)
+void nmig_exec_timeouts_sql(struct nmig_buf *b, const struct nmig_exec_opts *o,
+			    const char *scope)
 {
 	nmig_buf_printf(b, "SET %slock_timeout = '%dms';\n", scope,
 			o->lock_timeout_ms);
@@ -169,23 +168,12 @@ static void timeouts_sql(struct nmig_buf *b, const struct nmig_exec_opts *o,
 /* The column a batch returns the server-side duration of a migration in. */
 #define NMIG_MS_COLUMN "nmig_execution_ms"
 
-/* The SQL setting execution_ms from the row's applied_at. */
-static void duration_expr(struct nmig_buf *b)
+void nmig_exec_duration_sql(struct nmig_buf *b)
 {
 	nmig_buf_puts(b, "(pg_catalog.date_part('epoch', "
 			 "pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) "
 			 "applied_at) OPERATOR(pg_catalog.*) 1000)"
 			 "::pg_catalog.int8");
-}
-
-/* A dollar-quote tag that occurs nowhere in body. */
-static void dollar_tag(const char *body, char *tag, size_t cap)
-{
-	int i = 0;
-
-	snprintf(tag, cap, "$nmig$");
-	while (strstr(body, tag))
-		snprintf(tag, cap, "$nmig%d$", ++i);
 }
 
 /*
@@ -208,7 +196,7 @@ static void down_guard_sql(struct nmig_buf *b, const struct nmig_vtable *t,
 			     "PERFORM pg_catalog.set_config('nmig.t0', "
 			     "pg_catalog.clock_timestamp()::pg_catalog.text, "
 			     "true); END ");
-	dollar_tag(body.ptr, tag, sizeof(tag));
+	nmig_sql_dollar_tag(body.ptr, tag, sizeof(tag));
 	nmig_buf_printf(b, "DO %s%s%s;\n", tag, body.ptr, tag);
 	nmig_buf_release(&body);
 }
@@ -231,7 +219,7 @@ int nmig_batch_build(struct nmig_batch *out, const struct nmig_vtable *t,
 		struct nmig_batch_entry *e = &out->entries[out->n++];
 
 		nmig_buf_puts(b, "BEGIN;\n");
-		timeouts_sql(b, o, "LOCAL ");
+		nmig_exec_timeouts_sql(b, o, "LOCAL ");
 		if (o->dir == NMIG_UP) {
 			nmig_state_insert_sql(b, t, rev, "applied",
 					      o->nmig_version);
@@ -250,7 +238,7 @@ int nmig_batch_build(struct nmig_batch *out, const struct nmig_vtable *t,
 		if (o->dir == NMIG_UP) {
 			nmig_buf_printf(
 			    b, "UPDATE %s SET execution_ms = ", t->ident);
-			duration_expr(b);
+			nmig_exec_duration_sql(b);
 			nmig_buf_puts(b, " WHERE revision = ");
 			nmig_sql_literal(b, rev->id);
 			nmig_buf_puts(b, " RETURNING execution_ms AS "
@@ -679,7 +667,7 @@ static int run_nontx(struct run *r, size_t i, enum outcome *oc)
 
 	*oc = OUT_FAILED;
 	emit(r, NMIG_EXEC_START, i, 0, 0, 0, NULL);
-	timeouts_sql(&sql, r->o, "");
+	nmig_exec_timeouts_sql(&sql, r->o, "");
 	if (r->o->dir == NMIG_UP) {
 		nmig_state_insert_sql(&sql, r->t, st->rev, "dirty",
 				      r->o->nmig_version);
@@ -729,7 +717,7 @@ static int run_nontx(struct run *r, size_t i, enum outcome *oc)
 		    "UPDATE %s SET state = 'applied', error = NULL, "
 		    "execution_ms = ",
 		    r->t->ident);
-		duration_expr(&sql);
+		nmig_exec_duration_sql(&sql);
 	} else {
 		nmig_buf_printf(&sql, "DELETE FROM %s", r->t->ident);
 	}

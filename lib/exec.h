@@ -98,6 +98,21 @@ struct nmig_batch {
 };
 
 /*
+ * Append the timeout statements each migration starts with, as the engine
+ * sends them: `SET <scope>lock_timeout = '<n>ms';` and the same for
+ * statement_timeout, one per line. scope is "LOCAL " inside a
+ * migration's transaction, "" for a non-transactional one.
+ */
+void nmig_exec_timeouts_sql(struct nmig_buf *b, const struct nmig_exec_opts *o,
+			    const char *scope);
+
+/*
+ * Append the expression execution_ms is set to: the milliseconds since the
+ * version row's applied_at (the row must be in the statement's scope).
+ */
+void nmig_exec_duration_sql(struct nmig_buf *b);
+
+/*
  * Build the query for transactional steps[from..to) (pure: no server).
  * Every step must be transactional.
  */

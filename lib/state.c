@@ -369,8 +369,7 @@ static int fill_rows(struct nmig_state *s, const PGresult *res)
 	return NMIG_OK;
 }
 
-/* A dollar-quote tag that does not occur in body. */
-static void dollar_tag(const char *body, char *tag, size_t cap)
+void nmig_sql_dollar_tag(const char *body, char *tag, size_t cap)
 {
 	int i = 0;
 
@@ -379,25 +378,34 @@ static void dollar_tag(const char *body, char *tag, size_t cap)
 		snprintf(tag, cap, "$nmig%d$", ++i);
 }
 
+void nmig_state_ensure_sql(const struct nmig_vtable *t, struct nmig_buf *out)
+{
+	struct nmig_buf ddl = NMIG_BUF_INIT;
+	char tag[32];
+
+	nmig_state_create_sql(t, &ddl);
+	nmig_sql_dollar_tag(ddl.ptr, tag, sizeof(tag));
+	nmig_buf_printf(out, "DO %s BEGIN IF pg_catalog.to_regclass(", tag);
+	nmig_sql_literal(out, t->ident);
+	nmig_buf_printf(out, ") IS NULL THEN\n%sEND IF; END %s;\n", ddl.ptr,
+			tag);
+	if (nmig_buf_oom(&ddl))
+		out->oom = 1;
+	nmig_buf_release(&ddl);
+}
+
 int nmig_state_read(struct nmig_state *out, struct nmig_conn *c,
 		    const struct nmig_vtable *t, int create)
 {
-	struct nmig_buf sql = NMIG_BUF_INIT, ddl = NMIG_BUF_INIT;
+	struct nmig_buf sql = NMIG_BUF_INIT;
 	PGresult *res = NULL;
 	const char *params[1];
-	char tag[32];
 	int err;
 
 	memset(out, 0, sizeof(*out));
 	if (create) {
 		/* One round trip: create when missing, then read. */
-		nmig_state_create_sql(t, &ddl);
-		dollar_tag(ddl.ptr, tag, sizeof(tag));
-		nmig_buf_printf(&sql, "DO %s BEGIN IF pg_catalog.to_regclass(",
-				tag);
-		nmig_sql_literal(&sql, t->ident);
-		nmig_buf_printf(&sql, ") IS NULL THEN\n%sEND IF; END %s;\n",
-				ddl.ptr, tag);
+		nmig_state_ensure_sql(t, &sql);
 		select_sql(t, &sql);
 		if (nmig_buf_oom(&sql)) {
 			err = nmig_error_set(NMIG_ENOMEM, "out of memory");
@@ -442,7 +450,6 @@ cleanup:
 	if (res)
 		PQclear(res);
 	nmig_buf_release(&sql);
-	nmig_buf_release(&ddl);
 	if (err)
 		nmig_state_release(out);
 	return err;
@@ -720,6 +727,13 @@ static void insert_values(struct nmig_buf *b, const struct nmig_revision *rev,
 	nmig_buf_printf(b, ",'%s',", state);
 	nmig_sql_literal(b, nmig_version);
 	nmig_buf_putc(b, ')');
+}
+
+void nmig_state_values_sql(struct nmig_buf *out,
+			   const struct nmig_revision *rev, const char *state,
+			   const char *nmig_version)
+{
+	insert_values(out, rev, state, nmig_version);
 }
 
 void nmig_state_insert_sql(struct nmig_buf *out, const struct nmig_vtable *t,

@@ -86,6 +86,13 @@ void nmig_state_release(struct nmig_state *s);
 void nmig_state_create_sql(const struct nmig_vtable *t, struct nmig_buf *out);
 
 /*
+ * Append a `DO` block that creates the schema and table (as
+ * nmig_state_create_sql) only when the table is missing, as the engine
+ * does before it reads the state; offline scripts use the same.
+ */
+void nmig_state_ensure_sql(const struct nmig_vtable *t, struct nmig_buf *out);
+
+/*
  * The state compared with the graph. Indexes in drift/dirty/unknown are
  * row indexes into the nmig_state; mark and pending are over the graph.
  */
@@ -168,6 +175,14 @@ void nmig_state_insert_sql(struct nmig_buf *out, const struct nmig_vtable *t,
 			   const char *nmig_version);
 
 /*
+ * Append the parenthesised VALUES tuple of nmig_state_insert_sql alone, so
+ * that one INSERT can record several revisions (", " between tuples).
+ */
+void nmig_state_values_sql(struct nmig_buf *out,
+			   const struct nmig_revision *rev, const char *state,
+			   const char *nmig_version);
+
+/*
  * Append s as an SQL string literal: quotes doubled, and the E'' form
  * with backslashes doubled when s holds one, so the literal means the same
  * whatever standard_conforming_strings is (as PQescapeLiteral does).
@@ -176,5 +191,11 @@ void nmig_sql_literal(struct nmig_buf *out, const char *s);
 
 /* Append a text[] literal (ARRAY[...]::text[]) of the n strings. */
 void nmig_sql_text_array(struct nmig_buf *out, char *const *v, size_t n);
+
+/*
+ * Write into tag (cap bytes, 32 is plenty) a dollar-quote tag -- `$nmig$`,
+ * else `$nmig1$`, `$nmig2$`, ... -- that occurs nowhere in body.
+ */
+void nmig_sql_dollar_tag(const char *body, char *tag, size_t cap);
 
 #endif
