@@ -288,6 +288,16 @@ online ca_a upgrade head
 run_script ca_b "$DB_TMP/cache.sql"
 expect_script_ok "upgrade script from the observed state"
 same_state ca_a ca_b "upgrade from the state the cache observed"
+# The script did not update the cache; any online command does.
+run_nmig current
+expect_rc 0 "online current refreshes the observed state"
+sql_to "$DB_TMP/cache_down.sql" downgrade base --sql
+expect_true "the downgrade starts from the refreshed observation" \
+	grep -qE -- "^-- start: $R5 \(last observed on " "$DB_TMP/cache_down.sql"
+online ca_a downgrade base
+run_script ca_b "$DB_TMP/cache_down.sql"
+expect_script_ok "downgrade base script from the observed state"
+same_state ca_a ca_b "downgrade from the state the cache observed"
 
 # A URL nothing was observed on, and the cache turned off.
 DATABASE_URL=$(db_url nothing_seen)
