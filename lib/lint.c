@@ -404,8 +404,17 @@ static char *skip_bom(char *text)
 	return strncmp(text, "\xEF\xBB\xBF", 3) == 0 ? text + 3 : text;
 }
 
-/* nmig_lint_config_read: see lint.h. */
-int nmig_lint_config_read(struct nmig_lint_config *cfg, const char *path)
+/*
+ * Call fn for each `key = value` line of the config file at path, with its
+ * 1-based number and the whole line (key and value point into it). Stops
+ * at fn's first negative return and returns it; else NMIG_OK, or the error
+ * reading the file.
+ */
+static int each_config_line(const char *path,
+			    int (*fn)(void *ud, const char *path, int lineno,
+				      const char *line, const char *key,
+				      const char *value),
+			    void *ud)
 {
 	struct nmig_buf text = NMIG_BUF_INIT;
 	char *line, *next, *key, *value;
@@ -421,9 +430,7 @@ int nmig_lint_config_read(struct nmig_lint_config *cfg, const char *path)
 		lineno++;
 		if (!split_config_line(line, &key, &value))
 			continue;
-		if (strncmp(key, "lint.", 5) != 0)
-			continue;
-		rc = nmig_lint_config_set(cfg, key + 5, value, path, lineno);
+		rc = fn(ud, path, lineno, line, key, value);
 		if (rc < 0)
 			goto cleanup;
 	}
@@ -431,6 +438,22 @@ int nmig_lint_config_read(struct nmig_lint_config *cfg, const char *path)
 cleanup:
 	nmig_buf_release(&text);
 	return rc;
+}
+
+/* each_config_line callback: a lint.<rule> key sets that rule's level. */
+static int config_level(void *ud, const char *path, int lineno,
+			const char *line, const char *key, const char *value)
+{
+	(void)line;
+	if (strncmp(key, "lint.", 5) != 0)
+		return NMIG_OK;
+	return nmig_lint_config_set(ud, key + 5, value, path, lineno);
+}
+
+/* nmig_lint_config_read: see lint.h. */
+int nmig_lint_config_read(struct nmig_lint_config *cfg, const char *path)
+{
+	return each_config_line(path, config_level, cfg);
 }
 
 /*
@@ -1003,40 +1026,44 @@ static int dropped_in(const struct objs *l, const struct obj *o, size_t from)
 }
 
 /*
+ * The first object of kind a or kind b called schema.name created earlier
+ * in this file, or NULL.
+ */
+static const struct obj *created_obj(const struct file *f, const char *schema,
+				     const char *name, enum obj_kind a,
+				     enum obj_kind b)
+{
+	size_t k;
+
+	for (k = objs_first(&f->created, name); k;
+	     k = objs_next(&f->created, k)) {
+		const struct obj *o = &f->created.v[k - 1];
+
+		if ((o->kind == a || o->kind == b) &&
+		    same(o->schema, o->name, schema, name))
+			return o;
+	}
+	return NULL;
+}
+
+/*
  * Whether the table schema.name was created earlier in this file (and not
  * dropped since): such a table is new, and the lock rules skip it.
  */
 static int is_new_table(const struct file *f, const char *schema,
 			const char *name)
 {
-	size_t k;
+	const struct obj *o =
+	    created_obj(f, schema, name, OBJ_TABLE, OBJ_MATVIEW);
 
-	for (k = objs_first(&f->created, name); k;
-	     k = objs_next(&f->created, k)) {
-		const struct obj *o = &f->created.v[k - 1];
-
-		if ((o->kind == OBJ_TABLE || o->kind == OBJ_MATVIEW) &&
-		    same(o->schema, o->name, schema, name))
-			return !dropped_in(&f->dropped, o, o->off + 1);
-	}
-	return 0;
+	return o && !dropped_in(&f->dropped, o, o->off + 1);
 }
 
 /* Whether an index of this name was created earlier in this file. */
 static int is_new_index(const struct file *f, const char *schema,
 			const char *name)
 {
-	size_t k;
-
-	for (k = objs_first(&f->created, name); k;
-	     k = objs_next(&f->created, k)) {
-		const struct obj *o = &f->created.v[k - 1];
-
-		if (o->kind == OBJ_INDEX &&
-		    same(o->schema, o->name, schema, name))
-			return 1;
-	}
-	return 0;
+	return created_obj(f, schema, name, OBJ_INDEX, OBJ_INDEX) != NULL;
 }
 
 /* Parse-tree helpers. */
@@ -2864,41 +2891,35 @@ static int password_key(const char *key)
 	return 0;
 }
 
+/* each_config_line callback: config-password for one line. */
+static int config_password(void *ud, const char *path, int lineno,
+			   const char *line, const char *key, const char *value)
+{
+	struct run *run = ud;
+
+	if (!*value)
+		return NMIG_OK;
+	/* lint.<rule> values are levels; rule names say "password" */
+	if (strncmp(key, "lint.", 5) != 0 && password_key(key) &&
+	    !placeholder(value))
+		add_finding(run, NMIG_LINT_CONFIG_PASSWORD, path, lineno,
+			    (int)(value - line) + 1,
+			    "config key '%s' holds a literal password", key);
+	else if (has_secret(value))
+		add_finding(run, NMIG_LINT_CONFIG_PASSWORD, path, lineno,
+			    (int)(value - line) + 1,
+			    "config key '%s' holds a connection string "
+			    "with a literal password",
+			    key);
+	return NMIG_OK;
+}
+
 /* config-password over the lines of the config file at path. */
 static int lint_config_file(struct run *run, const char *path)
 {
-	struct nmig_buf text = NMIG_BUF_INIT;
-	char *line, *next, *key, *value;
-	int rc, lineno = 0;
+	int rc = each_config_line(path, config_password, run);
 
-	rc = nmig_buf_read_file(&text, path, MAX_CONFIG_SIZE);
-	if (rc < 0)
-		goto cleanup;
-	for (line = skip_bom(text.ptr); line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = 0;
-		lineno++;
-		if (!split_config_line(line, &key, &value) || !*value)
-			continue;
-		/* lint.<rule> values are levels; rule names say "password" */
-		if (strncmp(key, "lint.", 5) != 0 && password_key(key) &&
-		    !placeholder(value))
-			add_finding(run, NMIG_LINT_CONFIG_PASSWORD, path,
-				    lineno, (int)(value - line) + 1,
-				    "config key '%s' holds a literal password",
-				    key);
-		else if (has_secret(value))
-			add_finding(run, NMIG_LINT_CONFIG_PASSWORD, path,
-				    lineno, (int)(value - line) + 1,
-				    "config key '%s' holds a connection string "
-				    "with a literal password",
-				    key);
-	}
-	rc = run->err;
-cleanup:
-	nmig_buf_release(&text);
-	return rc;
+	return rc < 0 ? rc : run->err;
 }
 
 /*
