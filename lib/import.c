@@ -562,6 +562,39 @@ static int check_not_nmig(struct reader *r, const char *path, const char *sql,
 	return 1;
 }
 
+/*
+ * Read a migration directory's required up.sql (at *up; hint says what a
+ * missing one needs, or NULL) and optional down.sql (at *down) into it,
+ * which takes over each path it reads. 1 when read, 0 after recording the
+ * error, NMIG_ENOMEM.
+ */
+static int read_up_down(struct reader *r, struct item *it, char **up,
+			char **down, const char *hint)
+{
+	int rc;
+
+	if (path_kind(*up) != 'f') {
+		fail(r, NMIG_EINPUT, it->origin, 0, NULL, hint,
+		     "migration directory has no 'up.sql'");
+		return 0;
+	}
+	rc = read_source(r, *up, &it->up_sql, &it->up_sql_len);
+	if (rc <= 0)
+		return rc;
+	it->rev.up_source = *up;
+	*up = NULL;
+	if (!check_not_nmig(r, it->rev.up_source, it->up_sql, it->up_sql_len))
+		return 0;
+	if (path_kind(*down) == 'f') {
+		rc = read_source(r, *down, &it->down_sql, &it->down_sql_len);
+		if (rc <= 0)
+			return rc;
+		it->rev.down_source = *down;
+		*down = NULL;
+	}
+	return 1;
+}
+
 /* ---- Diesel ---- */
 
 /* metadata.toml: `run_in_transaction = true|false`; 1, 0 or NMIG_ENOMEM. */
@@ -673,29 +706,10 @@ static int diesel_one(struct reader *r, const char *name)
 		rc = oom();
 		goto out;
 	}
-	if (path_kind(up) != 'f') {
-		fail(r, NMIG_EINPUT, it->origin, 0, NULL,
-		     "every diesel migration needs an up.sql",
-		     "migration directory has no 'up.sql'");
-		rc = 0;
-		goto out;
-	}
-	rc = read_source(r, up, &it->up_sql, &it->up_sql_len);
+	rc = read_up_down(r, it, &up, &down,
+			  "every diesel migration needs an up.sql");
 	if (rc <= 0)
 		goto out;
-	it->rev.up_source = up;
-	up = NULL;
-	if (!check_not_nmig(r, it->rev.up_source, it->up_sql, it->up_sql_len)) {
-		rc = 0;
-		goto out;
-	}
-	if (path_kind(down) == 'f') {
-		rc = read_source(r, down, &it->down_sql, &it->down_sql_len);
-		if (rc <= 0)
-			goto out;
-		it->rev.down_source = down;
-		down = NULL;
-	}
 	if (path_kind(meta) == 'f') {
 		rc = diesel_metadata(r, meta, &tx);
 		if (rc <= 0)
@@ -1779,28 +1793,9 @@ static int sg_one(struct reader *r, const char *name)
 	}
 	if (rc <= 0)
 		goto out;
-	if (path_kind(up) != 'f') {
-		fail(r, NMIG_EINPUT, it->origin, 0, NULL, NULL,
-		     "migration directory has no 'up.sql'");
-		rc = 0;
-		goto out;
-	}
-	rc = read_source(r, up, &it->up_sql, &it->up_sql_len);
+	rc = read_up_down(r, it, &up, &down, NULL);
 	if (rc <= 0)
 		goto out;
-	it->rev.up_source = up;
-	up = NULL;
-	if (!check_not_nmig(r, it->rev.up_source, it->up_sql, it->up_sql_len)) {
-		rc = 0;
-		goto out;
-	}
-	if (path_kind(down) == 'f') {
-		rc = read_source(r, down, &it->down_sql, &it->down_sql_len);
-		if (rc <= 0)
-			goto out;
-		it->rev.down_source = down;
-		down = NULL;
-	}
 	rc = 1;
 out:
 	free(up);
