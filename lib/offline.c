@@ -24,6 +24,7 @@
 /* Heads listed in a header line before "and N more". */
 #define HEADS_MAX 8
 
+/* Set the last error to out of memory and return NMIG_ENOMEM. */
 static int oom(void)
 {
 	return nmig_error_set(NMIG_ENOMEM, "out of memory");
@@ -431,6 +432,10 @@ static const char *kind_name(enum nmig_offline_kind kind)
 						: "stamp";
 }
 
+/*
+ * The header comment: the command, how to run the script, the start and
+ * why, the end, the version table, and what the script changes.
+ */
 static void header(struct emit *e)
 {
 	const struct nmig_offline_plan *p = e->p;
