@@ -68,8 +68,8 @@ int cmd_upgrade(struct nmig_global *g, int argc, char **argv)
 		return offline_run(g, &o, &a);
 	}
 	rc = db_init(&db, g, &o);
-	if (!rc && !dry_run && production_env())
-		rc = production_announce(g, &o, argc > 1 ? argv[1] : "head");
+	if (!dry_run && production_env())
+		db.on_plan = production_announce;
 	if (rc) {
 		db_release(&db);
 		return rc;

@@ -117,8 +117,20 @@ int db_load(struct nmig_db *db)
 	return nmig_load_graph(db->g, &db->set, &db->graph);
 }
 
+/* Call db->on_plan once for the pending target, if any. */
+static void announce(struct nmig_db *db, const struct nmig_plan *plan)
+{
+	const char *target = db->plan_target;
+
+	if (!db->on_plan || !target)
+		return;
+	db->plan_target = NULL;
+	db->on_plan(db, target, plan);
+}
+
 int db_fail(struct nmig_db *db)
 {
+	announce(db, NULL);
 	db_clear_live(db);
 	return nmig_report_error(db->g);
 }
@@ -748,6 +760,7 @@ int db_migrate(struct nmig_db *db, enum nmig_direction dir, const char *target,
 		refuse |= NMIG_REFUSE_DRIFT;
 	if ((rc = db_load(db)) || (rc = db_connect(db)))
 		goto cleanup;
+	db->plan_target = target;
 	if (!dry_run && (rc = db_lock(db)))
 		goto cleanup;
 	if ((rc = db_read(db, !dry_run)))
@@ -776,6 +789,7 @@ int db_migrate(struct nmig_db *db, enum nmig_direction dir, const char *target,
 		goto cleanup;
 	}
 	have_plan = 1;
+	announce(db, &plan);
 	if (plan.n == 0) {
 		if (g->json) {
 			json_summary(db, dir, &plan, dry_run, 0);
@@ -854,6 +868,7 @@ int db_migrate(struct nmig_db *db, enum nmig_direction dir, const char *target,
 		fputc('\n', stdout);
 	}
 cleanup:
+	db->plan_target = NULL;
 	nmig_exec_result_release(&xr);
 	db_free_steps(scripts, steps, plan.n);
 	if (have_plan)

@@ -117,6 +117,15 @@ struct nmig_db {
 	int live;  /* a live progress line is on the terminal */
 	int tty;   /* stdout is a terminal */
 	double t0; /* when the command started (ms) */
+	/*
+	 * Set by the caller before db_migrate: called once on the run's own
+	 * connection, right after the plan is made and before anything runs,
+	 * with plan NULL when the run stops before it has one (its error is
+	 * printed next). NULL: no such notice.
+	 */
+	void (*on_plan)(struct nmig_db *db, const char *target,
+			const struct nmig_plan *plan);
+	const char *plan_target; /* on_plan still to call for this target */
 };
 
 /*
@@ -183,13 +192,17 @@ int db_read(struct nmig_db *db, int create);
 
 /*
  * upgrade / downgrade: connect, lock, read and judge the state, plan to
- * target, then print the plan (dry_run) or run it, printing each migration
- * as it completes and a summary (or one JSON object with --json).
+ * target (calling db->on_plan when set), then print the plan (dry_run) or
+ * run it, printing each migration as it completes and a summary (or one
+ * JSON object with --json).
  */
 int db_migrate(struct nmig_db *db, enum nmig_direction dir, const char *target,
 	       int dry_run, int allow_drift);
 
-/* Print the last libnmig error and return its exit code. */
+/*
+ * Print the last libnmig error and return its exit code (after calling a
+ * pending db->on_plan without a plan).
+ */
 int db_fail(struct nmig_db *db);
 
 /*

@@ -13,15 +13,14 @@
 const char *production_env(void);
 
 /*
- * Before an upgrade to target in production: print to stderr the database
- * (user@host:port/dbname, never a password) and the plan, one line per
- * revision, read on a connection of its own without the lock (the run
- * that follows takes the lock and plans again). When the plan cannot be
- * made (a refused state, an unknown target) only the database is printed:
- * the run reports why. Returns NMIG_EXIT_OK, or an exit code after
- * printing when the files cannot be loaded or the database not reached.
+ * db->on_plan of an upgrade in production: print to stderr the database
+ * (user@host:port/dbname, never a password), the target and the plan, one
+ * line per revision, on the run's own connection before anything runs.
+ * When the run stops before it has a plan (plan NULL: a refused state, an
+ * unknown target, the lock) only the database and target are printed: the
+ * run's error follows.
  */
-int production_announce(struct nmig_global *g, const struct db_opts *o,
-			const char *target);
+void production_announce(struct nmig_db *db, const char *target,
+			 const struct nmig_plan *plan);
 
 #endif
