@@ -14,8 +14,10 @@
 #include "buf.h"
 #include "cache.h"
 #include "error.h"
+#include "sqlscript.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -57,44 +59,6 @@ const char *nmig_c_dim(const struct nmig_global *g)
 const char *nmig_c_reset(const struct nmig_global *g)
 {
 	return esc(g, NMIG_COLOR_STDOUT, "\033[0m");
-}
-
-/*
- * Length of the valid UTF-8 sequence at s (1 to 4), or 0 when the bytes
- * there are not valid UTF-8 (overlong forms, surrogates and code points
- * above U+10FFFF included). *cp receives the code point.
- */
-static int utf8_seq(const unsigned char *s, unsigned *cp)
-{
-	unsigned c = s[0], v;
-	int n, i;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		v = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		v = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		v = c & 0x07;
-	} else {
-		return 0;
-	}
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && v < 0x800) || (n == 4 && v < 0x10000) ||
-	    (v >= 0xd800 && v <= 0xdfff) || v > 0x10ffff)
-		return 0;
-	*cp = v;
-	return n;
 }
 
 /*
@@ -157,7 +121,7 @@ static void put_safe(FILE *out, const char *s, int multiline)
 		return;
 	redact(&b, s);
 	for (p = (const unsigned char *)b.ptr; *p; p += n) {
-		n = utf8_seq(p, &cp);
+		n = (int)nmig_text_utf8_seq(p, SIZE_MAX, &cp);
 		if (n == 0) {
 			fputc('?', out);
 			n = 1;
@@ -317,7 +281,7 @@ static void print_location(struct nmig_global *g, const char *file, int line,
 	fprintf(stderr, "%*s%s|%s ", w + 2, "", dim, off);
 	/* one pad per character before col; tabs kept so the caret lines up */
 	for (p = (const unsigned char *)source, c = 1; *p && c < col; c++) {
-		int n = utf8_seq(p, &cp);
+		int n = (int)nmig_text_utf8_seq(p, SIZE_MAX, &cp);
 
 		fputc(*p == '\t' ? '\t' : ' ', stderr);
 		p += n ? n : 1;
@@ -454,7 +418,7 @@ void nmig_json_str(FILE *out, const char *s)
 	}
 	fputc('"', out);
 	for (p = (const unsigned char *)s; *p; p += n) {
-		n = utf8_seq(p, &cp);
+		n = (int)nmig_text_utf8_seq(p, SIZE_MAX, &cp);
 		if (n == 0) {
 			fputs("\\ufffd", out);
 			n = 1;

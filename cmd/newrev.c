@@ -6,9 +6,11 @@
 #include "newrev.h"
 
 #include "error.h"
+#include "sqlscript.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -99,35 +101,11 @@ static int clean_text(const char *s)
 	const unsigned char *p = (const unsigned char *)s;
 
 	while (*p) {
-		unsigned c = *p, v;
-		int n, i;
+		unsigned v;
+		size_t n = nmig_text_utf8_seq(p, SIZE_MAX, &v);
 
-		if (c < 0x80) {
-			if ((c < 0x20 && c != '\t') || c == 0x7f)
-				return 0;
-			p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 2;
-			v = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 3;
-			v = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 4;
-			v = c & 0x07;
-		} else {
-			return 0;
-		}
-		for (i = 1; i < n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return 0;
-			v = (v << 6) | (p[i] & 0x3f);
-		}
-		if ((n == 3 && v < 0x800) || (n == 4 && v < 0x10000) ||
-		    (v >= 0xd800 && v <= 0xdfff) || v > 0x10ffff ||
-		    (v >= 0x80 && v < 0xa0))
+		if (n == 0 || (v < 0x20 && v != '\t') ||
+		    (v >= 0x7f && v < 0xa0))
 			return 0;
 		p += n;
 	}

@@ -13,6 +13,7 @@
  */
 #include "offline.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,46 +31,12 @@ static int oom(void)
 	return nmig_error_set(NMIG_ENOMEM, "out of memory");
 }
 
-/*
- * Length of the valid UTF-8 sequence at p (1-4), or 0 when p does not
- * start one (bad lead byte, truncated, overlong, surrogate, > U+10FFFF).
- */
-static size_t utf8_seq(const unsigned char *p)
-{
-	unsigned long cp;
-	size_t n, i;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		cp = p[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 void nmig_offline_comment_text(struct nmig_buf *out, const char *text)
 {
 	const unsigned char *p = (const unsigned char *)text;
 
 	while (*p) {
-		size_t n = utf8_seq(p);
+		size_t n = nmig_text_utf8_seq(p, SIZE_MAX, NULL);
 
 		if (n == 0 || *p < 0x20 || *p == 0x7f) {
 			nmig_buf_putc(out, '?');

@@ -118,38 +118,41 @@ const char *nmig_text_line_start(const char *text, size_t off)
 	return p;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+/* nmig_text_utf8_seq: see sqlscript.h. */
+size_t nmig_text_utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
 {
-	unsigned char c = s[0], lo = 0x80, hi = 0xBF;
+	unsigned v;
 	size_t need, i;
 
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xC2 && c <= 0xDF) {
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80) {
+		need = 0;
+		v = s[0];
+	} else if (s[0] >= 0xC2 && s[0] <= 0xDF) {
 		need = 1;
-	} else if (c >= 0xE0 && c <= 0xEF) {
+		v = s[0] & 0x1F;
+	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
 		need = 2;
-		if (c == 0xE0)
-			lo = 0xA0; /* overlong */
-		else if (c == 0xED)
-			hi = 0x9F; /* UTF-16 surrogates */
-	} else if (c >= 0xF0 && c <= 0xF4) {
+		v = s[0] & 0x0F;
+	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
 		need = 3;
-		if (c == 0xF0)
-			lo = 0x90; /* overlong */
-		else if (c == 0xF4)
-			hi = 0x8F; /* beyond U+10FFFF */
+		v = s[0] & 0x07;
 	} else {
 		return 0;
 	}
 	if (n <= need)
 		return 0;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (i = 2; i <= need; i++)
+	for (i = 1; i <= need; i++) {
 		if ((s[i] & 0xC0) != 0x80)
 			return 0;
+		v = (v << 6) | (s[i] & 0x3F);
+	}
+	if ((need == 2 && v < 0x800) || (need == 3 && v < 0x10000) ||
+	    (v >= 0xD800 && v <= 0xDFFF) || v > 0x10FFFF)
+		return 0; /* overlong, UTF-16 surrogate, beyond U+10FFFF */
+	if (cp)
+		*cp = v;
 	return need + 1;
 }
 
@@ -173,7 +176,7 @@ int nmig_text_check_encoding(const char *path, const char *text, size_t len)
 			nmig_error_hint("migration files must be UTF-8 text");
 			return NMIG_EINPUT;
 		}
-		n = utf8_seq(s + i, len - i);
+		n = nmig_text_utf8_seq(s + i, len - i, NULL);
 		if (!n) {
 			nmig_text_linecol(text, len, i, &line, &col);
 			nmig_error_set(NMIG_EINPUT,

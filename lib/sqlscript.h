@@ -75,4 +75,13 @@ const char *nmig_text_line_start(const char *text, size_t off);
  */
 int nmig_text_check_encoding(const char *path, const char *text, size_t len);
 
+/*
+ * Length (1 to 4) of the valid UTF-8 sequence at s, of which n bytes may
+ * be read, or 0 when the bytes there are not one (a bad lead byte, a
+ * truncated sequence, an overlong form, a UTF-16 surrogate, beyond
+ * U+10FFFF). *cp (when cp is not NULL) receives the code point. For a
+ * NUL-terminated string n may be SIZE_MAX: reading stops at the NUL.
+ */
+size_t nmig_text_utf8_seq(const unsigned char *s, size_t n, unsigned *cp);
+
 #endif

@@ -713,6 +713,55 @@ static void test_encoding(void **state)
 	}
 }
 
+/* The one UTF-8 decoder: lengths, code points and every kind of refusal. */
+static void test_utf8_seq(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t n;   /* bytes that may be read */
+		size_t len; /* expected length, 0: invalid */
+		unsigned cp;
+	} cases[] = {
+	    {"A", 1, 1, 0x41},
+	    {"\t", 1, 1, 0x09},
+	    {"\xc3\xa9", 2, 2, 0xe9},
+	    {"\xe2\x82\xac", 3, 3, 0x20ac},
+	    {"\xf0\x9f\x98\x80", 4, 4, 0x1f600},
+	    {"\xf4\x8f\xbf\xbf", 4, 4, 0x10ffff},
+	    {"\xc3\xa9", SIZE_MAX, 2, 0xe9},
+	    {"\xc3", SIZE_MAX, 0, 0},	   /* truncated by the NUL */
+	    {"\xe2\x82\xac", 2, 0, 0},	   /* truncated by n */
+	    {"\xc0\xaf", 2, 0, 0},	   /* overlong lead byte */
+	    {"\xe0\x80\xaf", 3, 0, 0},	   /* overlong */
+	    {"\xf0\x8f\xbf\xbf", 4, 0, 0}, /* overlong */
+	    {"\xed\xa0\x80", 3, 0, 0},	   /* surrogate */
+	    {"\xf4\x90\x80\x80", 4, 0, 0}, /* beyond U+10FFFF */
+	    {"\xf5\x80\x80\x80", 4, 0, 0}, /* bad lead byte */
+	    {"\x80", 1, 0, 0},		   /* lone continuation */
+	    {"\xc3"
+	     "A",
+	     2, 0, 0},	    /* not a continuation */
+	    {"A", 0, 0, 0}, /* nothing to read */
+	};
+	size_t i, len;
+	unsigned cp;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cp = 0xdead;
+		len = nmig_text_utf8_seq((const unsigned char *)cases[i].s,
+					 cases[i].n, &cp);
+		if (len != cases[i].len || (len && cp != cases[i].cp) ||
+		    (!len && cp != 0xdead))
+			fail_msg("case %zu: length %zu, code point %x", i, len,
+				 cp);
+		assert_int_equal(
+		    nmig_text_utf8_seq((const unsigned char *)cases[i].s,
+				       cases[i].n, NULL),
+		    cases[i].len);
+	}
+}
+
 /* Binary garbage is refused when loading, naming file and line. */
 static void test_garbage_refused(void **state)
 {
@@ -922,6 +971,7 @@ int main(void)
 	    T(test_tx_every_finding),
 	    T(test_linecol),
 	    T(test_encoding),
+	    T(test_utf8_seq),
 	    T(test_garbage_refused),
 	    T(test_fixture_files),
 	    T(test_load_errors),
