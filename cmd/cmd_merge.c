@@ -15,58 +15,6 @@
 #include <string.h>
 
 /*
- * Resolve the REV arguments (or all heads when there are none) to plan
- * positions in plan order, deduplicated.
- */
-static int resolve_parents(const struct nmig_graph *graph, int argc,
-			   char **argv, size_t **out, size_t *n)
-{
-	size_t count = nmig_graph_count(graph), i, j, nn;
-	unsigned char *mark;
-	size_t *nodes = NULL;
-	const size_t *heads;
-	int rc = NMIG_OK;
-
-	*out = NULL;
-	*n = 0;
-	mark = calloc(count ? count : 1, 1);
-	if (!mark)
-		return nmig_error_set(NMIG_ENOMEM, "out of memory");
-	if (argc <= 1) {
-		heads = nmig_graph_heads(graph, &nn);
-		for (j = 0; j < nn; j++)
-			mark[heads[j]] = 1;
-	}
-	for (i = 1; i < (size_t)argc; i++) {
-		rc = nmig_target_resolve(graph, NULL, NMIG_UP, argv[i], &nodes,
-					 &nn);
-		if (rc)
-			goto cleanup;
-		for (j = 0; j < nn; j++)
-			mark[nodes[j]] = 1;
-		free(nodes);
-		nodes = NULL;
-	}
-	for (i = 0; i < count; i++)
-		*n += mark[i];
-	if (*n) {
-		*out = malloc(*n * sizeof(**out));
-		if (!*out) {
-			*n = 0;
-			rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
-			goto cleanup;
-		}
-		for (i = 0, j = 0; i < count; i++)
-			if (mark[i])
-				(*out)[j++] = i;
-	}
-cleanup:
-	free(nodes);
-	free(mark);
-	return rc;
-}
-
-/*
  * Refuse a parent that is an ancestor of another parent: mark the strict
  * ancestors of all parents at once (linear), then look at the parents.
  */
@@ -174,7 +122,9 @@ int cmd_merge(struct nmig_global *g, int argc, char **argv)
 	exit_code = nmig_load_graph(g, &set, &graph);
 	if (exit_code)
 		goto cleanup;
-	rc = resolve_parents(graph, argc, argv, &nodes, &n);
+	rc = nmig_newrev_resolve(graph, (const char *const *)argv + 1,
+				 (size_t)(argc > 1 ? argc - 1 : 0), 1, &nodes,
+				 &n);
 	if (rc)
 		goto fail;
 	if (n < 2) {

@@ -41,11 +41,8 @@ static int add_parent(const char *value, void *ud)
 static int choose_parents(const struct nmig_graph *graph,
 			  const struct parent_list *l, size_t **out, size_t *n)
 {
-	size_t count = nmig_graph_count(graph), i, j, nh;
-	unsigned char *mark = NULL;
 	const size_t *heads;
-	size_t *nodes = NULL, nn;
-	int rc = NMIG_OK;
+	size_t i, nh;
 
 	*out = NULL;
 	*n = 0;
@@ -82,36 +79,7 @@ static int choose_parents(const struct nmig_graph *graph,
 		}
 		return NMIG_OK;
 	}
-	mark = calloc(count ? count : 1, 1);
-	if (!mark)
-		return nmig_error_set(NMIG_ENOMEM, "out of memory");
-	for (i = 0; i < l->n; i++) {
-		rc = nmig_target_resolve(graph, NULL, NMIG_UP, l->specs[i],
-					 &nodes, &nn);
-		if (rc)
-			goto cleanup;
-		for (j = 0; j < nn; j++)
-			mark[nodes[j]] = 1;
-		free(nodes);
-		nodes = NULL;
-	}
-	for (i = 0; i < count; i++)
-		*n += mark[i];
-	if (*n) {
-		*out = malloc(*n * sizeof(**out));
-		if (!*out) {
-			rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
-			*n = 0;
-			goto cleanup;
-		}
-		for (i = 0, j = 0; i < count; i++)
-			if (mark[i])
-				(*out)[j++] = i;
-	}
-cleanup:
-	free(nodes);
-	free(mark);
-	return rc;
+	return nmig_newrev_resolve(graph, l->specs, l->n, 0, out, n);
 }
 
 /*

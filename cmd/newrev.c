@@ -6,6 +6,7 @@
 #include "newrev.h"
 
 #include "error.h"
+#include "plan.h"
 #include "sqlscript.h"
 
 #include <errno.h>
@@ -375,4 +376,54 @@ void nmig_newrev_print(struct nmig_global *g, const char *id,
 		nmig_put_safe(stdout, down_path);
 		fputc('\n', stdout);
 	}
+}
+
+/* nmig_newrev_resolve: see newrev.h. */
+int nmig_newrev_resolve(const struct nmig_graph *graph,
+			const char *const *specs, size_t nspecs,
+			int heads_when_none, size_t **out, size_t *n)
+{
+	size_t count = nmig_graph_count(graph), i, j, nn;
+	unsigned char *mark;
+	size_t *nodes = NULL;
+	const size_t *heads;
+	int rc = NMIG_OK;
+
+	*out = NULL;
+	*n = 0;
+	mark = calloc(count ? count : 1, 1);
+	if (!mark)
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	if (nspecs == 0 && heads_when_none) {
+		heads = nmig_graph_heads(graph, &nn);
+		for (j = 0; j < nn; j++)
+			mark[heads[j]] = 1;
+	}
+	for (i = 0; i < nspecs; i++) {
+		rc = nmig_target_resolve(graph, NULL, NMIG_UP, specs[i], &nodes,
+					 &nn);
+		if (rc)
+			goto cleanup;
+		for (j = 0; j < nn; j++)
+			mark[nodes[j]] = 1;
+		free(nodes);
+		nodes = NULL;
+	}
+	for (i = 0; i < count; i++)
+		*n += mark[i];
+	if (*n) {
+		*out = malloc(*n * sizeof(**out));
+		if (!*out) {
+			*n = 0;
+			rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		for (i = 0, j = 0; i < count; i++)
+			if (mark[i])
+				(*out)[j++] = i;
+	}
+cleanup:
+	free(nodes);
+	free(mark);
+	return rc;
 }

@@ -83,4 +83,14 @@ void nmig_newrev_print(struct nmig_global *g, const char *id,
 		       size_t nparents, const char *up_path,
 		       const char *down_path);
 
+/*
+ * Resolve the targets specs[0..nspecs-1] (or, with none and
+ * heads_when_none, every head) to plan positions in plan order,
+ * deduplicated. *out is malloc'ed (NULL when *n is 0). NMIG_OK, or the
+ * resolution's error with the last error set.
+ */
+int nmig_newrev_resolve(const struct nmig_graph *graph,
+			const char *const *specs, size_t nspecs,
+			int heads_when_none, size_t **out, size_t *n);
+
 #endif
