@@ -77,20 +77,21 @@ static void check_files(struct check_run *run)
 }
 
 /*
- * Results go to the plan cache in batches of this many revisions: one
- * transaction each, and other nmig processes get a turn between them.
+ * The plan cache is used in sessions of this many revisions: lookups in
+ * one read transaction, stores in one write batch (cache.h), and other
+ * nmig processes get a turn between them.
  */
 #define CACHE_BATCH 1000
 
-/* Close the cache batch after every CACHE_BATCH revisions and open the
+/* End the cache session after every CACHE_BATCH revisions and start the
  * next; i is the index of the revision about to be checked. */
 static void cache_batch(struct check_run *run, size_t i)
 {
 	if (i % CACHE_BATCH != 0)
 		return;
 	if (i)
-		nmig_cache_commit(run->cache.cache);
-	nmig_cache_begin(run->cache.cache);
+		nmig_cache_read_end(run->cache.cache);
+	nmig_cache_read_begin(run->cache.cache);
 }
 
 /* Stage 2: every SQL body, up and down, with its revision's transaction
@@ -114,7 +115,7 @@ static void check_scripts(struct check_run *run)
 				       run->g->cfg.max_file_size, &run->diags);
 	}
 	if (run->set.n)
-		nmig_cache_commit(run->cache.cache);
+		nmig_cache_read_end(run->cache.cache);
 }
 
 /* Stage 3: the graph (duplicates, missing parents, cycles), and heads. */
@@ -185,7 +186,7 @@ static void check_lint(struct check_run *run)
 			nmig_diags_add_last_error(&run->diags, "lint");
 	}
 	if (run->set.n)
-		nmig_cache_commit(run->cache.cache);
+		nmig_cache_read_end(run->cache.cache);
 	nmig_buf_release(&checker);
 	if (nmig_lint_project(cfg->root, cfg->path, &lcfg, &run->diags))
 		nmig_diags_add_last_error(&run->diags, "lint");

@@ -30,6 +30,13 @@ enum open_result {
 	OPEN_NOMEM,
 };
 
+/* States of a session (nmig_cache_read_begin .. nmig_cache_read_end). */
+enum {
+	SESSION_NONE = 0,
+	SESSION_READ,  /* a read transaction is open */
+	SESSION_WRITE, /* a store made it a write batch (depth 1) */
+};
+
 enum stmt_id {
 	ST_FILE_GET,
 	ST_FILE_PUT,
@@ -100,6 +107,7 @@ struct nmig_cache {
 	dev_t dev;		  /* identity of the file opened, so that */
 	ino_t ino;		  /* set_aside never moves a newer one */
 	int depth;		  /* nesting of nmig_cache_begin */
+	int session;		  /* nmig_cache_read_begin: SESSION_* */
 	int failed;		  /* disabled after a failure */
 	struct nmig_cache_stats stats;
 };
@@ -449,6 +457,7 @@ static void close_db(struct nmig_cache *c)
 	sqlite3_close(c->db);
 	c->db = NULL;
 	c->depth = 0;
+	c->session = SESSION_NONE;
 }
 
 /*
@@ -737,7 +746,7 @@ static void fail(struct nmig_cache *c, int rc, const char *doing)
 	c->failed = 1;
 	snprintf(msg, sizeof(msg), "%s",
 		 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
-	if (c->depth)
+	if (c->depth || c->session)
 		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
 	close_db(c);
 	if (is_corrupt(rc) && set_aside(c, &aside, &err) == NMIG_OK &&
@@ -887,11 +896,67 @@ int nmig_cache_usable(const struct nmig_cache *cache)
 	return cache && !cache->failed && cache->db;
 }
 
+/*
+ * Turn the read session of c into a write batch: end the read
+ * transaction, take the write lock (waiting up to the busy timeout) and
+ * leave depth 1 for nmig_cache_read_end to commit. 0, or -1 when the
+ * cache was disabled.
+ */
+static int session_write(struct nmig_cache *c)
+{
+	int rc;
+
+	sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+	c->session = SESSION_NONE;
+	rc = sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		fail(c, rc, "starting a batch of writes");
+		return -1;
+	}
+	c->session = SESSION_WRITE;
+	c->depth = 1;
+	return 0;
+}
+
+int nmig_cache_read_begin(struct nmig_cache *cache)
+{
+	int rc;
+
+	if (!nmig_cache_usable(cache) || cache->depth || cache->session)
+		return NMIG_OK;
+	rc = sqlite3_exec(cache->db, "BEGIN", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		fail(cache, rc, "starting to read");
+	else
+		cache->session = SESSION_READ;
+	return NMIG_OK;
+}
+
+int nmig_cache_read_end(struct nmig_cache *cache)
+{
+	int rc;
+
+	if (!nmig_cache_usable(cache) || !cache->session)
+		return NMIG_OK;
+	if (cache->session == SESSION_WRITE) {
+		cache->session = SESSION_NONE;
+		cache->depth = 1;
+		return nmig_cache_commit(cache);
+	}
+	cache->session = SESSION_NONE;
+	rc = sqlite3_exec(cache->db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		fail(cache, rc, "ending a read");
+	return NMIG_OK;
+}
+
 int nmig_cache_begin(struct nmig_cache *cache)
 {
 	int rc;
 
 	if (!nmig_cache_usable(cache))
+		return NMIG_OK;
+	if (cache->session == SESSION_READ && session_write(cache))
 		return NMIG_OK;
 	if (cache->depth++ > 0)
 		return NMIG_OK;
@@ -925,8 +990,15 @@ int nmig_cache_commit(struct nmig_cache *cache)
  */
 static int step_write(struct nmig_cache *c, sqlite3_stmt *s, const char *doing)
 {
-	int rc = sqlite3_step(s);
+	int rc;
 
+	/* the first store of a read session makes it a write batch */
+	if (c->session == SESSION_READ && session_write(c)) {
+		sqlite3_reset(s);
+		sqlite3_clear_bindings(s);
+		return NMIG_OK;
+	}
+	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc == SQLITE_DONE) {

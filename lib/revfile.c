@@ -49,7 +49,6 @@ struct loader {
 	struct nmig_cache *cache; /* NULL: read every file */
 	int dirfd;		  /* dir, for fstatat; -1 without a cache */
 	size_t prefix;		  /* bytes of dir + "/" in every path */
-	int batch;		  /* a batch of stores is open */
 };
 
 /* State of one header parse. */
@@ -789,12 +788,6 @@ static int cache_store(struct loader *ld, const struct nmig_file_info *fi,
 	if (rev && !message_from_slug(rev) &&
 	    nmig_sqlcheck_may_hold_secret(rev->message, strlen(rev->message)))
 		return NMIG_OK;
-	/* the batch opens with the first store: a warm load writes nothing
-	 * and takes no write lock */
-	if (!ld->batch) {
-		nmig_cache_begin(ld->cache);
-		ld->batch = 1;
-	}
 	return nmig_cache_file_put(ld->cache, fi->path + ld->prefix, st, rev,
 				   fi->checksum, rev != NULL);
 }
@@ -1248,13 +1241,15 @@ int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
 		if (ld.dirfd >= 0)
 			ld.cache = cache;
 	}
+	/* one read transaction for every lookup; the first store makes it
+	 * a write batch, so a warm load takes no write lock */
+	nmig_cache_read_begin(ld.cache);
 	for (i = 0; i < out->n; i++) {
 		rc = load_revision(&ld, &out->revs[i]);
 		if (rc)
 			break;
 	}
-	if (ld.batch)
-		nmig_cache_commit(ld.cache);
+	nmig_cache_read_end(ld.cache);
 	if (rc)
 		goto cleanup;
 	rc = implicit_parents(out);

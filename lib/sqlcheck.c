@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -232,6 +234,30 @@ int nmig_sqlcheck_pair_get(struct nmig_cache *cache, const char *key,
 	return rc;
 }
 
+/*
+ * Whether the file fi still has the identity the loader saw (size, mtime,
+ * inode) and was not modified in the last NMIG_CACHE_RACY_NS: then what
+ * was just read from it is what its checksum names. A file edited since
+ * it was loaded would store the findings of new bytes under the old
+ * checksum.
+ */
+static int unchanged(const struct nmig_file_info *fi)
+{
+	struct timespec now;
+	struct stat st;
+	long long mtime;
+
+	if (!fi->path || stat(fi->path, &st) != 0 ||
+	    clock_gettime(CLOCK_REALTIME, &now) != 0)
+		return 0;
+	mtime =
+	    (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+	return st.st_size == fi->size && mtime == fi->mtime_ns &&
+	       (unsigned long long)st.st_ino == fi->inode &&
+	       mtime <= (long long)now.tv_sec * 1000000000LL + now.tv_nsec -
+			    NMIG_CACHE_RACY_NS;
+}
+
 int nmig_sqlcheck_pair_put(struct nmig_cache *cache, const char *key,
 			   const struct nmig_revision *rev, const char *checker,
 			   const struct nmig_diag *items, size_t n)
@@ -242,7 +268,8 @@ int nmig_sqlcheck_pair_put(struct nmig_cache *cache, const char *key,
 	int rc = NMIG_OK;
 
 	if (!nmig_cache_usable(cache) || strlen(checker) > MAX_CHECKER ||
-	    nmig_sqlcheck_diags_secret(items, n))
+	    nmig_sqlcheck_diags_secret(items, n) || !unchanged(&rev->up) ||
+	    (rev->down.path && !unchanged(&rev->down)))
 		return NMIG_OK;
 	if (n) {
 		up = malloc(n * sizeof(*up));

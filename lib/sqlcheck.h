@@ -79,8 +79,11 @@ int nmig_sqlcheck_pair_key(char out[NMIG_SQLCHECK_KEY], char prefix,
  * "down" part. nmig_sqlcheck_pair_get appends them to out with the files'
  * paths: NMIG_OK, NMIG_ENOTFOUND (out untouched), or NMIG_ENOMEM.
  * nmig_sqlcheck_pair_put stores the n findings in items -- unless one is
- * about another file or may hold a secret, or checker is too long (over
- * 200 bytes) -- and returns NMIG_OK or NMIG_ENOMEM.
+ * about another file or may hold a secret, checker is too long (over 200
+ * bytes), or a file's identity (size, mtime, inode) is no longer the one
+ * in rev or it was modified within NMIG_CACHE_RACY_NS (then the bytes
+ * checked may not be those the checksum names) -- and returns NMIG_OK or
+ * NMIG_ENOMEM.
  */
 int nmig_sqlcheck_pair_get(struct nmig_cache *cache, const char *key,
 			   const struct nmig_revision *rev, const char *checker,

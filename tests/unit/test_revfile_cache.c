@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -689,6 +690,80 @@ static void test_stale_entries_refreshed(void **state)
 	assert_int_equal(stats(c).stale - s0.stale, 1);
 }
 
+/* Wall-clock seconds, for the lock test. */
+static double wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * A load reads the cache in one read session: it sees what an earlier
+ * load stored, and it does not wait for another process that holds the
+ * write lock (a warm load only reads).
+ */
+static void test_load_never_waits_for_writer(void **state)
+{
+	struct ctx *c = *state;
+	struct nmig_cache_stats s1;
+	int sync[2];
+	double t0, t1;
+	char byte;
+	pid_t pid;
+	int status;
+
+	generate(c->dir, 300);
+	backdate(c->dir);
+	open_cache(c);
+	load_both(c);
+	s1 = stats(c);
+	assert_true(s1.stores > 500);
+	/* another handle sees the entries: the session was committed */
+	open_cache(c);
+	load_both(c);
+	assert_int_equal(stats(c).hits, s1.stores);
+
+	/* no SQLite handle may cross a fork */
+	nmig_cache_close(c->cache);
+	c->cache = NULL;
+	assert_int_equal(pipe(sync), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct nmig_cache *h = NULL;
+		struct stat st;
+
+		memset(&st, 0, sizeof(st));
+		st.st_mtim.tv_sec = (time_t)OLD_SEC;
+		if (nmig_cache_open(&h, c->cpath, NULL) != NMIG_OK || !h)
+			_exit(1);
+		nmig_cache_begin(h);
+		nmig_cache_file_put(h, "zzz.down.sql", &st, NULL,
+				    c->plain.revs[0].up.checksum, 0);
+		if (write(sync[1], "x", 1) != 1)
+			_exit(1);
+		sleep(3);
+		nmig_cache_commit(h);
+		nmig_cache_close(h);
+		_exit(0);
+	}
+	close(sync[1]);
+	assert_int_equal(read(sync[0], &byte, 1), 1);
+	close(sync[0]);
+	open_cache(c);
+	t0 = wall_s();
+	load_both(c);
+	t1 = wall_s();
+	assert_int_equal(stats(c).hits, s1.stores);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (t1 - t0 > 1.5)
+		fail_msg("the load waited %.1f s for the writer", t1 - t0);
+	assert_int_equal(c->cdiags.n, 0); /* no busy warning */
+}
+
 static void test_errors_never_stored(void **state)
 {
 	struct ctx *c = *state;
@@ -945,6 +1020,81 @@ static void test_sql_check_cached(void **state)
 	assert_true(cache_holds(c, "TABEL"));
 }
 
+/*
+ * A file edited between the load and the check: the findings of its new
+ * bytes must not be stored under the checksum the load saw; a file
+ * modified a moment ago is not stored either.
+ */
+static void test_check_not_stored_after_edit(void **state)
+{
+	struct ctx *c = *state;
+	struct nmig_diags d = NMIG_DIAGS_INIT;
+	struct nmig_lint_config cfg;
+	struct nmig_buf checker = NMIG_BUF_INIT;
+	struct nmig_cache_stats s0;
+	char path[1024];
+
+	assert_int_equal(mkdir(c->dir, 0700), 0);
+	put_text(c->dir, "001_a.up.sql", "CREATE TABLE a (id bigint);\n");
+	put_text(c->dir, "001_a.down.sql", "DROP TABLE a;\n");
+	put_text(c->dir, "002_b.up.sql", "CREATE TABLE b (id bigint);\n");
+	put_text(c->dir, "003_c.up.sql", "CREATE TABLE c (id bigint);\n");
+	put_text(c->dir, "003_c.down.sql", "DROP TABLE c;\n");
+	backdate(c->dir);
+	open_cache(c);
+	load_both(c);
+	nmig_lint_config_init(&cfg);
+	assert_int_equal(nmig_lint_checker(&checker, &cfg), NMIG_OK);
+
+	/* 001's up file gains a syntax error after the load */
+	snprintf(path, sizeof(path), "%s/001_a.up.sql", c->dir);
+	put_text(c->dir, "001_a.up.sql", "CREATE TABEL a (id bigint);\n");
+	set_mtime(path, OLD_SEC + 50, 0);
+	s0 = stats(c);
+	assert_int_equal(nmig_sqlcheck_revision(c->cache, &c->cached.revs[0], 0,
+						NMIG_MAX_FILE_SIZE, &d),
+			 NMIG_EINPUT);
+	assert_int_equal(nmig_lint_revision_cached(&c->cached.revs[0], &cfg, 1,
+						   c->cache, checker.ptr, &d),
+			 NMIG_EINPUT);
+	assert_int_equal(stats(c).stores, s0.stores);
+	nmig_diags_release(&d);
+	/* 003's down file changes and still parses: lint is clean, and
+	 * still not stored */
+	snprintf(path, sizeof(path), "%s/003_c.down.sql", c->dir);
+	put_text(c->dir, "003_c.down.sql", "DROP TABLE IF EXISTS c;\n");
+	set_mtime(path, OLD_SEC + 60, 0);
+	assert_int_equal(nmig_lint_revision_cached(&c->cached.revs[2], &cfg, 1,
+						   c->cache, checker.ptr, &d),
+			 NMIG_OK);
+	assert_int_equal(nmig_sqlcheck_revision(c->cache, &c->cached.revs[2], 0,
+						NMIG_MAX_FILE_SIZE, &d),
+			 NMIG_OK);
+	assert_int_equal(stats(c).stores, s0.stores);
+	nmig_diags_release(&d);
+
+	/* 002 was modified a moment ago: checked, not stored */
+	put_text(c->dir, "002_b.up.sql", "CREATE TABLE b (id int);\n");
+	load_both(c);
+	s0 = stats(c);
+	assert_int_equal(nmig_sqlcheck_revision(c->cache, &c->cached.revs[1], 0,
+						NMIG_MAX_FILE_SIZE, &d),
+			 NMIG_OK);
+	assert_int_equal(nmig_lint_revision_cached(&c->cached.revs[1], &cfg, 1,
+						   c->cache, checker.ptr, &d),
+			 NMIG_OK);
+	assert_int_equal(stats(c).stores, s0.stores);
+	nmig_diags_release(&d);
+
+	/* reloaded, 001 is checked for what it holds now, then stored */
+	load_both(c);
+	check_all(c, 0);
+	s0 = stats(c);
+	check_all(c, 0);
+	assert_int_equal(stats(c).hits - s0.hits, 2); /* 001 and 003 */
+	nmig_buf_release(&checker);
+}
+
 /* Lint every revision of c->plain without and with the cache; equal. */
 static void lint_all(struct ctx *c, const struct nmig_lint_config *cfg,
 		     int strict)
@@ -1090,12 +1240,14 @@ int main(void)
 	    T(test_example_migrations),
 	    T(test_generated_history),
 	    T(test_stale_entries_refreshed),
+	    T(test_load_never_waits_for_writer),
 	    T(test_errors_never_stored),
 	    T(test_recent_files_not_stored),
 	    T(test_corrupt_and_unusable_cache),
 	    T(test_secret_message_not_stored),
 	    T(test_secret_detector),
 	    T(test_sql_check_cached),
+	    T(test_check_not_stored_after_edit),
 	    T(test_lint_cached),
 	    T(test_lint_config_in_checker),
 	    T(test_config_cache_off),
