@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "error.h"
 
 /* Ids listed in the text report before "and N more". */
@@ -33,14 +34,6 @@ struct url_origin {
 	char *redacted;	  /* the URL with its password as ***, or NULL */
 	const char *from; /* "environment", ".env" or "libpq" */
 };
-
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 /* The URL variable's name (as db.c resolves it). */
 static const char *url_var(const struct nmig_global *g)
@@ -605,9 +598,9 @@ int cmd_doctor(struct nmig_global *g, int argc, char **argv)
 	u.var = url_var(g);
 	v = getenv(u.var);
 	u.from_env = v && *v;
-	t0 = mono_ms();
+	t0 = nmig_clock_ms();
 	rc = db_connect(&db);
-	r.latency.connect_ms = mono_ms() - t0;
+	r.latency.connect_ms = nmig_clock_ms() - t0;
 	url_origin_resolve(&u);
 	if (rc) {
 		if (g->json)

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "cluster.h"
 #include "env.h"
 #include "error.h"
@@ -92,14 +93,6 @@ static volatile sig_atomic_t got_signal;
 static PGcancel *volatile cancel_handle;
 /* The cluster to stop at exit if the run did not get to it. */
 static struct nmig_cluster *volatile live_cluster;
-
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 /*
  * SIGINT, SIGTERM, SIGHUP: remember the signal and cancel the running
@@ -489,7 +482,7 @@ static void check_print(struct tester *t, const struct check *c)
 /* Finish check c: its time, and print it. */
 static void check_done(struct tester *t, struct check *c, double t0)
 {
-	c->ms = mono_ms() - t0;
+	c->ms = nmig_clock_ms() - t0;
 	if (got_signal && c->status == CHECK_FAIL) {
 		/* cancelled by the signal: not a finding about the files */
 		c->status = CHECK_SKIP;
@@ -537,7 +530,7 @@ static void check_head(struct tester *t)
 			      "hint: join them with 'nmig merge'; the checks "
 			      "below upgrade to every head\n");
 	}
-	check_done(t, c, mono_ms());
+	check_done(t, c, nmig_clock_ms());
 }
 
 /*
@@ -608,7 +601,7 @@ static int run_prelude(struct tester *t)
 static int check_prelude(struct tester *t)
 {
 	struct check *c = check_new(t, "prelude");
-	double t0 = mono_ms();
+	double t0 = nmig_clock_ms();
 	int err = run_prelude(t);
 
 	if (err) {
@@ -617,7 +610,7 @@ static int check_prelude(struct tester *t)
 		put_error(&c->details);
 	} else {
 		check_summary(c, "('%s', %.2f s)", t->prelude,
-			      (mono_ms() - t0) / 1000.0);
+			      (nmig_clock_ms() - t0) / 1000.0);
 	}
 	check_done(t, c, t0);
 	return err;
@@ -627,7 +620,7 @@ static int check_prelude(struct tester *t)
 static int check_base(struct tester *t, size_t nirreversible)
 {
 	struct check *c = check_new(t, "base");
-	double t0 = mono_ms();
+	double t0 = nmig_clock_ms();
 	size_t k = collect(t, NMIG_UP, t->keep), done;
 	long failed;
 	int err = run_nodes(t, NMIG_UP, k, &done, &failed);
@@ -638,7 +631,7 @@ static int check_base(struct tester *t, size_t nirreversible)
 		if (failed >= 0)
 			put_rev(&c->summary, t, (size_t)failed);
 		nmig_buf_printf(&c->summary, " (%zu of %zu applied, %.2f s)",
-				done, k, (mono_ms() - t0) / 1000.0);
+				done, k, (nmig_clock_ms() - t0) / 1000.0);
 		put_error(&c->details);
 	} else {
 		check_summary(c, "(%zu revision%s applied and kept", k,
@@ -651,7 +644,7 @@ static int check_base(struct tester *t, size_t nirreversible)
 					t->base_spec ? ", " : ": ",
 					nirreversible);
 		nmig_buf_printf(&c->summary, ", %.2f s)",
-				(mono_ms() - t0) / 1000.0);
+				(nmig_clock_ms() - t0) / 1000.0);
 	}
 	check_done(t, c, t0);
 	return err;
@@ -683,7 +676,7 @@ static int pass(struct tester *t, struct check *c, enum nmig_direction dir,
 			nmig_buf_puts(&c->summary, "the start");
 		nmig_buf_printf(&c->summary, " (%zu of %zu %s, %.2f s)", done,
 				k, dir == NMIG_UP ? "applied" : "reverted",
-				(mono_ms() - t0) / 1000.0);
+				(nmig_clock_ms() - t0) / 1000.0);
 		put_error(&c->details);
 	}
 	return err;
@@ -693,7 +686,7 @@ static int pass(struct tester *t, struct check *c, enum nmig_direction dir,
 static void check_full_up(struct tester *t, struct nmig_fingerprint *fp_up)
 {
 	struct check *c = check_new(t, "full upgrade");
-	double t0 = mono_ms();
+	double t0 = nmig_clock_ms();
 	size_t k, applied, i;
 	int err = pass(t, c, NMIG_UP, t0, &k);
 
@@ -709,7 +702,7 @@ static void check_full_up(struct tester *t, struct nmig_fingerprint *fp_up)
 					applied, plural(applied));
 	} else {
 		check_summary(c, "(%zu revision%s, %.2f s)", k, plural(k),
-			      (mono_ms() - t0) / 1000.0);
+			      (nmig_clock_ms() - t0) / 1000.0);
 	}
 	if (!t->lost && take_fp(t, fp_up))
 		fail_fp(c);
@@ -722,7 +715,7 @@ static void check_full_down(struct tester *t,
 {
 	struct check *c = check_new(t, "full downgrade");
 	struct nmig_fingerprint fp = NMIG_FINGERPRINT_INIT;
-	double t0 = mono_ms();
+	double t0 = nmig_clock_ms();
 	size_t k, nd;
 	int err = pass(t, c, NMIG_DOWN, t0, &k);
 
@@ -737,7 +730,7 @@ static void check_full_down(struct tester *t,
 			      "(%zu revision%s: the schema differs from the "
 			      "start in %zu place%s, %.2f s)",
 			      k, plural(k), nd, plural(nd),
-			      (mono_ms() - t0) / 1000.0);
+			      (nmig_clock_ms() - t0) / 1000.0);
 		if (!t->no_stairway)
 			nmig_buf_puts(&c->details,
 				      "the stairway below names the revisions "
@@ -746,7 +739,7 @@ static void check_full_down(struct tester *t,
 	} else if (!err) {
 		t->clean = 1;
 		check_summary(c, "(%zu revision%s, %.2f s)", k, plural(k),
-			      (mono_ms() - t0) / 1000.0);
+			      (nmig_clock_ms() - t0) / 1000.0);
 	}
 	nmig_fingerprint_release(&fp);
 	check_done(t, c, t0);
@@ -758,7 +751,7 @@ static void check_second_up(struct tester *t,
 {
 	struct check *c = check_new(t, "second upgrade");
 	struct nmig_fingerprint fp = NMIG_FINGERPRINT_INIT;
-	double t0 = mono_ms();
+	double t0 = nmig_clock_ms();
 	size_t k, nd;
 	int err = pass(t, c, NMIG_UP, t0, &k);
 
@@ -773,10 +766,10 @@ static void check_second_up(struct tester *t,
 			      "(%zu revision%s: the schema differs from the "
 			      "first upgrade in %zu place%s, %.2f s)",
 			      k, plural(k), nd, plural(nd),
-			      (mono_ms() - t0) / 1000.0);
+			      (nmig_clock_ms() - t0) / 1000.0);
 	} else if (!err) {
 		check_summary(c, "(%zu revision%s, %.2f s)", k, plural(k),
-			      (mono_ms() - t0) / 1000.0);
+			      (nmig_clock_ms() - t0) / 1000.0);
 	}
 	nmig_fingerprint_release(&fp);
 	check_done(t, c, t0);
@@ -956,7 +949,7 @@ static void check_stairway(struct tester *t)
 	struct stair s = {t, c, NMIG_BUF_INIT, NMIG_BUF_INIT, 0};
 	struct nmig_fingerprint before = NMIG_FINGERPRINT_INIT;
 	struct nmig_buf note = NMIG_BUF_INIT;
-	double t0 = mono_ms();
+	double t0 = nmig_clock_ms();
 	size_t k, done, i, total, stepped = 0;
 	long failed;
 	int tty = isatty(STDOUT_FILENO) && !t->g->quiet && !t->g->json;
@@ -1044,7 +1037,7 @@ static void check_stairway(struct tester *t)
 			nmig_buf_printf(&c->summary, ", stopped after %zu",
 					stepped);
 		nmig_buf_printf(&c->summary, ", %.2f s)",
-				(mono_ms() - t0) / 1000.0);
+				(nmig_clock_ms() - t0) / 1000.0);
 		nmig_buf_put(&c->details, s.failures.ptr, s.failures.len);
 	} else {
 		check_summary(c, "(%zu revision%s", total, plural(total));
@@ -1054,7 +1047,7 @@ static void check_stairway(struct tester *t)
 			nmig_buf_puts(&c->summary, " above where the "
 						   "downgrade stops");
 		nmig_buf_printf(&c->summary, ", %.2f s)",
-				(mono_ms() - t0) / 1000.0);
+				(nmig_clock_ms() - t0) / 1000.0);
 	}
 	check_done(t, c, t0);
 cleanup:
@@ -1394,14 +1387,14 @@ static int write_junit(struct tester *t, const char *path,
 		"failures=\"%zu\" errors=\"%d\" skipped=\"%zu\" "
 		"time=\"%.3f\">\n",
 		setup_error ? 1 : t->nchecks, failures, setup_error ? 1 : 0,
-		skipped, (mono_ms() - t->t0) / 1000.0);
+		skipped, (nmig_clock_ms() - t->t0) / 1000.0);
 	fprintf(f, "  <testsuite name=\"");
 	put_xml(f, t->set.dir ? t->set.dir : "migrations");
 	fprintf(f,
 		"\" tests=\"%zu\" failures=\"%zu\" errors=\"%d\" "
 		"skipped=\"%zu\" time=\"%.3f\" timestamp=\"%s\">\n",
 		setup_error ? 1 : t->nchecks, failures, setup_error ? 1 : 0,
-		skipped, (mono_ms() - t->t0) / 1000.0, stamp);
+		skipped, (nmig_clock_ms() - t->t0) / 1000.0, stamp);
 	if (setup_error) {
 		fprintf(f, "    <testcase classname=\"nmig.test\" "
 			   "name=\"setup\" time=\"0\">\n      <error "
@@ -1470,7 +1463,7 @@ static void print_json(struct tester *t, size_t passed, size_t failed,
 	}
 	printf("],\"passed\":%zu,\"failed\":%zu,\"not_run\":%zu,"
 	       "\"seconds\":%.3f,\"exit\":%d}\n",
-	       passed, failed, skipped, (mono_ms() - t->t0) / 1000.0,
+	       passed, failed, skipped, (nmig_clock_ms() - t->t0) / 1000.0,
 	       exit_code);
 }
 
@@ -1498,7 +1491,7 @@ static int finish(struct tester *t)
 		printf("%zu passed, %zu failed", passed, failed);
 		if (skipped)
 			printf(", %zu not run", skipped);
-		printf(" (%.2f s)\n", (mono_ms() - t->t0) / 1000.0);
+		printf(" (%.2f s)\n", (nmig_clock_ms() - t->t0) / 1000.0);
 	}
 	fflush(stdout);
 	if (got_signal)
@@ -1532,7 +1525,7 @@ static void run_checks(struct tester *t)
 		c->status = CHECK_FAIL;
 		put_error(&c->details);
 		note_lost(t, err);
-		check_done(t, c, mono_ms());
+		check_done(t, c, nmig_clock_ms());
 		why = "the scratch database could not be set up";
 	}
 	if (!why && count_set(t, t->keep) && check_base(t, t->nirr))
@@ -1541,7 +1534,7 @@ static void run_checks(struct tester *t)
 		struct check *c = check_new(t, "setup");
 
 		fail_fp(c);
-		check_done(t, c, mono_ms());
+		check_done(t, c, nmig_clock_ms());
 		why = "the starting schema could not be read";
 	}
 	if (!why && !count_set(t, t->cover))
@@ -1714,7 +1707,7 @@ int cmd_test(struct nmig_global *g, int argc, char **argv)
 	memset(&t, 0, sizeof(t));
 	nmig_buf_init(&t.bad);
 	t.g = g;
-	t.t0 = mono_ms();
+	t.t0 = nmig_clock_ms();
 	rc = nmig_opts_parse(&usage, &argc, argv);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
@@ -1765,7 +1758,7 @@ int cmd_test(struct nmig_global *g, int argc, char **argv)
 	install_signals(old);
 	signals = 1;
 	atexit(stop_cluster_at_exit);
-	start = mono_ms();
+	start = nmig_clock_ms();
 	url = env_value("TEST_DATABASE_URL");
 	err = url ? open_test_url(&t, url, allow_nonempty)
 		  : open_cluster(&t, bindir);
@@ -1776,7 +1769,7 @@ int cmd_test(struct nmig_global *g, int argc, char **argv)
 		goto cleanup;
 	}
 	set_cancel(t.conn->pg);
-	print_header(&t, mono_ms() - start);
+	print_header(&t, nmig_clock_ms() - start);
 	check_head(&t);
 	run_checks(&t);
 	rc = finish(&t);

@@ -16,22 +16,15 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "clock.h"
 #include "env.h"
 #include "error.h"
 #include "revfile.h"
 #include "sqlscript.h"
 
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 double db_elapsed_ms(const struct nmig_db *db)
 {
-	return mono_ms() - db->t0;
+	return nmig_clock_ms() - db->t0;
 }
 
 /* Parse a duration option into *ms when given. */
@@ -51,7 +44,7 @@ int db_init(struct nmig_db *db, struct nmig_global *g, const struct db_opts *o)
 
 	memset(db, 0, sizeof(*db));
 	db->g = g;
-	db->t0 = mono_ms();
+	db->t0 = nmig_clock_ms();
 	db->tty = isatty(STDOUT_FILENO);
 	db->lock_wait_ms = g->cfg.lock_wait_ms;
 	db->lock_timeout_ms = g->cfg.lock_timeout_ms;

@@ -27,20 +27,13 @@
 #include <sys/prctl.h>
 #endif
 
+#include "clock.h"
 #include "error.h"
 
 /* The socket's port number: only names the socket file in our dir. */
 #define CLUSTER_PORT "5432"
 /* Longest parent directory before falling back to /tmp (sun_path). */
 #define MAX_PARENT_LEN 70
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 static void sleep_ms(int ms)
 {
@@ -343,7 +336,7 @@ static void detail_log_tail(const char *log)
 static int wait_child(pid_t pid, int *status, int timeout_ms,
 		      volatile sig_atomic_t *interrupted)
 {
-	double until = now_ms() + timeout_ms;
+	double until = nmig_clock_ms() + timeout_ms;
 
 	for (;;) {
 		pid_t r = waitpid(pid, status, WNOHANG);
@@ -351,7 +344,7 @@ static int wait_child(pid_t pid, int *status, int timeout_ms,
 		if (r == pid || (r < 0 && errno == ECHILD))
 			return 0;
 		if ((interrupted && *interrupted) ||
-		    (timeout_ms && now_ms() >= until))
+		    (timeout_ms && nmig_clock_ms() >= until))
 			return 1;
 		sleep_ms(10);
 	}
@@ -569,7 +562,7 @@ static int run_server(struct nmig_cluster *c, const struct nmig_cluster_opts *o)
 			"max_connections=20",
 			NULL};
 	int timeout = o->start_timeout_ms > 0 ? o->start_timeout_ms : 60000;
-	double until = now_ms() + timeout;
+	double until = nmig_clock_ms() + timeout;
 	int status, err = NMIG_OK;
 
 	nmig_buf_printf(&exe, "%s/postgres", c->bindir);
@@ -600,7 +593,7 @@ static int run_server(struct nmig_cluster *c, const struct nmig_cluster_opts *o)
 			err = nmig_error_set(NMIG_ERROR, "interrupted");
 			goto cleanup;
 		}
-		if (now_ms() >= until) {
+		if (nmig_clock_ms() >= until) {
 			err =
 			    nmig_error_set(NMIG_ECONNECT,
 					   "the scratch PostgreSQL server did "

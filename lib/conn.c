@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "error.h"
 
 /* Per-attempt connect_timeout (seconds) when the URL sets none. */
@@ -67,26 +68,6 @@ static int ends_with_ci(const char *s, const char *suffix)
 	size_t a = strlen(s), b = strlen(suffix);
 
 	return a >= b && find_ci(s + a - b, suffix) == s + a - b;
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts;
-
-	if (ms <= 0)
-		return;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
 }
 
 /* The value of keyword in a PQconninfoOption array, NULL when unset. */
@@ -770,7 +751,7 @@ int nmig_conn_open(struct nmig_conn **out, const char *url,
 	    nmig_conn_policy(&c->info, opts ? opts->allow_insecure : 0, diags);
 	if (err)
 		goto cleanup;
-	start = now_ms();
+	start = nmig_clock_ms();
 	for (;;) {
 		int n = 0, wait;
 
@@ -779,7 +760,7 @@ int nmig_conn_open(struct nmig_conn **out, const char *url,
 		kw[n] = "client_encoding";
 		val[n++] = "UTF8";
 		if (!*c->info.connect_timeout) {
-			double left = (double)total - (now_ms() - start);
+			double left = (double)total - (nmig_clock_ms() - start);
 			int secs = (int)ceil(left / 1000.0);
 
 			if (secs > CONNECT_ATTEMPT_TIMEOUT || total <= 0)
@@ -812,7 +793,7 @@ int nmig_conn_open(struct nmig_conn **out, const char *url,
 			err = nmig_error_set(NMIG_ENOMEM, "out of memory");
 			goto cleanup;
 		}
-		elapsed = now_ms() - start;
+		elapsed = nmig_clock_ms() - start;
 		if (!nmig_conn_error_is_transient(lastmsg) ||
 		    elapsed >= (double)total) {
 			err = connect_error(c, lastmsg, c->attempts, elapsed);
@@ -828,7 +809,7 @@ int nmig_conn_open(struct nmig_conn **out, const char *url,
 			opts->on_retry(opts->ud, c->attempts, wait, red.ptr);
 			nmig_buf_release(&red);
 		}
-		sleep_ms(wait);
+		nmig_clock_sleep_ms(wait);
 		delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
 	}
 	PQsetNoticeReceiver(c->pg, notice_receiver, c);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "error.h"
 
 /* The largest sample count nmig_doctor_median takes. */
@@ -81,14 +82,6 @@ double nmig_doctor_median(const double *v, size_t n)
 	return (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
-static double mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 int nmig_doctor_ping(struct nmig_doctor_latency *out, struct nmig_conn *c,
 		     size_t n)
 {
@@ -99,13 +92,13 @@ int nmig_doctor_ping(struct nmig_doctor_latency *out, struct nmig_conn *c,
 		n = NMIG_DOCTOR_SAMPLES;
 	out->n = 0;
 	for (i = 0; i < n; i++) {
-		double t0 = mono_ms();
+		double t0 = nmig_clock_ms();
 
 		err = nmig_conn_query(c, "latency probe", "SELECT 1", 0, NULL,
 				      NULL);
 		if (err)
 			return err;
-		out->samples_ms[out->n++] = mono_ms() - t0;
+		out->samples_ms[out->n++] = nmig_clock_ms() - t0;
 	}
 	out->median_ms = nmig_doctor_median(out->samples_ms, out->n);
 	out->min_ms = out->max_ms = out->samples_ms[0];

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "error.h"
 
 /* Lock-conflict retries: 250 ms doubling, capped, with jitter. */
@@ -41,26 +42,6 @@ struct run {
 	const struct nmig_exec_opts *o;
 	struct nmig_exec_result *res;
 };
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts;
-
-	if (ms <= 0)
-		return;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
 
 /* Wait before lock retry number attempt (1-based): backoff with jitter. */
 static int retry_wait_ms(int attempt)
@@ -446,7 +427,7 @@ static int run_batch(struct run *r, size_t from, size_t to, size_t *next,
 			if (strcmp(tag, "BEGIN") == 0 && next_entry < b.n) {
 				cur = (long)next_entry++;
 				count = 1;
-				t0 = now_ms();
+				t0 = nmig_clock_ms();
 				emit(r, NMIG_EXEC_START, b.entries[cur].step, 0,
 				     0, 0, NULL);
 			}
@@ -459,8 +440,9 @@ static int run_batch(struct run *r, size_t from, size_t to, size_t *next,
 				server_ms = atof(PQgetvalue(res, 0, 0));
 			if (strcmp(tag, "COMMIT") == 0) {
 				step_done(r, b.entries[cur].step,
-					  server_ms >= 0 ? server_ms
-							 : now_ms() - t0);
+					  server_ms >= 0
+					      ? server_ms
+					      : nmig_clock_ms() - t0);
 				cur = -1;
 				server_ms = -1;
 			}
@@ -630,7 +612,7 @@ static int run_statement(struct run *r, size_t i, const struct nmig_stmt *st)
 			emit(r, NMIG_EXEC_RETRY, i, 0, attempt, wait,
 			     PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
 			PQclear(res);
-			sleep_ms(wait);
+			nmig_clock_sleep_ms(wait);
 			continue;
 		}
 		pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
@@ -661,7 +643,7 @@ static int run_nontx(struct run *r, size_t i, enum outcome *oc)
 	const struct nmig_step *st = &r->steps[i];
 	struct nmig_buf sql = NMIG_BUF_INIT;
 	PGresult *res = NULL;
-	double t0 = now_ms();
+	double t0 = nmig_clock_ms();
 	size_t j;
 	int err;
 
@@ -749,7 +731,7 @@ static int run_nontx(struct run *r, size_t i, enum outcome *oc)
 		nmig_buf_release(&prefix);
 		goto cleanup;
 	}
-	step_done(r, i, now_ms() - t0);
+	step_done(r, i, nmig_clock_ms() - t0);
 cleanup:
 	if (res)
 		PQclear(res);
@@ -819,7 +801,7 @@ int nmig_exec_run(struct nmig_exec_result *out, struct nmig_conn *c,
 
 			emit(&r, NMIG_EXEC_RETRY, next, 0, retries, wait,
 			     nmig_error_last()->message);
-			sleep_ms(wait);
+			nmig_clock_sleep_ms(wait);
 		}
 		err = NMIG_OK;
 		out->failed = -1;

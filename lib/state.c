@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "error.h"
 #include "revfile.h"
 
@@ -141,26 +142,6 @@ void nmig_sql_text_array(struct nmig_buf *out, char *const *v, size_t n)
 	nmig_buf_puts(out, "]::text[]");
 }
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts;
-
-	if (ms <= 0)
-		return;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Add who holds the advisory lock (pid, application, since) as detail. */
 static void describe_holder(struct nmig_conn *c, const char *key)
 {
@@ -200,7 +181,7 @@ int nmig_state_lock(struct nmig_conn *c, const struct nmig_vtable *t,
 	    "SELECT pg_catalog.pg_try_advisory_lock($1::pg_catalog.int8)";
 	char key[32];
 	const char *params[1] = {key};
-	double start = now_ms(), waited = 0;
+	double start = nmig_clock_ms(), waited = 0;
 	int interval = 100, err = NMIG_OK;
 	PGresult *res = NULL;
 
@@ -216,7 +197,7 @@ int nmig_state_lock(struct nmig_conn *c, const struct nmig_vtable *t,
 		      strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 		PQclear(res);
 		res = NULL;
-		waited = now_ms() - start;
+		waited = nmig_clock_ms() - start;
 		if (got)
 			break;
 		if (waited >= (double)wait_ms) {
@@ -233,9 +214,10 @@ int nmig_state_lock(struct nmig_conn *c, const struct nmig_vtable *t,
 			goto cleanup;
 		}
 		if ((double)interval > (double)wait_ms - waited)
-			sleep_ms((int)((double)wait_ms - waited) + 1);
+			nmig_clock_sleep_ms((int)((double)wait_ms - waited) +
+					    1);
 		else
-			sleep_ms(interval);
+			nmig_clock_sleep_ms(interval);
 		if (interval < 500)
 			interval += 100;
 	}
