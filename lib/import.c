@@ -362,6 +362,21 @@ static int oom(void)
 	return nmig_error_set(NMIG_ENOMEM, "out of memory");
 }
 
+/*
+ * Warn that the entry name of the source directory is not a migration and
+ * is ignored (why says what it is not). NMIG_OK or NMIG_ENOMEM.
+ */
+static int ignore_entry(struct reader *r, const char *name, const char *why)
+{
+	char *path = join(r->src, name);
+
+	if (!path)
+		return oom();
+	notef(r, NMIG_SEV_WARNING, path, 0, "ignored: %s", why);
+	free(path);
+	return NMIG_OK;
+}
+
 /* Make the saved first error the last error again. */
 static void restore_error(const struct nmig_error *e)
 {
@@ -730,17 +745,13 @@ out:
 static int read_diesel(struct reader *r, const struct listing *ls)
 {
 	size_t i;
-	char *path;
 	int rc;
 
 	for (i = 0; i < ls->n; i++) {
 		if (ls->items[i].kind != 'd') {
-			path = join(r->src, ls->items[i].name);
-			if (!path)
-				return oom();
-			notef(r, NMIG_SEV_WARNING, path, 0,
-			      "ignored: not a diesel migration directory");
-			free(path);
+			if (ignore_entry(r, ls->items[i].name,
+					 "not a diesel migration directory"))
+				return NMIG_ENOMEM;
 			continue;
 		}
 		rc = diesel_one(r, ls->items[i].name);
@@ -962,7 +973,6 @@ static int read_flat(struct reader *r, const struct listing *ls)
 {
 	struct half *h = NULL;
 	size_t i, j, n = 0;
-	char *path;
 	int rc = NMIG_OK;
 
 	h = calloc(ls->n ? ls->n : 1, sizeof(*h));
@@ -972,15 +982,12 @@ static int read_flat(struct reader *r, const struct listing *ls)
 		const char *name = ls->items[i].name;
 
 		if (ls->items[i].kind != 'f' || !flat_name(name, &h[n])) {
-			path = join(r->src, name);
-			if (!path) {
-				rc = oom();
+			rc = ignore_entry(
+			    r, name,
+			    "not named <version>_<title>.up.sql, "
+			    ".down.sql, or V<version>.<Name>.up.sql");
+			if (rc)
 				goto cleanup;
-			}
-			notef(r, NMIG_SEV_WARNING, path, 0,
-			      "ignored: not named <version>_<title>.up.sql, "
-			      ".down.sql, or V<version>.<Name>.up.sql");
-			free(path);
 			continue;
 		}
 		h[n].num = number_key(h[n].id + (h[n].id[0] == 'V'),
@@ -1374,7 +1381,6 @@ static int read_dbmate(struct reader *r, const struct listing *ls)
 {
 	size_t i, d, n;
 	const char *name, *s;
-	char *path;
 	int rc;
 
 	for (i = 0; i < ls->n; i++) {
@@ -1383,13 +1389,10 @@ static int read_dbmate(struct reader *r, const struct listing *ls)
 		/* dbmate: ^(\d+).*\.sql$ */
 		if (ls->items[i].kind != 'f' || !d ||
 		    !ends_with(name, ".sql")) {
-			path = join(r->src, name);
-			if (!path)
-				return oom();
-			notef(r, NMIG_SEV_WARNING, path, 0,
-			      "ignored: not a dbmate migration "
-			      "(<version>_<name>.sql)");
-			free(path);
+			if (ignore_entry(r, name,
+					 "not a dbmate migration "
+					 "(<version>_<name>.sql)"))
+				return NMIG_ENOMEM;
 			continue;
 		}
 		s = name + d;
@@ -1812,7 +1815,6 @@ static int read_sourcegraph(struct reader *r, const struct listing *ls)
 {
 	size_t i, d;
 	const char *name;
-	char *path;
 	int rc;
 
 	for (i = 0; i < ls->n; i++) {
@@ -1820,13 +1822,11 @@ static int read_sourcegraph(struct reader *r, const struct listing *ls)
 		d = digits_len(name);
 		if (ls->items[i].kind != 'd' || !d ||
 		    (name[d] != '\0' && name[d] != '_')) {
-			path = join(r->src, name);
-			if (!path)
-				return oom();
-			notef(r, NMIG_SEV_WARNING, path, 0,
-			      "ignored: not a sourcegraph migration directory "
-			      "(<id>_<name>/)");
-			free(path);
+			if (ignore_entry(
+				r, name,
+				"not a sourcegraph migration directory "
+				"(<id>_<name>/)"))
+				return NMIG_ENOMEM;
 			continue;
 		}
 		rc = sg_one(r, name);
