@@ -35,13 +35,6 @@ struct url_origin {
 	const char *from; /* "environment", ".env" or "libpq" */
 };
 
-/* The URL variable's name (as db.c resolves it). */
-static const char *url_var(const struct nmig_global *g)
-{
-	return g->cfg.url_env && *g->cfg.url_env ? g->cfg.url_env
-						 : "DATABASE_URL";
-}
-
 /* After db_connect read .env: where the URL came from, redacted. */
 static void url_origin_resolve(struct url_origin *u)
 {
@@ -595,7 +588,7 @@ int cmd_doctor(struct nmig_global *g, int argc, char **argv)
 	if ((rc = db_init(&db, g, &o)))
 		goto cleanup;
 	have_db = 1;
-	u.var = url_var(g);
+	u.var = db_url_var(g);
 	v = getenv(u.var);
 	u.from_env = v && *v;
 	t0 = nmig_clock_ms();

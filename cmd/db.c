@@ -177,15 +177,13 @@ static void on_retry(void *ud, int attempt, int wait_ms, const char *message)
 		   attempt, (int)len, message, wait_ms / 1000.0);
 }
 
-/* The variable that holds the URL. */
-static const char *url_var(const struct nmig_global *g)
+const char *db_url_var(const struct nmig_global *g)
 {
 	return g->cfg.url_env && *g->cfg.url_env ? g->cfg.url_env
 						 : "DATABASE_URL";
 }
 
-/* 1 when one of libpq's connection variables is set. */
-static int libpq_env_set(void)
+int db_libpq_env_set(void)
 {
 	static const char *const vars[] = {
 	    "PGHOST",	  "PGHOSTADDR", "PGPORT",
@@ -202,24 +200,20 @@ static int libpq_env_set(void)
 	return 0;
 }
 
-/*
- * Read .env and the URL variable into *url (NULL when it is unset or
- * empty). Returns NMIG_OK or a libnmig code (a malformed .env).
- */
-static int find_url(struct nmig_db *db, const char **url)
+int db_find_url(struct nmig_global *g, const char **url)
 {
-	struct nmig_global *g = db->g;
 	struct nmig_buf path = NMIG_BUF_INIT;
 	int err;
 
 	*url = NULL;
 	nmig_buf_printf(&path, "%s/%s", g->cfg.root ? g->cfg.root : ".",
 			NMIG_ENV_FILE);
-	err = nmig_env_load(path.ptr, NULL);
+	err = nmig_buf_oom(&path) ? nmig_error_set(NMIG_ENOMEM, "out of memory")
+				  : nmig_env_load(path.ptr, NULL);
 	nmig_buf_release(&path);
 	if (err)
 		return err;
-	*url = getenv(url_var(g));
+	*url = getenv(db_url_var(g));
 	if (*url && !**url)
 		*url = NULL;
 	return NMIG_OK;
@@ -264,11 +258,11 @@ int db_connect(struct nmig_db *db)
 {
 	const char *url;
 
-	if (find_url(db, &url))
+	if (db_find_url(db->g, &url))
 		return db_fail(db);
 	if (!url) {
-		if (!libpq_env_set()) {
-			const char *var = url_var(db->g);
+		if (!db_libpq_env_set()) {
+			const char *var = db_url_var(db->g);
 
 			nmig_error_set(NMIG_ECONNECT,
 				       "no database URL: '%s' is not set", var);
@@ -296,7 +290,7 @@ int db_attach(struct nmig_db *db, struct nmig_global *g,
 	db_init(db, g, &o);
 	db->graph = graph;
 	db->borrowed_graph = 1;
-	err = find_url(db, &url);
+	err = db_find_url(db->g, &url);
 	if (err || !url)
 		return err;
 	err = open_conn(db, url);

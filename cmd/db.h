@@ -145,6 +145,23 @@ int db_production_guard(struct nmig_db *db, const char *what,
 int db_load(struct nmig_db *db);
 
 /*
+ * The name of the variable that holds the database URL: --url-env or the
+ * config's, else DATABASE_URL.
+ */
+const char *db_url_var(const struct nmig_global *g);
+
+/* 1 when one of libpq's connection variables (PGHOST, ...) is set. */
+int db_libpq_env_set(void);
+
+/*
+ * Read the project's .env (never overriding the environment) and point
+ * *url at the URL variable's value, NULL when it is unset or empty.
+ * Returns NMIG_OK or a libnmig code with the last error set (a malformed
+ * .env); prints nothing.
+ */
+int db_find_url(struct nmig_global *g, const char **url);
+
+/*
  * Read .env, find the URL, connect (TLS policy, retries) and set up the
  * version table names. Exit code (5 for connection problems).
  */

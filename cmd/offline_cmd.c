@@ -18,7 +18,6 @@
 
 #include "cache.h"
 #include "conn.h"
-#include "env.h"
 #include "error.h"
 
 #ifndef DEFAULT_PGSOCKET_DIR
@@ -45,31 +44,6 @@ int offline_check_opts(struct nmig_global *g, const char *cmd, int sql,
 	return NMIG_EXIT_OK;
 }
 
-/* The variable that holds the URL. */
-static const char *url_var(const struct nmig_global *g)
-{
-	return g->cfg.url_env && *g->cfg.url_env ? g->cfg.url_env
-						 : "DATABASE_URL";
-}
-
-/* 1 when one of libpq's connection variables is set. */
-static int libpq_env_set(void)
-{
-	static const char *const vars[] = {
-	    "PGHOST",	  "PGHOSTADDR", "PGPORT",
-	    "PGDATABASE", "PGUSER",	"PGSERVICE",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-		const char *v = getenv(vars[i]);
-
-		if (v && *v)
-			return 1;
-	}
-	return 0;
-}
-
 /* Append the first element of the comma-separated list s. */
 static void first_of(struct nmig_buf *out, const char *s)
 {
@@ -88,27 +62,21 @@ static void first_of(struct nmig_buf *out, const char *s)
 static int named_database(struct nmig_global *g, struct nmig_buf *key,
 			  struct nmig_buf *where, struct nmig_buf *why)
 {
-	struct nmig_buf path = NMIG_BUF_INIT, host = NMIG_BUF_INIT;
-	struct nmig_buf port = NMIG_BUF_INIT;
+	struct nmig_buf host = NMIG_BUF_INIT, port = NMIG_BUF_INIT;
 	struct nmig_conninfo ci;
 	const char *url;
 	int err;
 
-	nmig_buf_printf(&path, "%s/%s", g->cfg.root ? g->cfg.root : ".",
-			NMIG_ENV_FILE);
-	err = nmig_buf_oom(&path) ? NMIG_ENOMEM : nmig_env_load(path.ptr, NULL);
-	nmig_buf_release(&path);
-	if (err)
+	if ((err = db_find_url(g, &url)))
 		return err;
-	url = getenv(url_var(g));
-	if ((!url || !*url) && !libpq_env_set()) {
+	if (!url && !db_libpq_env_set()) {
 		nmig_buf_printf(why,
 				"no range given and no database named: '%s' "
 				"is not set",
-				url_var(g));
+				db_url_var(g));
 		return 0;
 	}
-	if ((err = nmig_conninfo_parse(&ci, url && *url ? url : "")))
+	if ((err = nmig_conninfo_parse(&ci, url ? url : "")))
 		return err;
 	if (*ci.host)
 		first_of(&host, ci.host);
