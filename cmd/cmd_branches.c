@@ -10,25 +10,20 @@
 static void print_json(const struct nmig_graph *graph, const size_t *bps,
 		       size_t n)
 {
-	size_t i, j, nc;
+	size_t i;
 
 	fputc('[', stdout);
 	for (i = 0; i < n; i++) {
 		const struct nmig_revision *r = nmig_graph_rev(graph, bps[i]);
-		const size_t *ch = nmig_graph_children(graph, bps[i], &nc);
 
 		fputs(i ? ",\n {" : "{", stdout);
 		fputs("\"id\": ", stdout);
 		nmig_json_str(stdout, r->id);
 		fputs(", \"message\": ", stdout);
 		nmig_json_str(stdout, r->message);
-		fputs(", \"children\": [", stdout);
-		for (j = 0; j < nc; j++) {
-			if (j)
-				fputs(", ", stdout);
-			nmig_json_str(stdout, nmig_graph_rev(graph, ch[j])->id);
-		}
-		fputs("]}", stdout);
+		fputs(", \"children\": ", stdout);
+		nmig_json_children(stdout, graph, bps[i]);
+		fputc('}', stdout);
 	}
 	fputs("]\n", stdout);
 }
@@ -85,14 +80,9 @@ int cmd_branches(struct nmig_global *g, int argc, char **argv)
 	size_t n;
 
 	memset(&set, 0, sizeof(set));
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = nmig_opts_parse_none(g, &usage, &argc, argv, NULL);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
-	if (argc > 1) {
-		nmig_errorf(g, "unexpected argument '%s'", argv[1]);
-		nmig_hintf(g, "see 'nmig branches --help'");
-		return NMIG_EXIT_USAGE;
-	}
 	rc = nmig_load_graph(g, &set, &graph);
 	if (rc == NMIG_EXIT_OK) {
 		bps = nmig_graph_branchpoints(graph, &n);

@@ -18,13 +18,7 @@ static void print_json(const struct nmig_graph *graph, const size_t *heads,
 		const struct nmig_revision *r = nmig_graph_rev(graph, heads[i]);
 
 		fputs(i ? ",\n {" : "{", stdout);
-		fputs("\"id\": ", stdout);
-		nmig_json_str(stdout, r->id);
-		fputs(", \"message\": ", stdout);
-		nmig_json_str(stdout, r->message);
-		fputs(", \"parents\": ", stdout);
-		nmig_json_strs(stdout, (const char *const *)r->parents,
-			       r->nparents);
+		nmig_json_rev(stdout, r);
 		fputs(", \"up\": ", stdout);
 		nmig_json_str(stdout, r->up.path);
 		fputs(", \"down\": ", stdout);
@@ -91,14 +85,9 @@ int cmd_heads(struct nmig_global *g, int argc, char **argv)
 	size_t n;
 
 	memset(&set, 0, sizeof(set));
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = nmig_opts_parse_none(g, &usage, &argc, argv, NULL);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
-	if (argc > 1) {
-		nmig_errorf(g, "unexpected argument '%s'", argv[1]);
-		nmig_hintf(g, "see 'nmig heads --help'");
-		return NMIG_EXIT_USAGE;
-	}
 	rc = nmig_load_graph(g, &set, &graph);
 	if (rc == NMIG_EXIT_OK) {
 		heads = nmig_graph_heads(graph, &n);

@@ -145,24 +145,15 @@ static void print_json_item(const struct nmig_graph *graph,
 			    const struct nmig_applied *applied, size_t i)
 {
 	const struct nmig_revision *r = nmig_graph_rev(graph, i);
-	size_t np, nc, j;
-	const size_t *ch;
+	size_t np, nc;
 
 	nmig_graph_parents(graph, i, &np);
-	ch = nmig_graph_children(graph, i, &nc);
-	fputs("{\"id\": ", stdout);
-	nmig_json_str(stdout, r->id);
-	fputs(", \"message\": ", stdout);
-	nmig_json_str(stdout, r->message);
-	fputs(", \"parents\": ", stdout);
-	nmig_json_strs(stdout, (const char *const *)r->parents, r->nparents);
-	fputs(", \"children\": [", stdout);
-	for (j = 0; j < nc; j++) {
-		if (j)
-			fputs(", ", stdout);
-		nmig_json_str(stdout, nmig_graph_rev(graph, ch[j])->id);
-	}
-	printf("], \"head\": %s, \"branchpoint\": %s, \"mergepoint\": %s",
+	nmig_graph_children(graph, i, &nc);
+	fputc('{', stdout);
+	nmig_json_rev(stdout, r);
+	fputs(", \"children\": ", stdout);
+	nmig_json_children(stdout, graph, i);
+	printf(", \"head\": %s, \"branchpoint\": %s, \"mergepoint\": %s",
 	       nc == 0 ? "true" : "false", nc > 1 ? "true" : "false",
 	       np > 1 ? "true" : "false");
 	fputs(", \"up\": ", stdout);
@@ -256,14 +247,10 @@ int cmd_history(struct nmig_global *g, int argc, char **argv)
 	int have_applied = 0;
 
 	memset(&set, 0, sizeof(set));
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = nmig_opts_parse_none(g, &usage, &argc, argv,
+				  "limit the history with -r A:B");
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
-	if (argc > 1) {
-		nmig_errorf(g, "unexpected argument '%s'", argv[1]);
-		nmig_hintf(g, "limit the history with -r A:B");
-		return NMIG_EXIT_USAGE;
-	}
 	rc = nmig_load_graph(g, &set, &graph);
 	if (rc == NMIG_EXIT_OK)
 		have_applied = db_applied_marks(g, graph, &applied);

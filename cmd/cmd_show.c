@@ -154,20 +154,11 @@ static void show(struct nmig_global *g, const struct nmig_graph *graph,
 	ps = nmig_graph_parents(graph, i, &np);
 	cs = nmig_graph_children(graph, i, &nc);
 	if (g->json) {
-		fputs("{\"id\": ", stdout);
-		nmig_json_str(stdout, r->id);
-		fputs(", \"message\": ", stdout);
-		nmig_json_str(stdout, r->message);
-		fputs(", \"parents\": ", stdout);
-		nmig_json_strs(stdout, (const char *const *)r->parents,
-			       r->nparents);
-		fputs(", \"children\": [", stdout);
-		for (size_t j = 0; j < nc; j++) {
-			if (j)
-				fputs(", ", stdout);
-			nmig_json_str(stdout, nmig_graph_rev(graph, cs[j])->id);
-		}
-		printf("], \"head\": %s, \"branchpoint\": %s, "
+		fputc('{', stdout);
+		nmig_json_rev(stdout, r);
+		fputs(", \"children\": ", stdout);
+		nmig_json_children(stdout, graph, i);
+		printf(", \"head\": %s, \"branchpoint\": %s, "
 		       "\"mergepoint\": %s, \"transactional\": %s, "
 		       "\"reversible\": %s, \"up\": ",
 		       nc == 0 ? "true" : "false", nc > 1 ? "true" : "false",

@@ -454,6 +454,31 @@ void nmig_json_strs(FILE *out, const char *const *s, size_t n)
 	fputc(']', out);
 }
 
+void nmig_json_rev(FILE *out, const struct nmig_revision *r)
+{
+	fputs("\"id\": ", out);
+	nmig_json_str(out, r->id);
+	fputs(", \"message\": ", out);
+	nmig_json_str(out, r->message);
+	fputs(", \"parents\": ", out);
+	nmig_json_strs(out, (const char *const *)r->parents, r->nparents);
+}
+
+void nmig_json_children(FILE *out, const struct nmig_graph *graph, size_t node)
+{
+	const size_t *ch;
+	size_t n, i;
+
+	ch = nmig_graph_children(graph, node, &n);
+	fputc('[', out);
+	for (i = 0; i < n; i++) {
+		if (i)
+			fputs(", ", out);
+		nmig_json_str(out, nmig_graph_rev(graph, ch[i])->id);
+	}
+	fputc(']', out);
+}
+
 /* Global options, named in the hint when one is given after a command. */
 static int is_global_option(const char *arg)
 {
@@ -806,4 +831,20 @@ int nmig_load_graph(struct nmig_global *g, struct nmig_revset *set,
 	}
 	nmig_diags_release(&d);
 	return exit_code;
+}
+
+/* nmig_opts_parse_none: see nmig.h. */
+int nmig_opts_parse_none(struct nmig_global *g, const struct nmig_usage *u,
+			 int *argc, char **argv, const char *hint)
+{
+	int rc = nmig_opts_parse(u, argc, argv);
+
+	if (rc || *argc <= 1)
+		return rc;
+	nmig_errorf(g, "unexpected argument '%s'", argv[1]);
+	if (hint)
+		nmig_hintf(g, "%s", hint);
+	else
+		nmig_hintf(g, "see 'nmig %s --help'", u->name);
+	return NMIG_EXIT_USAGE;
 }

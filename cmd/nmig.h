@@ -93,6 +93,14 @@ struct nmig_usage {
 int nmig_opts_parse(const struct nmig_usage *u, int *argc, char **argv);
 void nmig_opts_help(const struct nmig_usage *u, FILE *out);
 
+/*
+ * nmig_opts_parse for a command that takes no positional argument: one is
+ * refused with "unexpected argument" and hint (NULL: "see 'nmig <name>
+ * --help'"). Same returns as nmig_opts_parse.
+ */
+int nmig_opts_parse_none(struct nmig_global *g, const struct nmig_usage *u,
+			 int *argc, char **argv, const char *hint);
+
 /* Map a libnmig code to an exit code. */
 int nmig_exit_code(int code);
 
@@ -178,6 +186,13 @@ const char *nmig_c_reset(const struct nmig_global *g);
 void nmig_json_str(FILE *out, const char *s);
 /* Write a JSON array of n strings. */
 void nmig_json_strs(FILE *out, const char *const *s, size_t n);
+/*
+ * Write the members "id", "message" and "parents" of revision r (no
+ * braces): how every JSON listing of revisions starts its objects.
+ */
+void nmig_json_rev(FILE *out, const struct nmig_revision *r);
+/* Write the JSON array of the ids of the children of node in graph. */
+void nmig_json_children(FILE *out, const struct nmig_graph *graph, size_t node);
 
 /*
  * Write text that came from files or users (messages, paths) for a
