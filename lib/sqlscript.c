@@ -228,59 +228,58 @@ static char *node_kind(const PgQuery__Node *node)
 	return strdup(m->short_name);
 }
 
+/* The first DefElem of a list named name, or NULL. */
+static const PgQuery__DefElem *find_opt(PgQuery__Node **opts, size_t n,
+					const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (opts[i]->node_case == PG_QUERY__NODE__NODE_DEF_ELEM &&
+		    opts[i]->def_elem->defname &&
+		    strcmp(opts[i]->def_elem->defname, name) == 0)
+			return opts[i]->def_elem;
+	return NULL;
+}
+
 /*
  * The boolean value of option name in a DefElem list: dflt when absent,
  * true for a bare option (WITH (create_slot)).
  */
 static int opt_bool(PgQuery__Node **opts, size_t n, const char *name, int dflt)
 {
-	const PgQuery__DefElem *d;
+	const PgQuery__DefElem *d = find_opt(opts, n, name);
 	const char *s;
-	size_t i;
 
-	for (i = 0; i < n; i++) {
-		if (opts[i]->node_case != PG_QUERY__NODE__NODE_DEF_ELEM)
-			continue;
-		d = opts[i]->def_elem;
-		if (!d->defname || strcmp(d->defname, name) != 0)
-			continue;
-		if (!d->arg)
-			return 1;
-		switch (d->arg->node_case) {
-		case PG_QUERY__NODE__NODE_BOOLEAN:
-			return d->arg->boolean->boolval != 0;
-		case PG_QUERY__NODE__NODE_INTEGER:
-			return d->arg->integer->ival != 0;
-		case PG_QUERY__NODE__NODE_STRING:
-			s = d->arg->string->sval;
-			return !(strcasecmp(s, "false") == 0 ||
-				 strcasecmp(s, "off") == 0 ||
-				 strcasecmp(s, "no") == 0 ||
-				 strcmp(s, "0") == 0);
-		default:
-			return 1;
-		}
+	if (!d)
+		return dflt;
+	if (!d->arg)
+		return 1;
+	switch (d->arg->node_case) {
+	case PG_QUERY__NODE__NODE_BOOLEAN:
+		return d->arg->boolean->boolval != 0;
+	case PG_QUERY__NODE__NODE_INTEGER:
+		return d->arg->integer->ival != 0;
+	case PG_QUERY__NODE__NODE_STRING:
+		s = d->arg->string->sval;
+		return !(strcasecmp(s, "false") == 0 ||
+			 strcasecmp(s, "off") == 0 ||
+			 strcasecmp(s, "no") == 0 || strcmp(s, "0") == 0);
+	default:
+		return 1;
 	}
-	return dflt;
 }
 
 /* The string value of option name in a DefElem list, or NULL. */
 static const char *opt_str(PgQuery__Node **opts, size_t n, const char *name)
 {
-	const PgQuery__DefElem *d;
-	size_t i;
+	const PgQuery__DefElem *d = find_opt(opts, n, name);
 
-	for (i = 0; i < n; i++) {
-		if (opts[i]->node_case != PG_QUERY__NODE__NODE_DEF_ELEM)
-			continue;
-		d = opts[i]->def_elem;
-		if (!d->defname || strcmp(d->defname, name) != 0)
-			continue;
-		if (d->arg && d->arg->node_case == PG_QUERY__NODE__NODE_STRING)
-			return d->arg->string->sval;
-		return "";
-	}
-	return NULL;
+	if (!d)
+		return NULL;
+	if (d->arg && d->arg->node_case == PG_QUERY__NODE__NODE_STRING)
+		return d->arg->string->sval;
+	return "";
 }
 
 /* 1 when option name is in the DefElem list. */
