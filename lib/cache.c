@@ -8,6 +8,7 @@
  * cache can slow nothing down beyond a miss and can never fail a command.
  */
 #include "cache.h"
+#include "clock.h"
 #include "error.h"
 
 #include <dirent.h>
@@ -129,21 +130,6 @@ static const char *errstr(int err, char *buf, size_t cap)
 	if (buf[0] >= 'A' && buf[0] <= 'Z' && buf[1] >= 'a' && buf[1] <= 'z')
 		buf[0] = (char)(buf[0] - 'A' + 'a');
 	return buf;
-}
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void pause_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
 }
 
 static long long now_ns(void)
@@ -503,7 +489,7 @@ static enum open_result open_failure(sqlite3 *db, int rc, struct nmig_buf *why)
 static int lock_cache(const char *path, short type)
 {
 	struct flock fl;
-	long long deadline = mono_ms() + BUSY_TIMEOUT_MS;
+	double deadline = nmig_clock_ms() + BUSY_TIMEOUT_MS;
 	char *name = companion(path, "-lock");
 	int fd;
 
@@ -520,14 +506,14 @@ static int lock_cache(const char *path, short type)
 	fl.l_whence = SEEK_SET;
 	while (fcntl(fd, F_SETLK, &fl) != 0) {
 		if ((errno != EACCES && errno != EAGAIN) ||
-		    mono_ms() >= deadline) {
+		    nmig_clock_ms() >= deadline) {
 			int e = errno;
 
 			close(fd);
 			errno = e;
 			return -1;
 		}
-		pause_ms(5);
+		nmig_clock_sleep_ms(5);
 	}
 	return fd;
 }
@@ -542,7 +528,7 @@ static enum open_result open_once(struct nmig_cache *c, struct nmig_buf *why)
 	struct identity id;
 	struct stat st;
 	int rc, fd, err = 0, foreign, i, lock = -1;
-	long long deadline;
+	double deadline;
 	enum open_result res = OPEN_OK;
 	char eb[128];
 
@@ -611,10 +597,10 @@ static enum open_result open_once(struct nmig_cache *c, struct nmig_buf *why)
 	 * it); SQLite then answers SQLITE_BUSY at once instead of waiting, so
 	 * retry here, within the same timeout.
 	 */
-	deadline = mono_ms() + BUSY_TIMEOUT_MS;
+	deadline = nmig_clock_ms() + BUSY_TIMEOUT_MS;
 	while ((rc = setup_db(c->db, &id, &foreign)) != SQLITE_OK &&
-	       (rc & 0xff) == SQLITE_BUSY && mono_ms() < deadline)
-		pause_ms(10);
+	       (rc & 0xff) == SQLITE_BUSY && nmig_clock_ms() < deadline)
+		nmig_clock_sleep_ms(10);
 	if (rc != SQLITE_OK) {
 		res = open_failure(c->db, rc, why);
 		goto cleanup;
@@ -1140,12 +1126,33 @@ static int valid_checksum(const unsigned char *t)
 	return t[i] == '\0';
 }
 
+/*
+ * Step the lookup s with its values bound: 1 on a row (s stays on it for
+ * the caller to read, reset and clear), 0 when there is none (a miss,
+ * counted, s reset and cleared) or on an error (recorded by fail(), which
+ * disables the cache and finalizes s: the caller must not touch it).
+ */
+static int step_read(struct nmig_cache *c, sqlite3_stmt *s, const char *doing)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	if (rc == SQLITE_DONE)
+		c->stats.misses++;
+	else
+		fail(c, rc, doing);
+	return 0;
+}
+
 int nmig_cache_file_get(struct nmig_cache *cache, const char *name,
 			const struct stat *st, struct nmig_revision *rev_out,
 			char checksum_out[NMIG_SHA256_HEX], int is_up)
 {
 	sqlite3_stmt *s;
-	int rc, ret = NMIG_ENOTFOUND;
+	int ret = NMIG_ENOTFOUND;
 
 	if (!nmig_cache_usable(cache))
 		return NMIG_ENOTFOUND;
@@ -1155,16 +1162,8 @@ int nmig_cache_file_get(struct nmig_cache *cache, const char *name,
 						  "plan cache");
 		goto cleanup;
 	}
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		cache->stats.misses++;
-		goto cleanup;
-	}
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(s);
-		fail(cache, rc, "reading a file entry");
+	if (!step_read(cache, s, "reading a file entry"))
 		return NMIG_ENOTFOUND;
-	}
 	if ((sqlite3_column_int(s, 0) != 0) != (is_up != 0) ||
 	    sqlite3_column_int64(s, 1) != (sqlite3_int64)st->st_size ||
 	    sqlite3_column_int64(s, 2) != stat_mtime_ns(st) ||
@@ -1369,7 +1368,7 @@ int nmig_cache_check_get(struct nmig_cache *cache, const char *checksum,
 {
 	struct nmig_buf blob = NMIG_BUF_INIT;
 	sqlite3_stmt *s;
-	int rc, ret = NMIG_ENOTFOUND;
+	int ret = NMIG_ENOTFOUND;
 
 	if (!nmig_cache_usable(cache))
 		return NMIG_ENOTFOUND;
@@ -1377,16 +1376,8 @@ int nmig_cache_check_get(struct nmig_cache *cache, const char *checksum,
 	sqlite3_bind_text(s, 1, checksum, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, transactional != 0);
 	sqlite3_bind_text(s, 3, checker, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		cache->stats.misses++;
-		goto cleanup;
-	}
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(s);
-		fail(cache, rc, "reading a check result");
-		goto cleanup;
-	}
+	if (!step_read(cache, s, "reading a check result"))
+		return NMIG_ENOTFOUND;
 	nmig_buf_put(&blob, sqlite3_column_blob(s, 1),
 		     (size_t)sqlite3_column_bytes(s, 1));
 	if (nmig_buf_oom(&blob)) {
@@ -1485,16 +1476,8 @@ int nmig_cache_applied_get(struct nmig_cache *cache, const char *dbkey,
 		return NMIG_ENOTFOUND;
 	s = cache->stmt[ST_APPLIED_GET];
 	sqlite3_bind_text(s, 1, dbkey, -1, SQLITE_STATIC);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_DONE) {
-		cache->stats.misses++;
-		goto cleanup;
-	}
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(s);
-		fail(cache, rc, "reading an applied set");
-		goto cleanup;
-	}
+	if (!step_read(cache, s, "reading an applied set"))
+		return NMIG_ENOTFOUND;
 	rc = get_list(sqlite3_column_blob(s, 2), sqlite3_column_bytes(s, 2),
 		      sqlite3_column_int64(s, 1), &out->ids, &out->n);
 	if (rc == NMIG_ENOMEM) {
