@@ -1034,6 +1034,75 @@ static void test_empty_file(void **state)
 	assert_true(has_entry(c->cache, 0));
 }
 
+/* Overwrite every page of the cache file but the first with junk. */
+static void damage_pages(struct ctx *c)
+{
+	unsigned char junk[4096];
+	struct stat st;
+	size_t i;
+	int fd;
+
+	assert_int_equal(stat(c->path, &st), 0);
+	fd = open(c->path, O_WRONLY);
+	assert_true(fd >= 0);
+	for (i = 0; i < sizeof(junk); i++)
+		junk[i] = rand_byte();
+	for (i = 1; (off_t)((i + 1) * sizeof(junk)) <= st.st_size; i++)
+		assert_int_equal(
+		    pwrite(fd, junk, sizeof(junk), (off_t)(i * sizeof(junk))),
+		    (ssize_t)sizeof(junk));
+	close(fd);
+}
+
+/*
+ * The check-result and applied-set lookups on damaged pages: the first
+ * failing read is a miss that disables the handle with one warning (and,
+ * under ASan, touches no statement the failure finalized).
+ */
+static void test_corrupt_lookups(void **state)
+{
+	struct ctx *c = *state;
+	static const char *const ids[] = {"20261126090000"};
+	struct nmig_cache_applied applied;
+	struct nmig_diags found = NMIG_DIAGS_INIT;
+	int pass = -1, round;
+
+	for (round = 0; round < 2; round++) {
+		open_cache(c);
+		fill(c->cache, 2000);
+		assert_int_equal(
+		    nmig_cache_check_put(c->cache, SUM_A, 1, "v", 1, NULL, 0),
+		    NMIG_OK);
+		assert_int_equal(nmig_cache_applied_put(c->cache, "k", ids, 1),
+				 NMIG_OK);
+		nmig_cache_close(c->cache);
+		c->cache = NULL;
+		damage_pages(c);
+		open_cache(c);
+		if (c->cache) {
+			if (round == 0)
+				assert_int_equal(nmig_cache_check_get(
+						     c->cache, SUM_A, 1, "v",
+						     NULL, &pass, &found),
+						 NMIG_ENOTFOUND);
+			else
+				assert_int_equal(nmig_cache_applied_get(
+						     c->cache, "k", &applied),
+						 NMIG_ENOTFOUND);
+			assert_false(nmig_cache_usable(c->cache));
+		}
+		assert_int_equal(count_rule(&c->diags, "cache-reset") +
+				     count_rule(&c->diags, "cache-disabled"),
+				 1);
+		assert_int_equal(pass, -1);
+		assert_int_equal(found.n, 0);
+		nmig_cache_close(c->cache);
+		c->cache = NULL;
+		nmig_diags_release(&c->diags);
+		unlink(c->path); /* when it was not set aside */
+	}
+}
+
 /*
  * A good header over damaged pages: opening may not see it; the first
  * read that does disables the handle with one warning and sets the file
@@ -1571,6 +1640,8 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_empty_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_pages, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_corrupt_lookups, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_unwritable, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_two_processes, setup,
