@@ -109,6 +109,7 @@ struct nmig_cache {
 	ino_t ino;		  /* set_aside never moves a newer one */
 	int depth;		  /* nesting of nmig_cache_begin */
 	int session;		  /* nmig_cache_read_begin: SESSION_* */
+	sqlite3_stmt *scan;	  /* the open nmig_cache_scan's statement */
 	int failed;		  /* disabled after a failure */
 	struct nmig_cache_stats stats;
 };
@@ -440,6 +441,8 @@ static void close_db(struct nmig_cache *c)
 		sqlite3_finalize(c->stmt[i]);
 		c->stmt[i] = NULL;
 	}
+	sqlite3_finalize(c->scan);
+	c->scan = NULL;
 	sqlite3_close(c->db);
 	c->db = NULL;
 	c->depth = 0;
@@ -1147,6 +1150,31 @@ static int step_read(struct nmig_cache *c, sqlite3_stmt *s, const char *doing)
 	return 0;
 }
 
+/*
+ * The answer of nmig_cache_file_get from the file row s is on (columns
+ * as ST_FILE_GET's): NMIG_OK with the outputs filled, NMIG_ENOTFOUND for
+ * an entry of another identity, NMIG_ENOMEM. Counts the hit or stale.
+ */
+static int row_result(struct nmig_cache *c, sqlite3_stmt *s,
+		      const struct stat *st, struct nmig_revision *rev_out,
+		      char checksum_out[NMIG_SHA256_HEX], int is_up)
+{
+	if ((sqlite3_column_int(s, 0) != 0) != (is_up != 0) ||
+	    sqlite3_column_int64(s, 1) != (sqlite3_int64)st->st_size ||
+	    sqlite3_column_int64(s, 2) != stat_mtime_ns(st) ||
+	    sqlite3_column_int64(s, 3) != (sqlite3_int64)st->st_ino ||
+	    !valid_checksum(sqlite3_column_text(s, 4))) {
+		c->stats.stale++;
+		return NMIG_ENOTFOUND;
+	}
+	if (is_up && rev_out && row_to_rev(s, rev_out) != NMIG_OK)
+		return nmig_error_set(NMIG_ENOMEM, "out of memory reading the "
+						   "plan cache");
+	memcpy(checksum_out, sqlite3_column_text(s, 4), NMIG_SHA256_HEX);
+	c->stats.hits++;
+	return NMIG_OK;
+}
+
 int nmig_cache_file_get(struct nmig_cache *cache, const char *name,
 			const struct stat *st, struct nmig_revision *rev_out,
 			char checksum_out[NMIG_SHA256_HEX], int is_up)
@@ -1164,26 +1192,115 @@ int nmig_cache_file_get(struct nmig_cache *cache, const char *name,
 	}
 	if (!step_read(cache, s, "reading a file entry"))
 		return NMIG_ENOTFOUND;
-	if ((sqlite3_column_int(s, 0) != 0) != (is_up != 0) ||
-	    sqlite3_column_int64(s, 1) != (sqlite3_int64)st->st_size ||
-	    sqlite3_column_int64(s, 2) != stat_mtime_ns(st) ||
-	    sqlite3_column_int64(s, 3) != (sqlite3_int64)st->st_ino ||
-	    !valid_checksum(sqlite3_column_text(s, 4))) {
-		cache->stats.stale++;
-		goto cleanup;
-	}
-	if (is_up && rev_out && row_to_rev(s, rev_out) != NMIG_OK) {
-		ret = nmig_error_set(NMIG_ENOMEM, "out of memory reading the "
-						  "plan cache");
-		goto cleanup;
-	}
-	memcpy(checksum_out, sqlite3_column_text(s, 4), NMIG_SHA256_HEX);
-	cache->stats.hits++;
-	ret = NMIG_OK;
+	ret = row_result(cache, s, st, rev_out, checksum_out, is_up);
 cleanup:
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return ret;
+}
+
+struct nmig_cache_scan {
+	struct nmig_cache *cache;
+	int state;	      /* SCAN_* */
+	struct nmig_buf last; /* the last name asked for */
+};
+
+enum { SCAN_START, SCAN_ROW, SCAN_END };
+
+int nmig_cache_scan_open(struct nmig_cache_scan **out, struct nmig_cache *cache)
+{
+	static const char sql[] =
+	    "SELECT is_up, size, mtime_ns, inode, checksum, id, slug, "
+	    "message, parents, parents_explicit, transactional, "
+	    "lint_ignore, header_lines, name FROM file WHERE name >= ?1 "
+	    "ORDER BY name";
+	struct nmig_cache_scan *sc;
+	int rc;
+
+	*out = NULL;
+	if (!nmig_cache_usable(cache) || cache->scan)
+		return NMIG_OK;
+	sc = calloc(1, sizeof(*sc));
+	if (!sc)
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	nmig_buf_init(&sc->last);
+	rc = sqlite3_prepare_v2(cache->db, sql, -1, &cache->scan, NULL);
+	if (rc != SQLITE_OK) {
+		free(sc);
+		if ((rc & 0xff) == SQLITE_NOMEM)
+			return nmig_error_set(NMIG_ENOMEM, "out of memory");
+		fail(cache, rc, "reading the file entries");
+		return NMIG_OK;
+	}
+	sc->cache = cache;
+	*out = sc;
+	return NMIG_OK;
+}
+
+/* Step the scan; SCAN_ROW or SCAN_END, or -1 after disabling the cache. */
+static int scan_step(struct nmig_cache_scan *sc)
+{
+	int rc = sqlite3_step(sc->cache->scan);
+
+	if (rc == SQLITE_ROW)
+		return SCAN_ROW;
+	if (rc == SQLITE_DONE)
+		return SCAN_END;
+	sqlite3_finalize(sc->cache->scan);
+	sc->cache->scan = NULL;
+	fail(sc->cache, rc, "reading the file entries");
+	return -1;
+}
+
+int nmig_cache_scan_get(struct nmig_cache_scan *sc, const char *name,
+			const struct stat *st, struct nmig_revision *rev_out,
+			char checksum_out[NMIG_SHA256_HEX], int is_up)
+{
+	struct nmig_cache *c = sc ? sc->cache : NULL;
+	sqlite3_stmt *s;
+	int r;
+
+	if (!c || !nmig_cache_usable(c) || !c->scan)
+		return NMIG_ENOTFOUND;
+	s = c->scan;
+	/* out of order: a query of its own */
+	if (sc->last.len && strcmp(name, sc->last.ptr) <= 0)
+		return nmig_cache_file_get(c, name, st, rev_out, checksum_out,
+					   is_up);
+	nmig_buf_clear(&sc->last);
+	nmig_buf_puts(&sc->last, name);
+	if (nmig_buf_oom(&sc->last))
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	if (sc->state == SCAN_START) {
+		if (sqlite3_bind_text(s, 1, name, -1, SQLITE_TRANSIENT) !=
+		    SQLITE_OK)
+			return nmig_error_set(NMIG_ENOMEM, "out of memory");
+		sc->state = scan_step(sc);
+	}
+	while (sc->state == SCAN_ROW &&
+	       strcmp((const char *)sqlite3_column_text(s, 13), name) < 0)
+		sc->state = scan_step(sc);
+	if (sc->state < 0)
+		return NMIG_ENOTFOUND;
+	if (sc->state == SCAN_END ||
+	    strcmp((const char *)sqlite3_column_text(s, 13), name) != 0) {
+		c->stats.misses++;
+		return NMIG_ENOTFOUND;
+	}
+	r = row_result(c, s, st, rev_out, checksum_out, is_up);
+	return r;
+}
+
+void nmig_cache_scan_close(struct nmig_cache_scan *sc)
+{
+	if (!sc)
+		return;
+	if (sc->cache && sc->cache->db && sc->cache->scan) {
+		sqlite3_finalize(sc->cache->scan);
+		sc->cache->scan = NULL;
+	}
+	nmig_buf_release(&sc->last);
+	free(sc);
 }
 
 int nmig_cache_file_put(struct nmig_cache *cache, const char *name,

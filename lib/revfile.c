@@ -9,7 +9,9 @@
  * sort, so a load is O(n log n) in the number of files; every problem
  * found is appended to the diagnostics so that a check can report them
  * all. With the plan cache, a file whose identity (size, mtime, inode) is
- * known is only stat'ed: its checksum and header come from the cache.
+ * known is only stat'ed: its checksum and header come from the cache,
+ * looked up for every file in one pass in name order before any file is
+ * read.
  */
 #include "revfile.h"
 #include "buf.h"
@@ -37,8 +39,12 @@ struct entry {
 	char *name;
 	char *id;
 	char *slug;
-	char kind; /* 'u' or 'd' */
+	char kind;  /* 'u' or 'd' */
+	size_t idx; /* of name in the sorted directory listing */
 };
+
+/* No index: a revision without a down file. */
+#define NO_IDX ((size_t)-1)
 
 /* Scratch state of one nmig_revset_load. */
 struct loader {
@@ -46,9 +52,10 @@ struct loader {
 	struct nmig_diags *diags;
 	struct nmig_buf data; /* the file being read, reused */
 	EVP_MD_CTX *md;
-	struct nmig_cache *cache; /* NULL: read every file */
-	int dirfd;		  /* dir, for fstatat; -1 without a cache */
-	size_t prefix;		  /* bytes of dir + "/" in every path */
+	struct nmig_cache *cache;     /* NULL: read every file */
+	struct nmig_cache_scan *scan; /* lookups in name order, or NULL */
+	int dirfd;		      /* dir, for fstatat; -1 without a cache */
+	size_t prefix;		      /* bytes of dir + "/" in every path */
 };
 
 /* State of one header parse. */
@@ -711,10 +718,10 @@ static int cached_header_fits(const struct nmig_revision *got,
 }
 
 /*
- * Look fi up in the plan cache by its name and identity: 1 on a hit (fi
- * filled; for an up file, rev's header too), 0 on a miss (nothing
- * touched), NMIG_ENOMEM. An empty up file is never cached (it carries a
- * warning), so it is not looked up.
+ * Look fi up in the plan cache by its name and identity (through the
+ * loader's scan when one is open): 1 on a hit (fi filled; for an up file,
+ * rev's header too), 0 on a miss (nothing touched), NMIG_ENOMEM. An empty
+ * up file is never cached (it carries a warning), so it is not looked up.
  */
 static int cache_lookup(struct loader *ld, struct nmig_file_info *fi,
 			struct nmig_revision *rev)
@@ -731,8 +738,12 @@ static int cache_lookup(struct loader *ld, struct nmig_file_info *fi,
 	    (unsigned long long)st.st_size > NMIG_MAX_FILE_SIZE)
 		return 0;
 	memset(&got, 0, sizeof(got));
-	rc = nmig_cache_file_get(ld->cache, name, &st, rev ? &got : NULL, sum,
-				 rev != NULL);
+	if (ld->scan)
+		rc = nmig_cache_scan_get(ld->scan, name, &st, rev ? &got : NULL,
+					 sum, rev != NULL);
+	else
+		rc = nmig_cache_file_get(ld->cache, name, &st,
+					 rev ? &got : NULL, sum, rev != NULL);
 	if (rc == NMIG_ENOMEM)
 		return rc;
 	if (rc != NMIG_OK)
@@ -800,9 +811,6 @@ static int load_up(struct loader *ld, struct nmig_revision *rev)
 	struct stat st;
 	int rc, clean;
 
-	rc = cache_lookup(ld, &rev->up, rev);
-	if (rc)
-		return rc < 0 ? rc : NMIG_OK;
 	rc = read_file(ld, &rev->up, &st);
 	if (rc == NMIG_ENOMEM)
 		return rc;
@@ -848,9 +856,6 @@ static int load_down(struct loader *ld, struct nmig_revision *rev)
 
 	if (!rev->down.path)
 		return NMIG_OK;
-	rc = cache_lookup(ld, &rev->down, NULL);
-	if (rc)
-		return rc < 0 ? rc : NMIG_OK;
 	rc = read_file(ld, &rev->down, &st);
 	if (rc == NMIG_ENOMEM)
 		return rc;
@@ -866,15 +871,72 @@ static int load_down(struct loader *ld, struct nmig_revision *rev)
 	return NMIG_OK;
 }
 
-/* Read, check and parse the up and down files of rev. */
-static int load_revision(struct loader *ld, struct nmig_revision *rev)
-{
-	int rc;
+/* Bits of a revision's files found in the cache (lookup_all). */
+#define HIT_UP 1
+#define HIT_DOWN 2
 
-	rev->transactional = 1;
-	rc = load_up(ld, rev);
-	if (rc == NMIG_OK)
+/*
+ * Read, check and parse the up and down files of rev, but those the cache
+ * gave (hits, HIT_* bits).
+ */
+static int load_revision(struct loader *ld, struct nmig_revision *rev,
+			 unsigned hits)
+{
+	int rc = NMIG_OK;
+
+	if (!(hits & HIT_UP)) {
+		rev->transactional = 1;
+		rc = load_up(ld, rev);
+	}
+	if (rc == NMIG_OK && !(hits & HIT_DOWN))
 		rc = load_down(ld, rev);
+	return rc;
+}
+
+/*
+ * Look every file of set up in the cache, in the order of the sorted
+ * directory listing names (one scan of the cache, cache.h); uidx and didx
+ * give the index in names of each revision's up and down file (NO_IDX:
+ * none). Hits fill the revision and set HIT_* bits in hits[k]. NMIG_OK or
+ * NMIG_ENOMEM.
+ */
+static int lookup_all(struct loader *ld, struct nmig_revset *set, size_t nnames,
+		      const size_t *uidx, const size_t *didx,
+		      unsigned char *hits)
+{
+	size_t *slot, i, k;
+	int rc = NMIG_OK, r;
+
+	/* slot[i]: 2k + 1 for the up file of revision k, 2k for its down */
+	slot = malloc((nnames ? nnames : 1) * sizeof(*slot));
+	if (!slot)
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	for (i = 0; i < nnames; i++)
+		slot[i] = NO_IDX;
+	for (k = 0; k < set->n; k++) {
+		slot[uidx[k]] = 2 * k + 1;
+		if (didx[k] != NO_IDX)
+			slot[didx[k]] = 2 * k;
+	}
+	rc = nmig_cache_scan_open(&ld->scan, ld->cache);
+	for (i = 0; i < nnames && rc == NMIG_OK; i++) {
+		struct nmig_revision *rev;
+		int up;
+
+		if (slot[i] == NO_IDX)
+			continue;
+		rev = &set->revs[slot[i] / 2];
+		up = slot[i] & 1;
+		r = cache_lookup(ld, up ? &rev->up : &rev->down,
+				 up ? rev : NULL);
+		if (r < 0)
+			rc = r;
+		else if (r)
+			hits[slot[i] / 2] |= up ? HIT_UP : HIT_DOWN;
+	}
+	nmig_cache_scan_close(ld->scan);
+	ld->scan = NULL;
+	free(slot);
 	return rc;
 }
 
@@ -934,11 +996,14 @@ static void sort_revs(struct nmig_revision **v, struct nmig_revision **tmp,
 	memcpy(v, tmp, n * sizeof(*v));
 }
 
-/* Put the revisions of set in sort_revs order, moving each once. */
-static int order_revs(struct nmig_revset *set)
+/*
+ * Put the revisions of set in sort_revs order, moving each once, and the
+ * n-element arrays a and b (one element per revision) in the same order.
+ */
+static int order_revs(struct nmig_revset *set, size_t *a, size_t *b)
 {
 	struct nmig_revision **p = NULL, **tmp = NULL, *sorted = NULL;
-	size_t i;
+	size_t *pa = NULL, i, k;
 	int rc = NMIG_OK;
 
 	if (set->n < 2)
@@ -946,15 +1011,22 @@ static int order_revs(struct nmig_revset *set)
 	p = malloc(set->n * sizeof(*p));
 	tmp = malloc(set->n * sizeof(*tmp));
 	sorted = malloc(set->n * sizeof(*sorted));
-	if (!p || !tmp || !sorted) {
+	pa = malloc(2 * set->n * sizeof(*pa));
+	if (!p || !tmp || !sorted || !pa) {
 		rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
 		goto cleanup;
 	}
 	for (i = 0; i < set->n; i++)
 		p[i] = &set->revs[i];
 	sort_revs(p, tmp, set->n);
-	for (i = 0; i < set->n; i++)
+	for (i = 0; i < set->n; i++) {
+		k = (size_t)(p[i] - set->revs);
 		sorted[i] = *p[i];
+		pa[i] = a[k];
+		pa[set->n + i] = b[k];
+	}
+	memcpy(a, pa, set->n * sizeof(*a));
+	memcpy(b, pa + set->n, set->n * sizeof(*b));
 	free(set->revs);
 	set->revs = sorted;
 	sorted = NULL;
@@ -962,6 +1034,7 @@ cleanup:
 	free(p);
 	free(tmp);
 	free(sorted);
+	free(pa);
 	return rc;
 }
 
@@ -1054,10 +1127,12 @@ static void file_error(struct loader *ld, const char *rule, const char *name,
 
 /*
  * Turn the group of entries e[0, n) sharing one id into a revision in
- * *rev (returns 1), or report why there is none (returns 0).
+ * *rev (returns 1; *up_idx and *down_idx get the files' indexes in the
+ * directory listing), or report why there is none (returns 0).
  */
 static int group_revision(struct loader *ld, struct entry *e, size_t n,
-			  struct nmig_revision *rev)
+			  struct nmig_revision *rev, size_t *up_idx,
+			  size_t *down_idx)
 {
 	struct nmig_buf names = NMIG_BUF_INIT, hint = NMIG_BUF_INIT;
 	size_t ups = 0, i;
@@ -1112,8 +1187,12 @@ static int group_revision(struct loader *ld, struct entry *e, size_t n,
 	rev->slug = up->slug;
 	up->id = up->slug = NULL;
 	rev->up.path = join_path(ld->dir, up->name);
-	if (down)
+	*up_idx = up->idx;
+	*down_idx = NO_IDX;
+	if (down) {
 		rev->down.path = join_path(ld->dir, down->name);
+		*down_idx = down->idx;
+	}
 cleanup:
 	nmig_buf_release(&names);
 	nmig_buf_release(&hint);
@@ -1166,7 +1245,8 @@ int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
 	struct loader ld;
 	char **names = NULL;
 	struct entry *e = NULL;
-	size_t nnames = 0, ne = 0, i, j, from;
+	size_t nnames = 0, ne = 0, i, j, from, *uidx = NULL, *didx = NULL;
+	unsigned char *hits = NULL;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -1210,6 +1290,7 @@ int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
 			collect(&ld, "file-name", NULL);
 			free(path);
 		} else if (rc == 1) {
+			e[ne].idx = i;
 			e[ne++].name = names[i];
 		}
 	}
@@ -1217,14 +1298,18 @@ int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
 	qsort(e, ne, sizeof(*e), cmp_entry);
 
 	out->revs = calloc(ne ? ne : 1, sizeof(*out->revs));
-	if (!out->revs) {
+	uidx = malloc((ne ? ne : 1) * sizeof(*uidx));
+	didx = malloc((ne ? ne : 1) * sizeof(*didx));
+	hits = calloc(ne ? ne : 1, 1);
+	if (!out->revs || !uidx || !didx || !hits) {
 		rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
 		goto cleanup;
 	}
 	for (i = 0; i < ne; i = j) {
 		for (j = i + 1; j < ne && strcmp(e[j].id, e[i].id) == 0; j++)
 			;
-		if (group_revision(&ld, e + i, j - i, &out->revs[out->n])) {
+		if (group_revision(&ld, e + i, j - i, &out->revs[out->n],
+				   &uidx[out->n], &didx[out->n])) {
 			out->n++;
 			if (!out->revs[out->n - 1].up.path) {
 				rc = nmig_error_set(NMIG_ENOMEM,
@@ -1233,7 +1318,7 @@ int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
 			}
 		}
 	}
-	rc = order_revs(out);
+	rc = order_revs(out, uidx, didx);
 	if (rc)
 		goto cleanup;
 	if (nmig_cache_usable(cache)) {
@@ -1244,11 +1329,10 @@ int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
 	/* one read transaction for every lookup; the first store makes it
 	 * a write batch, so a warm load takes no write lock */
 	nmig_cache_read_begin(ld.cache);
-	for (i = 0; i < out->n; i++) {
-		rc = load_revision(&ld, &out->revs[i]);
-		if (rc)
-			break;
-	}
+	if (ld.cache)
+		rc = lookup_all(&ld, out, nnames, uidx, didx, hits);
+	for (i = 0; i < out->n && rc == NMIG_OK; i++)
+		rc = load_revision(&ld, &out->revs[i], hits[i]);
 	nmig_cache_read_end(ld.cache);
 	if (rc)
 		goto cleanup;
@@ -1261,6 +1345,9 @@ cleanup:
 	if (e)
 		free_entries(e, ne);
 	free_list(names, nnames);
+	free(uidx);
+	free(didx);
+	free(hits);
 	EVP_MD_CTX_free(ld.md);
 	nmig_buf_release(&ld.data);
 	nmig_diags_release(&local);

@@ -764,6 +764,81 @@ static void test_load_never_waits_for_writer(void **state)
 	assert_int_equal(c->cdiags.n, 0); /* no busy warning */
 }
 
+/*
+ * The scan answers as nmig_cache_file_get does: in name order, with names
+ * missing from the cache, a stale entry, and a name asked out of order.
+ */
+static void test_scan_matches_point_lookups(void **state)
+{
+	static const char *const ask[] = {
+	    "000001_step_1.down.sql", "000001_step_1.up.sql",
+	    "000002_missing.up.sql",  "000003_step_3.up.sql",
+	    "000002_step_2.up.sql", /* out of order */
+	    "000005_step_5.down.sql", "zzz_none.up.sql",
+	};
+	struct ctx *c = *state;
+	struct nmig_cache_scan *scan = NULL;
+	struct nmig_cache_stats a, b;
+	char path[1024];
+	size_t i;
+
+	generate(c->dir, 6);
+	backdate(c->dir);
+	open_cache(c);
+	load_both(c);
+	/* 000003's up file changes: its entry is stale */
+	snprintf(path, sizeof(path), "%s/000003_step_3.up.sql", c->dir);
+	set_mtime(path, OLD_SEC + 9, 0);
+	for (i = 0; i < sizeof(ask) / sizeof(ask[0]); i++) {
+		struct nmig_revision r1, r2;
+		char s1[NMIG_SHA256_HEX] = "", s2[NMIG_SHA256_HEX] = "";
+		struct stat st;
+		int up = strstr(ask[i], ".up.") != NULL, rc1, rc2;
+
+		memset(&st, 0, sizeof(st));
+		snprintf(path, sizeof(path), "%s/%s", c->dir, ask[i]);
+		stat(path, &st);
+		memset(&r1, 0, sizeof(r1));
+		memset(&r2, 0, sizeof(r2));
+		if (i == 0)
+			assert_int_equal(nmig_cache_scan_open(&scan, c->cache),
+					 NMIG_OK);
+		assert_non_null(scan);
+		a = stats(c);
+		rc1 = nmig_cache_scan_get(scan, ask[i], &st, up ? &r1 : NULL,
+					  s1, up);
+		b = stats(c);
+		nmig_cache_scan_close(scan);
+		scan = NULL;
+		rc2 = nmig_cache_file_get(c->cache, ask[i], &st,
+					  up ? &r2 : NULL, s2, up);
+		assert_int_equal(rc1, rc2);
+		assert_string_equal(s1, s2);
+		assert_str_same(r1.id, r2.id, ask[i]);
+		assert_str_same(r1.message, r2.message, ask[i]);
+		assert_list_same(r1.parents, r1.nparents, r2.parents,
+				 r2.nparents, ask[i]);
+		assert_int_equal(b.hits - a.hits, rc1 == NMIG_OK);
+		nmig_revision_release(&r1);
+		nmig_revision_release(&r2);
+		/* reopen and skip ahead to the next name, as a loader does */
+		if (i + 1 < sizeof(ask) / sizeof(ask[0])) {
+			size_t k;
+
+			assert_int_equal(nmig_cache_scan_open(&scan, c->cache),
+					 NMIG_OK);
+			for (k = 0; k <= i; k++) {
+				char cs[NMIG_SHA256_HEX];
+
+				memset(&st, 0, sizeof(st));
+				nmig_cache_scan_get(scan, ask[k], &st, NULL, cs,
+						    0);
+			}
+		}
+	}
+	assert_null(scan);
+}
+
 static void test_errors_never_stored(void **state)
 {
 	struct ctx *c = *state;
@@ -1241,6 +1316,7 @@ int main(void)
 	    T(test_generated_history),
 	    T(test_stale_entries_refreshed),
 	    T(test_load_never_waits_for_writer),
+	    T(test_scan_matches_point_lookups),
 	    T(test_errors_never_stored),
 	    T(test_recent_files_not_stored),
 	    T(test_corrupt_and_unusable_cache),
