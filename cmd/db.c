@@ -352,6 +352,10 @@ static void record_observed(struct nmig_db *db)
 
 	if (!ids)
 		return;
+	if (db->g->no_cache || db->g->cfg.cache_off) {
+		free(ids);
+		return;
+	}
 	for (i = 0; i < count; i++)
 		if (db->report.mark[i])
 			ids[n++] = nmig_graph_rev(db->graph, i)->id;

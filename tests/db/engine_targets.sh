@@ -195,4 +195,28 @@ run_nmig upgrade heads
 expect_rc 0 "upgrade heads again"
 expect_eq "$(schema_dump dag)" "$dump_dag" "the DAG schema is the same after down and up"
 
+### the plan cache: an online run records the applied set there, unless the
+### cache is off (--no-cache or cache = off), when nothing is written at all
+nc=$(project_dir nocache)
+cp -r "$NMIG_SOURCE_DIR/migrations" "$nc/"
+db_create nc
+export DATABASE_URL=$(db_url nc)
+cd "$nc" || exit 1
+run_nmig --no-cache upgrade
+expect_rc 0 "upgrade with --no-cache"
+expect_true "--no-cache wrote no .nmig/" test ! -e "$nc/.nmig"
+run_nmig --no-cache downgrade base
+expect_rc 0 "downgrade with --no-cache"
+expect_true "still no .nmig/" test ! -e "$nc/.nmig"
+printf 'cache = off\n' >"$nc/nmig.conf"
+run_nmig upgrade
+expect_rc 0 "upgrade with cache = off"
+expect_true "cache = off wrote no .nmig/" test ! -e "$nc/.nmig"
+rm "$nc/nmig.conf"
+run_nmig current
+expect_rc 0 "current with the cache on"
+run_nmig downgrade base
+expect_rc 0 "downgrade with the cache on"
+expect_true "the cache is written when it is on" test -f "$nc/.nmig/cache.db"
+
 db_finish
