@@ -8,12 +8,15 @@
  * to them. REV arguments lint just those revisions. Levels
  * come from the rule table, then `lint.<rule>` keys of the config file,
  * then --rule options. Exit 1 when an error-severity finding remains, 3
- * when a migration file cannot be parsed or loaded, 0 otherwise.
+ * when a migration file cannot be parsed or loaded, 0 otherwise. Lint
+ * results of unchanged files come from the plan cache (not with --no-cache
+ * or `cache = off`), with the same output.
  */
 #include "commands.h"
 #include "db.h"
 
 #include "buf.h"
+#include "cache.h"
 #include "error.h"
 #include "lint.h"
 #include "plan.h"
@@ -388,6 +391,72 @@ static int select_revs(struct nmig_global *g, struct nmig_graph *graph,
 	return NMIG_EXIT_OK;
 }
 
+/*
+ * The plan cache is used in sessions of this many revisions (as in `nmig
+ * check`): lookups in one read transaction, stores in one write batch
+ * (cache.h), and other nmig processes get a turn between them.
+ */
+#define CACHE_BATCH 1000
+
+/*
+ * Lint the selected revisions (sel as select_revs fills it) into diags,
+ * with the plan cache unless it is disabled or unusable. *linted counts
+ * them; *unparsable is set when a file cannot be parsed or read. Returns
+ * NMIG_EXIT_OK or an exit code after printing (out of memory).
+ */
+static int lint_revs(struct nmig_global *g, struct nmig_graph *graph,
+		     const unsigned char *sel,
+		     const struct nmig_lint_config *cfg,
+		     struct nmig_diags *diags, size_t *linted, int *unparsable)
+{
+	struct nmig_run_cache cache;
+	struct nmig_buf checker = NMIG_BUF_INIT;
+	size_t n = nmig_graph_count(graph), i, done = 0;
+	int rc;
+
+	rc = nmig_run_cache_open(g, &cache);
+	if (rc)
+		goto cleanup;
+	if (cache.cache && nmig_lint_checker(&checker, cfg))
+		nmig_buf_release(&checker); /* then lint without the cache */
+	for (i = 0; i < n; i++) {
+		const struct nmig_revision *r = nmig_graph_rev(graph, i);
+		size_t errors = diags->errors;
+		int lrc;
+
+		if (!sel[i])
+			continue;
+		if (done % CACHE_BATCH == 0) {
+			if (done)
+				nmig_cache_read_end(cache.cache);
+			nmig_cache_read_begin(cache.cache);
+		}
+		lrc = nmig_lint_revision_cached(
+		    r, cfg, sel[i] == 2, cache.cache,
+		    checker.len ? checker.ptr : NULL, diags);
+		done++;
+		if (lrc == NMIG_ENOMEM) {
+			nmig_cache_read_end(cache.cache);
+			rc = nmig_report_error(g);
+			goto cleanup;
+		}
+		if (lrc < 0) {
+			/* syntax errors are in diags already; a file that
+			 * cannot be read or is not text has none yet */
+			if (diags->errors == errors)
+				nmig_diags_add_last_error(diags, "sql-file");
+			*unparsable = 1;
+		}
+	}
+	if (done)
+		nmig_cache_read_end(cache.cache);
+cleanup:
+	*linted = done;
+	nmig_buf_release(&checker);
+	nmig_run_cache_close(g, &cache);
+	return rc;
+}
+
 /* nmig lint [--format F] [--since REV] [--rule N=L]... [--list-rules] [REV...]
  */
 int cmd_lint(struct nmig_global *g, int argc, char **argv)
@@ -508,27 +577,9 @@ int cmd_lint(struct nmig_global *g, int argc, char **argv)
 	rc = select_revs(g, graph, since, all, argc - 1, argv + 1, sel);
 	if (rc)
 		goto cleanup;
-	for (i = 0; i < n; i++) {
-		const struct nmig_revision *r = nmig_graph_rev(graph, i);
-		size_t errors = diags.errors;
-
-		if (!sel[i])
-			continue;
-		rc = sel[i] == 2 ? nmig_lint_revision(r, &cfg, &diags)
-				 : nmig_lint_revision_history(r, &cfg, &diags);
-		linted++;
-		if (rc == NMIG_ENOMEM) {
-			rc = nmig_report_error(g);
-			goto cleanup;
-		}
-		if (rc < 0) {
-			/* syntax errors are in diags already; a file that
-			 * cannot be read or is not text has none yet */
-			if (diags.errors == errors)
-				nmig_diags_add_last_error(&diags, "sql-file");
-			unparsable = 1;
-		}
-	}
+	rc = lint_revs(g, graph, sel, &cfg, &diags, &linted, &unparsable);
+	if (rc)
+		goto cleanup;
 	print_findings(g, format, &diags, linted);
 	rc = unparsable	    ? NMIG_EXIT_INPUT
 	     : diags.errors ? NMIG_EXIT_FAILURE

@@ -93,6 +93,49 @@ expect_stderr_contains ": 10 hits, 0 misses" "heads: the 10 files from the cache
 run_nmig --json heads
 expect_stdout_equals "$nocache_heads" "warm heads --json: same output"
 
+# --- lint: a second run is served from the cache, same output ---------
+mkdir "$T/lintp"
+cd "$T/lintp" || exit 1
+cp -R "$NMIG_FIXTURES/lint/require-concurrent-index-creation/bad" migrations
+cp "$NMIG_SOURCE_DIR"/migrations/* migrations/
+backdate migrations/*
+run_nmig --no-cache lint
+expect_exit 1 "--no-cache lint: the index finding is an error"
+expect_stdout_contains "[require-concurrent-index-creation]" "--no-cache lint: the finding"
+nocache_lint=$out
+run_nmig --no-cache --json lint --rule require-concurrent-index-creation=warning
+expect_exit 0 "--no-cache lint --json at level warning"
+nocache_lint_json=$out
+expect_no_file .nmig "--no-cache lint writes no .nmig/"
+printf 'cache = off\n' >nmig.conf
+run_nmig -vv lint
+expect_exit 1 "lint with cache = off"
+expect_stdout_equals "$nocache_lint" "lint with cache = off: same output"
+expect_stderr_not_contains "plan cache" "lint with cache = off: no cache statistics"
+expect_no_file .nmig "lint with cache = off writes no .nmig/"
+rm nmig.conf
+run_nmig -vv lint
+expect_exit 1 "cold lint"
+expect_stdout_equals "$nocache_lint" "cold lint: same output as --no-cache"
+expect_stderr_matches "plan cache '.*': 0 hits, [0-9]+ misses, 0 stale, [1-9][0-9]* stored" \
+	"cold lint: lint results are stored"
+lint_checks=$(cache_count checks)
+[ "$lint_checks" -ge 2 ]
+check $? "cold lint stored its results ($lint_checks check entries)"
+run_nmig -vv lint
+expect_exit 1 "warm lint"
+expect_stdout_equals "$nocache_lint" "warm lint: identical output"
+expect_stderr_matches "plan cache '.*': [0-9]+ hits, 0 misses, 0 stale, 0 stored" \
+	"warm lint: every lookup is a hit, nothing stored"
+expect_eq "$(cache_count checks)" "$lint_checks" "warm lint: no new check entries"
+for i in 1 2; do
+	run_nmig --json lint --rule require-concurrent-index-creation=warning
+	expect_exit 0 "lint --json with another level, run $i"
+	expect_stdout_equals "$nocache_lint_json" \
+		"lint --json with another level, run $i: same as --no-cache"
+done
+cd "$T/proj" || exit 1
+
 # --- edits are seen: no stale data -------------------------------------
 up=migrations/20261126094000_add_task_due_date.up.sql
 edit "$up" "-- nmig:parents 20261126093000
