@@ -4,7 +4,9 @@
  * and the applied set last seen per database. Its path is the config's
  * `cache`, else `.nmig/cache.db` beside the migrations directory. `info`
  * never creates or changes the file; `clear` deletes it with its -wal,
- * -shm and -lock files (the cache is rebuilt on next use).
+ * -shm and -lock files (the cache is rebuilt on next use). With `cache =
+ * off` in the config, info says the cache is disabled (naming a file left
+ * at the default path) and clear still deletes that file.
  */
 #include "commands.h"
 #include "buf.h"
@@ -14,7 +16,10 @@
 #include <string.h>
 #include <time.h>
 
-/* The cache path of this project into out; NMIG_OK or NMIG_ENOMEM. */
+/*
+ * The cache path of this project into out (with `cache = off`, the default
+ * path, where a file may be left from before); NMIG_OK or NMIG_ENOMEM.
+ */
 static int cache_path(const struct nmig_global *g, struct nmig_buf *out)
 {
 	if (g->cfg.cache) {
@@ -150,6 +155,65 @@ static void info_text(struct nmig_global *g, const struct nmig_cache_info *in)
 			   "know they hold nothing you need");
 }
 
+/* Why the cache is disabled: "'cache = off' in 'nmig.conf'" into out. */
+static void disabled_why(const struct nmig_global *g, struct nmig_buf *out)
+{
+	nmig_buf_puts(out, "'cache = off'");
+	if (g->cfg.path)
+		nmig_buf_printf(out, " in '%s'", g->cfg.path);
+}
+
+/*
+ * info with `cache = off`: the state "disabled" and why; a cache file at
+ * path (the default path) is named as left over, with its size. Returns
+ * NMIG_EXIT_OK or an exit code after printing.
+ */
+static int info_disabled(struct nmig_global *g, const char *path)
+{
+	struct nmig_cache_info info;
+	struct nmig_buf why = NMIG_BUF_INIT;
+	int left;
+
+	if (nmig_cache_info(&info, path))
+		return nmig_report_error(g);
+	left = info.state != NMIG_CACHE_ABSENT;
+	disabled_why(g, &why);
+	if (nmig_buf_oom(&why)) {
+		nmig_buf_release(&why);
+		nmig_cache_info_release(&info);
+		nmig_error_set(NMIG_ENOMEM, "out of memory");
+		return nmig_report_error(g);
+	}
+	if (g->json) {
+		fputs("{\"path\": null, \"state\": \"disabled\", "
+		      "\"problem\": ",
+		      stdout);
+		nmig_json_str(stdout, why.ptr);
+		fputs(", \"size\": 0, \"wal_size\": 0, \"schema_version\": 0"
+		      ", \"entries\": 0, \"files\": 0, \"checks\": 0"
+		      ", \"databases\": [], \"set_aside\": [], "
+		      "\"left_over\": ",
+		      stdout);
+		nmig_json_str(stdout, left ? path : NULL);
+		fputs("}\n", stdout);
+	} else {
+		fputs("path:       none\nstate:      disabled by ", stdout);
+		nmig_put_safe(stdout, why.ptr);
+		fputs(" (no command reads or writes a plan cache)\n", stdout);
+		if (left) {
+			fputs("left over:  ", stdout);
+			nmig_put_safe(stdout, path);
+			fputs(" (", stdout);
+			put_size(stdout, info.size + info.wal_size);
+			fputs(", unused)\n", stdout);
+			nmig_hintf(g, "'nmig cache clear' deletes it");
+		}
+	}
+	nmig_buf_release(&why);
+	nmig_cache_info_release(&info);
+	return NMIG_EXIT_OK;
+}
+
 static int do_info(struct nmig_global *g, const char *path)
 {
 	struct nmig_cache_info info;
@@ -169,6 +233,7 @@ static int do_info(struct nmig_global *g, const char *path)
 static int do_clear(struct nmig_global *g, const char *path)
 {
 	struct nmig_cache_info info;
+	struct nmig_buf why = NMIG_BUF_INIT;
 	int removed = 0, rc;
 
 	rc = nmig_cache_clear(path, &removed);
@@ -177,7 +242,8 @@ static int do_clear(struct nmig_global *g, const char *path)
 	if (g->json) {
 		fputs("{\"path\": ", stdout);
 		nmig_json_str(stdout, path);
-		printf(", \"removed\": %d}\n", removed);
+		printf(", \"removed\": %d, \"disabled\": %s}\n", removed,
+		       g->cfg.cache_off ? "true" : "false");
 	} else if (!g->quiet) {
 		if (removed) {
 			fputs("removed the plan cache '", stdout);
@@ -188,6 +254,15 @@ static int do_clear(struct nmig_global *g, const char *path)
 			fputs("no plan cache at '", stdout);
 			nmig_put_safe(stdout, path);
 			fputs("'\n", stdout);
+		}
+		if (g->cfg.cache_off) {
+			disabled_why(g, &why);
+			nmig_infof(g,
+				   "the plan cache is disabled by %s: "
+				   "nothing rebuilds it",
+				   nmig_buf_oom(&why) ? "'cache = off'"
+						      : why.ptr);
+			nmig_buf_release(&why);
 		}
 	}
 	/* Mention set-aside copies, which clear keeps on purpose. */
@@ -229,7 +304,9 @@ int cmd_cache(struct nmig_global *g, int argc, char **argv)
 	    "password). It only ever\nspeeds nmig up: a stale, corrupt or "
 	    "foreign file is set aside and\nrebuilt. The path is 'cache' in "
 	    "nmig.conf, else .nmig/cache.db beside\nthe migrations "
-	    "directory.\n\n"
+	    "directory. With 'cache = off', info says the cache is\n"
+	    "disabled and clear still deletes a file left at the default "
+	    "path.\n\n"
 	    "  info   path, state, size, entries and databases (creates "
 	    "nothing)\n"
 	    "  clear  delete the cache file with its -wal, -shm and -lock "
@@ -259,7 +336,8 @@ int cmd_cache(struct nmig_global *g, int argc, char **argv)
 		return nmig_report_error(g);
 	}
 	if (abbrev(argv[1], "info")) {
-		rc = do_info(g, path.ptr);
+		rc = g->cfg.cache_off ? info_disabled(g, path.ptr)
+				      : do_info(g, path.ptr);
 	} else if (abbrev(argv[1], "clear")) {
 		rc = do_clear(g, path.ptr);
 	} else {

@@ -236,4 +236,49 @@ expect_stderr_contains "error: cannot delete plan cache file '.nmig/cache.db'" \
 expect_dir .nmig/cache.db/inside "nothing inside it was touched"
 rm -rf .nmig/cache.db
 
+
+# --- `cache = off`: info says so, clear still deletes a left-over file ---
+mkdir -p "$T/off/migrations"
+cd "$T/off" || exit 1
+printf 'cache = off\n' >nmig.conf
+run_nmig cache info
+expect_exit 0 "info with cache = off"
+expect_stdout_contains "state:      disabled by 'cache = off' in 'nmig.conf'" \
+	"info says the config disables the cache"
+expect_stdout_not_contains ".nmig/cache.db" "no default path shown when disabled"
+expect_no_file .nmig "info with cache = off creates nothing"
+run_nmig --json cache info
+expect_exit 0 "--json info with cache = off"
+expect_json "--json info with cache = off is JSON"
+expect_json_eq 'd["state"]' disabled "--json state disabled"
+expect_json_eq 'd["path"]' null "--json path null when disabled"
+expect_json_eq 'd["problem"]' "'cache = off' in 'nmig.conf'" "--json says why"
+expect_json_eq 'd["left_over"]' null "--json no left-over file"
+
+mkdir .nmig
+printf 'an old cache file\n' >.nmig/cache.db
+run_nmig cache info
+expect_exit 0 "info with cache = off and a left-over file"
+expect_stdout_contains "left over:  .nmig/cache.db (18 bytes, unused)" \
+	"info names the left-over file"
+expect_stderr_contains "'nmig cache clear' deletes it" "info says how to delete it"
+expect_file_contains .nmig/cache.db "an old cache file" "info leaves the file alone"
+run_nmig --json cache info
+expect_json_eq 'd["state"]' disabled "--json disabled with a left-over file"
+expect_json_eq 'd["left_over"]' .nmig/cache.db "--json names the left-over file"
+
+run_nmig cache clear
+expect_exit 0 "clear with cache = off"
+expect_stdout_contains "removed the plan cache '.nmig/cache.db' (1 file)" \
+	"clear with cache = off deletes the left-over file"
+expect_stderr_contains "the plan cache is disabled by 'cache = off' in 'nmig.conf'" \
+	"clear says the cache is disabled"
+expect_no_file .nmig/cache.db "the left-over file is gone"
+run_nmig --json cache clear
+expect_exit 0 "--json clear with cache = off"
+expect_json_eq 'd["removed"]' 0 "--json clear: nothing left to remove"
+expect_json_eq 'd["disabled"]' true "--json clear says disabled"
+run_nmig cache clear
+expect_stdout_contains "no plan cache at '.nmig/cache.db'" "a second clear finds nothing"
+
 finish
