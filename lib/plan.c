@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "revfile.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,16 +41,6 @@ struct resolved {
 static int oom(void)
 {
 	return nmig_error_set(NMIG_ENOMEM, "out of memory");
-}
-
-static int is_digits(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
 }
 
 /* A decimal count, saturating (a huge count fails as "too far" later). */
@@ -421,7 +412,7 @@ static int resolve(const struct nmig_graph *g,
 	}
 	if ((at = nmig_graph_find(g, spec)) >= 0)
 		return single(r, (size_t)at);
-	if ((spec[0] == '+' || spec[0] == '-') && is_digits(spec + 1)) {
+	if ((spec[0] == '+' || spec[0] == '-') && nmig_id_is_digits(spec + 1)) {
 		if (dir && (spec[0] == '+') != (dir == NMIG_UP)) {
 			nmig_error_set(NMIG_EUSAGE,
 				       "relative target '%s' goes %s, against "
@@ -439,7 +430,7 @@ static int resolve(const struct nmig_graph *g,
 	sign = strrchr(spec, '+');
 	if (!sign || (strrchr(spec, '-') && strrchr(spec, '-') > sign))
 		sign = strrchr(spec, '-');
-	if (sign && sign > spec && is_digits(sign + 1)) {
+	if (sign && sign > spec && nmig_id_is_digits(sign + 1)) {
 		char *revspec = strndup(spec, (size_t)(sign - spec));
 		size_t rev;
 

@@ -67,8 +67,8 @@ struct hctx {
 	int parents_line, message_line, transaction_line;
 };
 
-/* 1 when s is a non-empty run of ASCII digits. */
-static int all_digits(const char *s)
+/* nmig_id_is_digits: see revfile.h. */
+int nmig_id_is_digits(const char *s)
 {
 	if (!*s)
 		return 0;
@@ -87,7 +87,7 @@ int nmig_id_cmp(const char *a, const char *b)
 	size_t lx, ly;
 	int c;
 
-	if (all_digits(a) && all_digits(b)) {
+	if (nmig_id_is_digits(a) && nmig_id_is_digits(b)) {
 		while (*x == '0' && x[1])
 			x++;
 		while (*y == '0' && y[1])

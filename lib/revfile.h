@@ -54,6 +54,9 @@ struct nmig_revset {
  */
 int nmig_id_cmp(const char *a, const char *b);
 
+/* 1 when s is a non-empty run of ASCII digits (a numeric id, a count). */
+int nmig_id_is_digits(const char *s);
+
 /*
  * Scan dir for revision files, read each up and down file, compute
  * checksums, and parse headers. Files with no `parents` line get the

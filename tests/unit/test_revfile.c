@@ -175,6 +175,20 @@ static const char *joined(char **list, size_t n, char *buf, size_t cap)
 
 /* ---- ids ---------------------------------------------------------- */
 
+static void test_id_is_digits(void **state)
+{
+	(void)state;
+	assert_int_equal(nmig_id_is_digits("0"), 1);
+	assert_int_equal(nmig_id_is_digits("20261126120000"), 1);
+	assert_int_equal(nmig_id_is_digits("000042"), 1);
+	assert_int_equal(nmig_id_is_digits(""), 0);
+	assert_int_equal(nmig_id_is_digits("12a"), 0);
+	assert_int_equal(nmig_id_is_digits("-1"), 0);
+	assert_int_equal(nmig_id_is_digits("+1"), 0);
+	assert_int_equal(nmig_id_is_digits("1 "), 0);
+	assert_int_equal(nmig_id_is_digits("2019-02-26"), 0);
+}
+
 static void test_id_cmp(void **state)
 {
 	static const struct {
@@ -1208,6 +1222,7 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
+	    T(test_id_is_digits),
 	    T(test_id_cmp),
 	    T(test_parse_name),
 	    T(test_header_fields),
