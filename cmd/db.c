@@ -288,6 +288,8 @@ int db_attach(struct nmig_db *db, struct nmig_global *g,
 	int err;
 
 	db_init(db, g, &o);
+	if (db->connect_timeout_ms > DB_ATTACH_CONNECT_MS)
+		db->connect_timeout_ms = DB_ATTACH_CONNECT_MS;
 	db->graph = graph;
 	db->borrowed_graph = 1;
 	err = db_find_url(db->g, &url);

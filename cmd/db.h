@@ -173,8 +173,12 @@ int db_connect(struct nmig_db *db);
  * and read the version table against graph, which stays the caller's.
  * Returns 1 when db->state and db->report were read, 0 when no URL is set,
  * or a negative NMIG_E* code with the last error set (nothing printed but
- * connection warnings). Release db with db_release in every case.
+ * connection warnings). The database only adds to what these commands show,
+ * so transient connection failures are retried for at most
+ * DB_ATTACH_CONNECT_MS, not the full connect_timeout. Release db with
+ * db_release in every case.
  */
+#define DB_ATTACH_CONNECT_MS 2000
 int db_attach(struct nmig_db *db, struct nmig_global *g,
 	      struct nmig_graph *graph);
 

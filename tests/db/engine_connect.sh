@@ -52,6 +52,16 @@ else
 	echo "SKIP (not counted): unknown host case needs 'unshare -n' to keep the lookup on this machine" >&2
 fi
 
+# history only adds applied marks from the database: a server that is down
+# costs it a short retry window (DB_ATTACH_CONNECT_MS), not connect_timeout.
+start=$(date +%s%N)
+DATABASE_URL="postgres://postgres:$pw@127.0.0.1:1/$name" run_nmig history
+elapsed=$((($(date +%s%N) - start) / 1000000))
+expect_rc 0 "history with the server down"
+expect_err_contains "warning: cannot read the applied revisions" "history says it shows the files only"
+expect_true "history gave up on the server quickly ($elapsed ms)" \
+	test "$elapsed" -lt 5000
+
 DATABASE_URL="$good?sslmode=require" run_nmig upgrade
 expect_rc 5 "TLS required but not offered"
 expect_err_contains "server does not support SSL" "the TLS failure"
