@@ -141,11 +141,6 @@ static long long now_ns(void)
 	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-static long long stat_mtime_ns(const struct stat *st)
-{
-	return (long long)st->st_mtim.tv_sec * 1000000000LL +
-	       st->st_mtim.tv_nsec;
-}
 
 static void warn(struct nmig_diags *diags, const char *rule, const char *path,
 		 const char *hint, const char *fmt, ...)
@@ -1161,7 +1156,7 @@ static int row_result(struct nmig_cache *c, sqlite3_stmt *s,
 {
 	if ((sqlite3_column_int(s, 0) != 0) != (is_up != 0) ||
 	    sqlite3_column_int64(s, 1) != (sqlite3_int64)st->st_size ||
-	    sqlite3_column_int64(s, 2) != stat_mtime_ns(st) ||
+	    sqlite3_column_int64(s, 2) != nmig_stat_mtime_ns(st) ||
 	    sqlite3_column_int64(s, 3) != (sqlite3_int64)st->st_ino ||
 	    !valid_checksum(sqlite3_column_text(s, 4))) {
 		c->stats.stale++;
@@ -1313,7 +1308,7 @@ int nmig_cache_file_put(struct nmig_cache *cache, const char *name,
 
 	if (!nmig_cache_usable(cache))
 		return NMIG_OK;
-	if (stat_mtime_ns(st) > now_ns() - NMIG_CACHE_RACY_NS) {
+	if (nmig_stat_mtime_ns(st) > now_ns() - NMIG_CACHE_RACY_NS) {
 		cache->stats.skipped_racy++;
 		return NMIG_OK;
 	}
@@ -1330,7 +1325,7 @@ int nmig_cache_file_put(struct nmig_cache *cache, const char *name,
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 2, is_up != 0);
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)st->st_size);
-	sqlite3_bind_int64(s, 4, stat_mtime_ns(st));
+	sqlite3_bind_int64(s, 4, nmig_stat_mtime_ns(st));
 	sqlite3_bind_int64(s, 5, (sqlite3_int64)st->st_ino);
 	sqlite3_bind_text(s, 6, checksum, -1, SQLITE_STATIC);
 	if (up) {

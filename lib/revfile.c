@@ -637,10 +637,7 @@ static int read_file(struct loader *ld, struct nmig_file_info *fi,
 		rc = NMIG_EINPUT;
 		goto cleanup;
 	}
-	fi->size = st.st_size;
-	fi->mtime_ns =
-	    (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-	fi->inode = (unsigned long long)st.st_ino;
+	nmig_file_info_identity(fi, &st);
 	if ((unsigned long long)st.st_size > NMIG_MAX_FILE_SIZE)
 		goto too_big;
 	if (nmig_buf_grow(&ld->data, (size_t)st.st_size + 1)) {
@@ -765,10 +762,7 @@ static int cache_lookup(struct loader *ld, struct nmig_file_info *fi,
 		free(got.slug);
 	}
 	memcpy(fi->checksum, sum, NMIG_SHA256_HEX);
-	fi->size = st.st_size;
-	fi->mtime_ns =
-	    (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-	fi->inode = (unsigned long long)st.st_ino;
+	nmig_file_info_identity(fi, &st);
 	return 1;
 }
 
@@ -1354,4 +1348,24 @@ cleanup:
 	if (ld.dirfd >= 0)
 		close(ld.dirfd);
 	return rc;
+}
+
+long long nmig_stat_mtime_ns(const struct stat *st)
+{
+	return (long long)st->st_mtim.tv_sec * 1000000000LL +
+	       st->st_mtim.tv_nsec;
+}
+
+void nmig_file_info_identity(struct nmig_file_info *fi, const struct stat *st)
+{
+	fi->size = st->st_size;
+	fi->mtime_ns = nmig_stat_mtime_ns(st);
+	fi->inode = (unsigned long long)st->st_ino;
+}
+
+int nmig_file_info_same(const struct nmig_file_info *fi, const struct stat *st)
+{
+	return st->st_size == fi->size &&
+	       nmig_stat_mtime_ns(st) == fi->mtime_ns &&
+	       (unsigned long long)st->st_ino == fi->inode;
 }

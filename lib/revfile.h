@@ -115,6 +115,17 @@ int nmig_revision_parse_header(struct nmig_revision *rev, const char *path,
 int nmig_revfile_parse_name(const char *name, char **id, char **slug,
 			    char *kind);
 
+struct stat;
+
+/* st's modification time in nanoseconds. */
+long long nmig_stat_mtime_ns(const struct stat *st);
+
+/* Record st's identity (size, mtime, inode) in fi. */
+void nmig_file_info_identity(struct nmig_file_info *fi, const struct stat *st);
+
+/* Nonzero when st has the identity recorded in fi. */
+int nmig_file_info_same(const struct nmig_file_info *fi, const struct stat *st);
+
 /* SHA-256 hex of data with each CRLF folded to LF. */
 void nmig_checksum(const void *data, size_t len, char out[NMIG_SHA256_HEX]);
 

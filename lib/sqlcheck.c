@@ -245,17 +245,13 @@ static int unchanged(const struct nmig_file_info *fi)
 {
 	struct timespec now;
 	struct stat st;
-	long long mtime;
 
 	if (!fi->path || stat(fi->path, &st) != 0 ||
 	    clock_gettime(CLOCK_REALTIME, &now) != 0)
 		return 0;
-	mtime =
-	    (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-	return st.st_size == fi->size && mtime == fi->mtime_ns &&
-	       (unsigned long long)st.st_ino == fi->inode &&
-	       mtime <= (long long)now.tv_sec * 1000000000LL + now.tv_nsec -
-			    NMIG_CACHE_RACY_NS;
+	return nmig_file_info_same(fi, &st) &&
+	       fi->mtime_ns <= (long long)now.tv_sec * 1000000000LL +
+				   now.tv_nsec - NMIG_CACHE_RACY_NS;
 }
 
 int nmig_sqlcheck_pair_put(struct nmig_cache *cache, const char *key,
