@@ -10,6 +10,7 @@
  * terminal raw.
  */
 #include "nmig.h"
+#include "signals.h"
 
 #include "buf.h"
 #include "cache.h"
@@ -231,6 +232,8 @@ int nmig_exit_code(int code)
 		return NMIG_EXIT_CONFIG;
 	case NMIG_EPRODUCTION:
 		return NMIG_EXIT_PRODUCTION;
+	case NMIG_EINTERRUPTED:
+		return cli_signals_exit_code();
 	default:
 		return NMIG_EXIT_FAILURE;
 	}

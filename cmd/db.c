@@ -19,6 +19,8 @@
 #include "clock.h"
 #include "env.h"
 #include "error.h"
+#include "interrupt.h"
+#include "signals.h"
 #include "revfile.h"
 #include "sqlscript.h"
 
@@ -277,6 +279,8 @@ int db_connect(struct nmig_db *db)
 	}
 	if (open_conn(db, url))
 		return db_fail(db);
+	/* A signal (when handlers are installed) cancels its queries. */
+	nmig_interrupt_watch(db->conn);
 	return NMIG_EXIT_OK;
 }
 
@@ -306,12 +310,26 @@ int db_attach(struct nmig_db *db, struct nmig_global *g,
 	return 1;
 }
 
+/* Say (with -v) that a pooler was seen and the session lock not taken. */
+static void pooled_note(struct nmig_db *db)
+{
+	if (db->conn->pooled && !db->conn->info.pooler && db->g->verbose)
+		nmig_infof(db->g,
+			   "a connection pooler is in between (the server's "
+			   "backend pid differs from the connection's): no "
+			   "session lock; the version-row guard keeps "
+			   "concurrent runs apart");
+}
+
 /*
- * Take the session advisory lock, unless --no-lock was given or the host is
- * a transaction-mode pooler, where a session lock lands on whichever server
+ * Take the session advisory lock, unless --no-lock was given or a
+ * transaction-mode pooler is in between (by name, or by behaviour: the
+ * lock query takes no lock when the server's pid is not the one the
+ * connection reports), where a session lock lands on whichever server
  * connection the pooler picks and may never be released. Without it the
  * version row, inserted first in each migration's transaction, still makes
  * a concurrent runner fail cleanly instead of applying a migration twice.
+ * The lock lasts until the connection closes (db_release).
  */
 int db_lock(struct nmig_db *db)
 {
@@ -319,8 +337,107 @@ int db_lock(struct nmig_db *db)
 		return NMIG_EXIT_OK;
 	if (nmig_state_lock(db->conn, &db->table, db->lock_wait_ms, NULL))
 		return db_fail(db);
-	db->locked = 1;
+	db->locked = !db->conn->pooled;
+	pooled_note(db);
 	return NMIG_EXIT_OK;
+}
+
+/* Fill db->report from db->state (exit code). */
+static int analyze(struct nmig_db *db)
+{
+	if (nmig_state_analyze(&db->report, &db->state, db->graph))
+		return db_fail(db);
+	db->have_report = 1;
+	return NMIG_EXIT_OK;
+}
+
+int db_begin(struct nmig_db *db, int create)
+{
+	struct nmig_state_open_opts o;
+	size_t count = nmig_graph_count(db->graph), nroots = 0, i, np;
+	const char **roots;
+	int err;
+
+	if (!create) {
+		int rc = db_lock(db);
+
+		return rc ? rc : db_read(db, 0);
+	}
+	roots = malloc((count ? count : 1) * sizeof(*roots));
+	if (!roots) {
+		nmig_error_set(NMIG_ENOMEM, "out of memory");
+		return db_fail(db);
+	}
+	for (i = 0; i < count; i++) {
+		nmig_graph_parents(db->graph, i, &np);
+		if (np == 0)
+			roots[nroots++] = nmig_graph_rev(db->graph, i)->id;
+	}
+	memset(&o, 0, sizeof(o));
+	o.create = 1;
+	o.lock = !db->no_lock && !db->conn->info.pooler;
+	o.roots = roots;
+	o.nroots = nroots;
+	if (db->have_report) {
+		nmig_state_report_release(&db->report);
+		db->have_report = 0;
+	}
+	nmig_state_release(&db->state);
+	err = nmig_state_open(&db->state, db->conn, &db->table, &o);
+	free(roots);
+	if (err)
+		return db_fail(db);
+	pooled_note(db);
+	if (db->state.lock == NMIG_LOCK_TAKEN)
+		db->locked = 1;
+	if (db->state.lock != NMIG_LOCK_BUSY)
+		return analyze(db);
+	/* Another run holds the lock: wait for it, then read again. */
+	if (nmig_state_lock(db->conn, &db->table, db->lock_wait_ms, NULL))
+		return db_fail(db);
+	db->locked = !db->conn->pooled;
+	return db_read(db, 1);
+}
+
+/*
+ * While the first problem refuse finds is a dirty row whose owner is alive
+ * (another run is applying that migration now), wait for it as for the
+ * lock, reading the state again, up to --lock-wait. Returns the refusal's
+ * libnmig code (0 when none is left).
+ */
+static int wait_for_owner(struct nmig_db *db, unsigned refuse)
+{
+	double start = nmig_clock_ms();
+	int err, said = 0;
+
+	for (;;) {
+		err = nmig_state_refuse(&db->report, &db->state, db->graph,
+					refuse);
+		if (err != NMIG_ELOCKED)
+			return err;
+		if (nmig_clock_ms() - start >= (double)db->lock_wait_ms) {
+			nmig_error_detail("waited %.1f s (--lock-wait)",
+					  (nmig_clock_ms() - start) / 1000.0);
+			return err;
+		}
+		if (!said && !db->g->quiet) {
+			db_clear_live(db);
+			nmig_infof(db->g, "%s; waiting",
+				   nmig_error_last()->message);
+			said = 1;
+		}
+		nmig_clock_sleep_ms(500);
+		if (nmig_interrupt_pending())
+			return nmig_interrupt_error("while waiting for another "
+						    "run");
+		nmig_state_report_release(&db->report);
+		db->have_report = 0;
+		nmig_state_release(&db->state);
+		if (nmig_state_read(&db->state, db->conn, &db->table, 1) ||
+		    nmig_state_analyze(&db->report, &db->state, db->graph))
+			return nmig_error_last()->code;
+		db->have_report = 1;
+	}
 }
 
 int db_read(struct nmig_db *db, int create)
@@ -387,8 +504,7 @@ void db_release(struct nmig_db *db)
 	if (db->have_report && db->graph && db->conn &&
 	    !nmig_conn_lost(db->conn))
 		record_observed(db);
-	if (db->locked && db->conn && !nmig_conn_lost(db->conn))
-		nmig_state_unlock(db->conn, &db->table);
+	/* A session lock ends with the session: no round trip to unlock. */
 	if (db->conn &&
 	    (db->g->verbose || (trace && strcmp(trace, "1") == 0))) {
 		fprintf(stderr, "connect: %d attempt%s\n", db->conn->attempts,
@@ -708,6 +824,40 @@ static size_t remaining_steps(struct nmig_db *db, enum nmig_direction dir,
 	return m;
 }
 
+/*
+ * After a failed or interrupted run: which planned migrations did not
+ * run (the failed one included), so that nothing is left to guess.
+ */
+static void print_not_run(struct nmig_db *db, const struct nmig_plan *plan)
+{
+	size_t i, n = 0, shown = 0;
+
+	for (i = 0; i < plan->n; i++) {
+		long k = plan->steps[i];
+		int applied = db->report.mark[k];
+
+		if ((plan->dir == NMIG_UP) != applied)
+			n++;
+	}
+	if (n == 0)
+		return;
+	printf("not %s (%zu): ", plan->dir == NMIG_UP ? "applied" : "reverted",
+	       n);
+	for (i = 0; i < plan->n && shown < 10; i++) {
+		long k = plan->steps[i];
+
+		if ((plan->dir == NMIG_UP) == (db->report.mark[k] != 0))
+			continue;
+		printf("%s%s", shown ? ", " : "",
+		       nmig_graph_rev(db->graph, (size_t)k)->id);
+		shown++;
+	}
+	if (n > shown)
+		printf(", ... and %zu more", n - shown);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
 /* Print the plan of a dry run. */
 static void print_dry_run(struct nmig_db *db, const struct nmig_plan *plan)
 {
@@ -751,14 +901,14 @@ int db_migrate(struct nmig_db *db, enum nmig_direction dir, const char *target,
 	memset(&xr, 0, sizeof(xr));
 	if (dir == NMIG_UP && !allow_drift)
 		refuse |= NMIG_REFUSE_DRIFT;
+	if (!dry_run)
+		cli_signals_install();
 	if ((rc = db_load(db)) || (rc = db_connect(db)))
 		goto cleanup;
 	db->plan_target = target;
-	if (!dry_run && (rc = db_lock(db)))
+	if ((rc = dry_run ? db_read(db, 0) : db_begin(db, 1)))
 		goto cleanup;
-	if ((rc = db_read(db, !dry_run)))
-		goto cleanup;
-	if (nmig_state_refuse(&db->report, &db->state, db->graph, refuse)) {
+	if (wait_for_owner(db, refuse)) {
 		rc = db_fail(db);
 		goto cleanup;
 	}
@@ -814,6 +964,7 @@ int db_migrate(struct nmig_db *db, enum nmig_direction dir, const char *target,
 	xo.lock_timeout_ms = db->lock_timeout_ms;
 	xo.statement_timeout_ms = db->statement_timeout_ms;
 	xo.lock_retries = db->lock_retries;
+	xo.client_check_ms = DB_CLIENT_CHECK_MS;
 	xo.nmig_version = NMIG_VERSION;
 	xo.on_event = db_on_event;
 	xo.ud = db;
@@ -829,8 +980,7 @@ int db_migrate(struct nmig_db *db, enum nmig_direction dir, const char *target,
 		nmig_exec_result_release(&xr);
 		if ((rc = db_read(db, 1)))
 			goto cleanup;
-		if (nmig_state_refuse(&db->report, &db->state, db->graph,
-				      refuse & ~NMIG_REFUSE_DRIFT)) {
+		if (wait_for_owner(db, refuse & ~NMIG_REFUSE_DRIFT)) {
 			rc = db_fail(db);
 			goto cleanup;
 		}
@@ -843,6 +993,8 @@ int db_migrate(struct nmig_db *db, enum nmig_direction dir, const char *target,
 	if (err) {
 		failed = 1;
 		rc = db_fail(db);
+		if (!g->json && !g->quiet)
+			print_not_run(db, &plan);
 	}
 	if (g->json) {
 		json_summary(db, dir, &plan, 0, failed);

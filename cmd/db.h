@@ -206,6 +206,22 @@ size_t db_check_stage(struct nmig_global *g, struct nmig_graph *graph,
 int db_lock(struct nmig_db *db);
 
 /*
+ * The start of a run that changes the database: the lock and the state.
+ * create: in one round trip, try the lock (not behind a pooler), create
+ * the version table when missing (refused when another version table holds
+ * this history) and read it; when another run holds the lock, wait for it
+ * (--lock-wait) and read again. !create: db_lock, then db_read(db, 0).
+ * Exit code.
+ */
+int db_begin(struct nmig_db *db, int create);
+
+/*
+ * client_connection_check_interval for migrations (PG 14+): a killed nmig
+ * or a lost network stops the server's work within about this long.
+ */
+#define DB_CLIENT_CHECK_MS 1000
+
+/*
  * Read the version table (create: create it when missing) and compare it
  * with the graph into db->report. Exit code.
  */

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <time.h>
 
+#include "interrupt.h"
+
 /* nmig_clock_ms: see clock.h. */
 double nmig_clock_ms(void)
 {
@@ -26,6 +28,7 @@ void nmig_clock_sleep_ms(int ms)
 		return;
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR &&
+	       !nmig_interrupt_pending())
 		;
 }

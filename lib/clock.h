@@ -9,8 +9,8 @@
 double nmig_clock_ms(void);
 
 /*
- * Sleep ms milliseconds, resuming after a signal interrupts the sleep;
- * nothing when ms <= 0.
+ * Sleep ms milliseconds, resuming after a signal interrupts the sleep
+ * unless an interrupt was requested (interrupt.h); nothing when ms <= 0.
  */
 void nmig_clock_sleep_ms(int ms);
 

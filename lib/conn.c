@@ -22,6 +22,7 @@
 
 #include "clock.h"
 #include "error.h"
+#include "interrupt.h"
 
 /* Per-attempt connect_timeout (seconds) when the URL sets none. */
 #define CONNECT_ATTEMPT_TIMEOUT 10
@@ -810,9 +811,14 @@ int nmig_conn_open(struct nmig_conn **out, const char *url,
 			nmig_buf_release(&red);
 		}
 		nmig_clock_sleep_ms(wait);
+		if (nmig_interrupt_pending()) {
+			err = nmig_interrupt_error("while connecting");
+			goto cleanup;
+		}
 		delay = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
 	}
 	PQsetNoticeReceiver(c->pg, notice_receiver, c);
+	c->cancel = PQgetCancel(c->pg);
 	err = session_display(c);
 cleanup:
 	free(lastmsg);
@@ -828,6 +834,10 @@ void nmig_conn_close(struct nmig_conn *c)
 {
 	if (!c)
 		return;
+	if (nmig_interrupt_watching(c))
+		nmig_interrupt_watch(NULL);
+	if (c->cancel)
+		PQfreeCancel(c->cancel);
 	if (c->pg)
 		PQfinish(c->pg);
 	nmig_conninfo_release(&c->info);
@@ -937,6 +947,56 @@ int nmig_conn_query(struct nmig_conn *c, const char *what, const char *sql,
 	}
 	err = nmig_conn_result_error(
 	    res, nmig_conn_lost(c) ? NMIG_ECONNECT : NMIG_ERROR, what);
+	if (nmig_interrupt_pending() && strcmp(nmig_error_last()->sqlstate,
+					       "57014") == 0)
+		err = nmig_interrupt_error(what);
 	PQclear(res);
+	return err;
+}
+
+int nmig_conn_query_all(struct nmig_conn *c, const char *what, const char *sql,
+			PGresult **res, int max, int *n)
+{
+	PGresult *r, *failed = NULL;
+	int err = NMIG_OK;
+
+	*n = 0;
+	if (!c->pg)
+		return lost_error(c, what);
+	c->roundtrips++;
+	if (!PQsendQuery(c->pg, sql))
+		return lost_error(c, what);
+	while ((r = PQgetResult(c->pg))) {
+		ExecStatusType st = PQresultStatus(r);
+
+		if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+		    st != PGRES_EMPTY_QUERY) {
+			if (!failed)
+				failed = r;
+			else
+				PQclear(r);
+			continue;
+		}
+		if (*n < max && !failed)
+			res[(*n)++] = r;
+		else
+			PQclear(r);
+	}
+	if (failed) {
+		if (nmig_conn_lost(c) &&
+		    !PQresultErrorField(failed, PG_DIAG_SQLSTATE))
+			err = lost_error(c, what);
+		else
+			err = nmig_conn_result_error(
+			    failed, nmig_conn_lost(c) ? NMIG_ECONNECT
+						      : NMIG_ERROR,
+			    what);
+		if (err != NMIG_ECONNECT && nmig_interrupt_pending() &&
+		    strcmp(nmig_error_last()->sqlstate, "57014") == 0)
+			err = nmig_interrupt_error(what);
+		PQclear(failed);
+	} else if (nmig_conn_lost(c)) {
+		err = lost_error(c, what);
+	}
 	return err;
 }

@@ -99,10 +99,17 @@ struct nmig_conn_opts {
 
 struct nmig_conn {
 	PGconn *pg;
+	PGcancel *cancel; /* for nmig_interrupt_request (interrupt.h) */
 	struct nmig_conninfo info;
 	char *display;	 /* user@host:port/dbname of the session */
 	int attempts;	 /* connection attempts made */
 	long roundtrips; /* queries sent and waited for */
+	/*
+	 * A pooler is in between, seen by behaviour: the backend pid the
+	 * connection reports differs from the server's pg_backend_pid()
+	 * (set by the queries that compare them, e.g. nmig_state_open).
+	 */
+	int pooled;
 	void (*on_notice)(void *ud, const char *severity, const char *message);
 	void *ud;
 };
@@ -131,6 +138,15 @@ void nmig_conn_close(struct nmig_conn *c);
  */
 int nmig_conn_query(struct nmig_conn *c, const char *what, const char *sql,
 		    int nparams, const char *const *params, PGresult **out);
+
+/*
+ * Send sql (several statements, simple protocol) in one round trip and
+ * keep each statement's result in res[0..*n) (at most max; the caller
+ * PQclears them). A failure is reported as nmig_conn_query does, with the
+ * results before it kept.
+ */
+int nmig_conn_query_all(struct nmig_conn *c, const char *what, const char *sql,
+			PGresult **res, int max, int *n);
 
 /* Count a round trip made outside nmig_conn_query (a batch). */
 void nmig_conn_count_roundtrip(struct nmig_conn *c);

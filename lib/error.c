@@ -134,6 +134,8 @@ const char *nmig_code_name(int code)
 		return "exists";
 	case NMIG_EPRODUCTION:
 		return "production";
+	case NMIG_EINTERRUPTED:
+		return "interrupted";
 	default:
 		return "error";
 	}

@@ -27,6 +27,7 @@ enum nmig_code {
 	NMIG_ELOCKED = -13,	/* another nmig holds the migration lock */
 	NMIG_EEXISTS = -14,	/* something to be created exists already */
 	NMIG_EPRODUCTION = -15,	/* refused in production without a flag */
+	NMIG_EINTERRUPTED = -16, /* stopped by nmig_interrupt_request */
 };
 
 /*

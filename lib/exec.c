@@ -19,8 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "clock.h"
 #include "error.h"
+#include "interrupt.h"
 
 /* Lock-conflict retries: 250 ms doubling, capped, with jitter. */
 #define RETRY_FIRST_MS 250
@@ -41,6 +44,14 @@ struct run {
 	size_t n;
 	const struct nmig_exec_opts *o;
 	struct nmig_exec_result *res;
+	/*
+	 * The run's owner record for dirty rows: "<token> nmig <version> pid
+	 * <pid> on <host>". Every statement of a non-transactional migration
+	 * starts with the comment "/ * nmig:<token> * /" (without the spaces
+	 * inside), so that pg_stat_activity shows which run is applying it.
+	 */
+	char owner[160];
+	char tag[48];
 };
 
 /* Wait before lock retry number attempt (1-based): backoff with jitter. */
@@ -137,13 +148,18 @@ void nmig_exec_locate_error(const struct nmig_script *script, size_t off)
 			    nmig_text_line_start(script->text, off));
 }
 
-void nmig_exec_timeouts_sql(struct nmig_buf *b, const struct nmig_exec_opts *o,
-			    const char *scope)
+int nmig_exec_timeouts_sql(struct nmig_buf *b, const struct nmig_exec_opts *o,
+			   const char *scope)
 {
 	nmig_buf_printf(b, "SET %slock_timeout = '%dms';\n", scope,
 			o->lock_timeout_ms);
 	nmig_buf_printf(b, "SET %sstatement_timeout = '%dms';\n", scope,
 			o->statement_timeout_ms);
+	if (o->client_check_ms <= 0)
+		return 2;
+	nmig_buf_printf(b, "SET %sclient_connection_check_interval = '%dms';\n",
+			scope, o->client_check_ms);
+	return 3;
 }
 
 /* The column a batch returns the server-side duration of a migration in. */
@@ -200,7 +216,7 @@ int nmig_batch_build(struct nmig_batch *out, const struct nmig_vtable *t,
 		struct nmig_batch_entry *e = &out->entries[out->n++];
 
 		nmig_buf_puts(b, "BEGIN;\n");
-		nmig_exec_timeouts_sql(b, o, "LOCAL ");
+		e->prelude = 2 + nmig_exec_timeouts_sql(b, o, "LOCAL ");
 		if (o->dir == NMIG_UP) {
 			nmig_state_insert_sql(b, t, rev, "applied",
 					      o->nmig_version);
@@ -331,6 +347,45 @@ static int concurrent_error(struct run *r, size_t i)
 	return NMIG_ESTATE;
 }
 
+/*
+ * The last error for a run stopped by an interrupt at step i: started
+ * says whether step i had begun, dirty whether it is left dirty (a
+ * non-transactional migration part-way through).
+ */
+static int interrupted_error(struct run *r, size_t i, int started, int dirty)
+{
+	const struct nmig_revision *rev = r->steps[i].rev;
+	struct nmig_buf what = NMIG_BUF_INIT;
+	int err;
+
+	if (!started)
+		nmig_buf_printf(&what, "before migration %s (%s) started",
+				rev->id, rev->message ? rev->message : rev->slug);
+	else if (dirty)
+		nmig_buf_printf(&what,
+				"during migration %s (%s): it runs outside a "
+				"transaction and is left dirty",
+				rev->id, rev->message ? rev->message : rev->slug);
+	else
+		nmig_buf_printf(&what,
+				"during migration %s (%s): it was cancelled "
+				"and rolled back",
+				rev->id, rev->message ? rev->message : rev->slug);
+	err = nmig_interrupt_error(what.ptr);
+	if (dirty)
+		nmig_error_hint("check which of its statements ran, then 'nmig "
+				"repair --mark-applied %s' or "
+				"'--mark-rolled-back %s'",
+				rev->id, rev->id);
+	else
+		nmig_error_hint("run the command again to continue from "
+				"there");
+	r->res->failed = (long)i;
+	r->res->interrupted = 1;
+	nmig_buf_release(&what);
+	return err;
+}
+
 static void step_done(struct run *r, size_t i, double ms)
 {
 	r->res->ms[i] = ms;
@@ -395,7 +450,7 @@ static int run_batch(struct run *r, size_t from, size_t to, size_t *next,
 	PGresult *res, *err_res = NULL;
 	long cur = -1, err_entry = -1;
 	size_t next_entry = 0, off = SIZE_MAX, e;
-	int count = 0, err_count = 0, err;
+	int count = 0, err_count = 0, err, prelude;
 	double t0 = 0, server_ms = -1;
 	const char *state, *pos;
 
@@ -485,14 +540,17 @@ static int run_batch(struct run *r, size_t from, size_t to, size_t *next,
 	if (err_entry < 0)
 		err_entry = 0;
 	*next = b.entries[err_entry].step;
-	if (off == SIZE_MAX && err_count >= NMIG_BATCH_PRELUDE) {
+	prelude = b.entries[err_entry].prelude;
+	if (off == SIZE_MAX && err_count >= prelude) {
 		const struct nmig_script *sc = r->steps[*next].script;
-		size_t u = (size_t)(err_count - NMIG_BATCH_PRELUDE);
+		size_t u = (size_t)(err_count - prelude);
 
 		if (u < sc->n)
 			off = sc->stmts[u].offset;
 	}
-	if (err_count == NMIG_BATCH_PRELUDE - 1 && state &&
+	if (nmig_interrupt_pending()) {
+		err = interrupted_error(r, *next, 1, 0);
+	} else if (err_count == prelude - 1 && state &&
 	    ((r->o->dir == NMIG_UP && strcmp(state, "23505") == 0) ||
 	     (r->o->dir == NMIG_DOWN && strcmp(state, "P0002") == 0))) {
 		err = concurrent_error(r, *next);
@@ -534,6 +592,14 @@ static int bookkeeping(struct run *r, const char *sql, PGresult **out)
 	return NMIG_ERROR;
 }
 
+/* Append the RESETs of what nmig_exec_timeouts_sql set for a session. */
+static void reset_sql(struct nmig_buf *b, const struct nmig_exec_opts *o)
+{
+	nmig_buf_puts(b, "RESET lock_timeout;\nRESET statement_timeout");
+	if (o->client_check_ms > 0)
+		nmig_buf_puts(b, ";\nRESET client_connection_check_interval");
+}
+
 /* Record the failure text in the dirty row of step i (best effort). */
 static void record_row_error(struct run *r, size_t i)
 {
@@ -551,11 +617,13 @@ static void record_row_error(struct run *r, size_t i)
 	if (e->file[0])
 		nmig_buf_printf(&text, " at %s:%d:%d", e->file, e->line,
 				e->col);
-	nmig_buf_printf(&sql, "UPDATE %s SET error = ", r->t->ident);
+	nmig_buf_printf(&sql, "UPDATE %s SET owner_seen = NULL, error = ",
+			r->t->ident);
 	nmig_sql_literal(&sql, text.ptr);
 	nmig_buf_puts(&sql, " WHERE revision = ");
 	nmig_sql_literal(&sql, r->steps[i].rev->id);
-	nmig_buf_puts(&sql, ";\nRESET lock_timeout;\nRESET statement_timeout");
+	nmig_buf_puts(&sql, ";\n");
+	reset_sql(&sql, r->o);
 	if (!nmig_buf_oom(&sql)) {
 		struct nmig_error saved = *e;
 
@@ -569,14 +637,88 @@ static void record_row_error(struct run *r, size_t i)
 	nmig_buf_release(&text);
 }
 
+/*
+ * Report that this run is alive and applying step i (the dirty row's
+ * owner_seen), before each of its statements: a statement of a
+ * non-transactional migration may go to another server connection behind
+ * a pooler, so liveness is this timestamp plus the tagged statement
+ * running, never a backend pid.
+ */
+static int owner_seen(struct run *r, size_t i)
+{
+	struct nmig_buf sql = NMIG_BUF_INIT;
+	PGresult *res = NULL;
+	int err;
+
+	nmig_buf_printf(&sql,
+			"UPDATE %s SET owner_seen = pg_catalog.clock_timestamp() "
+			"WHERE revision = ",
+			r->t->ident);
+	nmig_sql_literal(&sql, r->steps[i].rev->id);
+	if (nmig_buf_oom(&sql)) {
+		nmig_buf_release(&sql);
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	}
+	err = bookkeeping(r, sql.ptr, &res);
+	if (err == NMIG_ECONNECT)
+		err = lost_error(r, i, 1, 1);
+	else if (err)
+		err = nmig_conn_result_error(res, NMIG_ESQL,
+					     "cannot record the dirty row's "
+					     "owner");
+	if (res)
+		PQclear(res);
+	nmig_buf_release(&sql);
+	return err;
+}
+
+/*
+ * After a failed CREATE INDEX CONCURRENTLY: the server leaves the index
+ * behind, INVALID. Say so in the error, with the statement that drops it.
+ */
+static void invalid_index_detail(struct run *r, const struct nmig_stmt *st)
+{
+	struct nmig_error saved = *nmig_error_last();
+	PGresult *res = NULL;
+	int k;
+
+	if (nmig_conn_lost(r->c) || !st->what ||
+	    !strstr(st->what, "INDEX CONCURRENTLY"))
+		return;
+	if (bookkeeping(r,
+			"SELECT pg_catalog.format('%I.%I', n.nspname, "
+			"c.relname) FROM pg_catalog.pg_index i JOIN "
+			"pg_catalog.pg_class c ON c.oid = i.indexrelid JOIN "
+			"pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+			"WHERE NOT i.indisvalid AND n.nspname NOT IN "
+			"('pg_catalog', 'information_schema') ORDER BY 1",
+			&res) == NMIG_OK) {
+		restore_error(&saved);
+		for (k = 0; k < PQntuples(res); k++)
+			nmig_error_detail("the failed build left the INVALID "
+					  "index %s; drop it with: DROP INDEX "
+					  "CONCURRENTLY IF EXISTS %s;",
+					  PQgetvalue(res, k, 0),
+					  PQgetvalue(res, k, 0));
+	} else {
+		restore_error(&saved);
+	}
+	if (res)
+		PQclear(res);
+}
+
 /* Run one statement of a non-transactional step, retrying lock conflicts. */
-static int run_statement(struct run *r, size_t i, const struct nmig_stmt *st)
+static int run_statement(struct run *r, size_t i, const struct nmig_stmt *st,
+			 int fresh)
 {
 	const struct nmig_script *sc = r->steps[i].script;
-	char *text = strndup(sc->text + st->offset, st->len);
+	struct nmig_buf text = NMIG_BUF_INIT;
+	size_t tag_len = strlen(r->tag);
 	int attempt = 0, err = NMIG_OK;
 
-	if (!text)
+	nmig_buf_puts(&text, r->tag);
+	nmig_buf_put(&text, sc->text + st->offset, st->len);
+	if (nmig_buf_oom(&text))
 		return nmig_error_set(NMIG_ENOMEM, "out of memory");
 	for (;;) {
 		PGresult *res;
@@ -584,8 +726,15 @@ static int run_statement(struct run *r, size_t i, const struct nmig_stmt *st)
 		const char *state, *pos;
 		size_t off;
 
+		if (nmig_interrupt_pending()) {
+			err = interrupted_error(r, i, 1, 1);
+			record_row_error(r, i);
+			break;
+		}
+		if ((!fresh || attempt) && (err = owner_seen(r, i)))
+			break;
 		nmig_conn_count_roundtrip(r->c);
-		res = PQexec(r->c->pg, text);
+		res = PQexec(r->c->pg, text.ptr);
 		s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 		if (s == PGRES_COPY_IN || s == PGRES_COPY_OUT) {
 			refuse_copy(r->c, s);
@@ -606,6 +755,13 @@ static int run_statement(struct run *r, size_t i, const struct nmig_stmt *st)
 			break;
 		}
 		state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		if (nmig_interrupt_pending()) {
+			PQclear(res);
+			err = interrupted_error(r, i, 1, 1);
+			invalid_index_detail(r, st);
+			record_row_error(r, i);
+			break;
+		}
 		if (is_lock_conflict(state) && attempt < r->o->lock_retries) {
 			int wait = retry_wait_ms(++attempt);
 
@@ -617,9 +773,14 @@ static int run_statement(struct run *r, size_t i, const struct nmig_stmt *st)
 		}
 		pos = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
 		off = st->offset;
-		if (pos)
-			off += nmig_utf8_char_offset(text, st->len, atol(pos));
+		if (pos) {
+			size_t at = nmig_utf8_char_offset(text.ptr, text.len,
+							  atol(pos));
+
+			off += at > tag_len ? at - tag_len : 0;
+		}
 		err = migration_error(r, i, res, off);
+		invalid_index_detail(r, st);
 		if (is_lock_conflict(state))
 			nmig_error_hint("a lock stayed held longer than "
 					"--lock-timeout through %d retries; "
@@ -630,7 +791,7 @@ static int run_statement(struct run *r, size_t i, const struct nmig_stmt *st)
 		record_row_error(r, i);
 		break;
 	}
-	free(text);
+	nmig_buf_release(&text);
 	return err;
 }
 
@@ -653,13 +814,20 @@ static int run_nontx(struct run *r, size_t i, enum outcome *oc)
 	if (r->o->dir == NMIG_UP) {
 		nmig_state_insert_sql(&sql, r->t, st->rev, "dirty",
 				      r->o->nmig_version);
+		nmig_buf_printf(&sql, ";\nUPDATE %s SET owner = ", r->t->ident);
+		nmig_sql_literal(&sql, r->owner);
+		nmig_buf_puts(&sql, ", owner_seen = pg_catalog.clock_timestamp() "
+				    "WHERE revision = ");
 	} else {
 		nmig_buf_printf(&sql,
-				"UPDATE %s SET state = 'dirty', error = NULL "
-				"WHERE state = 'applied' AND revision = ",
+				"UPDATE %s SET state = 'dirty', error = NULL, "
+				"owner = ",
 				r->t->ident);
-		nmig_sql_literal(&sql, st->rev->id);
+		nmig_sql_literal(&sql, r->owner);
+		nmig_buf_puts(&sql, ", owner_seen = pg_catalog.clock_timestamp() "
+				    "WHERE state = 'applied' AND revision = ");
 	}
+	nmig_sql_literal(&sql, st->rev->id);
 	if (nmig_buf_oom(&sql)) {
 		err = nmig_error_set(NMIG_ENOMEM, "out of memory");
 		goto cleanup;
@@ -688,7 +856,7 @@ static int run_nontx(struct run *r, size_t i, enum outcome *oc)
 	PQclear(res);
 	res = NULL;
 	for (j = 0; j < st->script->n; j++) {
-		err = run_statement(r, i, &st->script->stmts[j]);
+		err = run_statement(r, i, &st->script->stmts[j], j == 0);
 		if (err)
 			goto cleanup;
 	}
@@ -697,7 +865,7 @@ static int run_nontx(struct run *r, size_t i, enum outcome *oc)
 		nmig_buf_printf(
 		    &sql,
 		    "UPDATE %s SET state = 'applied', error = NULL, "
-		    "execution_ms = ",
+		    "owner = NULL, owner_seen = NULL, execution_ms = ",
 		    r->t->ident);
 		nmig_exec_duration_sql(&sql);
 	} else {
@@ -705,7 +873,8 @@ static int run_nontx(struct run *r, size_t i, enum outcome *oc)
 	}
 	nmig_buf_puts(&sql, " WHERE revision = ");
 	nmig_sql_literal(&sql, st->rev->id);
-	nmig_buf_puts(&sql, ";\nRESET lock_timeout;\nRESET statement_timeout");
+	nmig_buf_puts(&sql, ";\n");
+	reset_sql(&sql, r->o);
 	if (nmig_buf_oom(&sql)) {
 		err = nmig_error_set(NMIG_ENOMEM, "out of memory");
 		goto cleanup;
@@ -739,15 +908,59 @@ cleanup:
 	return err;
 }
 
+/*
+ * Fill r->owner and r->tag: a random token (so that the tag found in
+ * pg_stat_activity is this run's), then who runs it.
+ */
+static void make_owner(struct run *r)
+{
+	unsigned char rnd[8];
+	char host[64] = "";
+	char token[17];
+	int k;
+
+	if (RAND_bytes(rnd, (int)sizeof(rnd)) != 1) {
+		uint64_t x = (uint64_t)nmig_clock_ms() ^
+			     ((uint64_t)getpid() << 32);
+
+		memcpy(rnd, &x, sizeof(rnd));
+	}
+	for (k = 0; k < 8; k++)
+		snprintf(token + 2 * k, 3, "%02x", rnd[k]);
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		snprintf(host, sizeof(host), "?");
+	for (k = 0; host[k]; k++)
+		if ((unsigned char)host[k] < 0x20 || host[k] == '\'' ||
+		    host[k] == '*' || (unsigned char)host[k] >= 0x7f)
+			host[k] = '_';
+	snprintf(r->owner, sizeof(r->owner), "%s nmig %s pid %ld on %s", token,
+		 r->o->nmig_version ? r->o->nmig_version : "?", (long)getpid(),
+		 host);
+	snprintf(r->tag, sizeof(r->tag), "/* nmig:%s */ ", token);
+}
+
 int nmig_exec_run(struct nmig_exec_result *out, struct nmig_conn *c,
 		  const struct nmig_vtable *t, const struct nmig_step *steps,
-		  size_t n, const struct nmig_exec_opts *o)
+		  size_t n, const struct nmig_exec_opts *opts)
 {
-	struct run r = {c, t, steps, n, o, out};
+	struct nmig_exec_opts eff = *opts;
+	const struct nmig_exec_opts *o = &eff;
+	struct run r;
 	size_t i = 0, stop_at = SIZE_MAX;
 	long retry_step = -1;
 	int retries = 0, err = NMIG_OK;
 
+	/* client_connection_check_interval exists from PostgreSQL 14 on. */
+	if (PQserverVersion(c->pg) < 140000)
+		eff.client_check_ms = 0;
+	memset(&r, 0, sizeof(r));
+	r.c = c;
+	r.t = t;
+	r.steps = steps;
+	r.n = n;
+	r.o = o;
+	r.res = out;
+	make_owner(&r);
 	memset(out, 0, sizeof(*out));
 	out->failed = -1;
 	out->ms = calloc(n ? n : 1, sizeof(*out->ms));
@@ -756,6 +969,11 @@ int nmig_exec_run(struct nmig_exec_result *out, struct nmig_conn *c,
 	while (i < n) {
 		enum outcome oc;
 		size_t j = i, next = i;
+
+		if (nmig_interrupt_pending()) {
+			err = interrupted_error(&r, i, 0, 0);
+			break;
+		}
 
 		if (!steps[i].rev->transactional) {
 			err = run_nontx(&r, i, &oc);
@@ -781,7 +999,7 @@ int nmig_exec_run(struct nmig_exec_result *out, struct nmig_conn *c,
 			out->failed = -1;
 			continue;
 		}
-		if (oc != OUT_LOCK)
+		if (oc != OUT_LOCK || nmig_interrupt_pending())
 			break;
 		if (retry_step != (long)next) {
 			retry_step = (long)next;

@@ -51,6 +51,12 @@ struct nmig_exec_opts {
 	int lock_timeout_ms;	  /* SET LOCAL lock_timeout (0 = none) */
 	int statement_timeout_ms; /* SET LOCAL statement_timeout (0 = none) */
 	int lock_retries; /* retries of a migration after a lock timeout */
+	/*
+	 * SET LOCAL client_connection_check_interval in each migration (PG
+	 * 14+; 0 = leave the server's setting): how soon the server stops a
+	 * migration whose client is gone (killed, or the network lost).
+	 */
+	int client_check_ms;
 	const char *nmig_version; /* recorded in each row */
 	void (*on_event)(void *ud, const struct nmig_exec_event *ev);
 	void *ud;
@@ -64,6 +70,9 @@ struct nmig_exec_result {
 			      * another process meanwhile: not an error of
 			      * this run; re-read the state */
 	int connection_lost; /* the connection dropped */
+	int interrupted;     /* stopped by nmig_interrupt_request: step
+			      * `failed` was cancelled (rolled back, or left
+			      * dirty) or had not started */
 };
 
 /*
@@ -79,15 +88,16 @@ int nmig_exec_run(struct nmig_exec_result *out, struct nmig_conn *c,
 		  size_t n, const struct nmig_exec_opts *o);
 void nmig_exec_result_release(struct nmig_exec_result *r);
 
-/* Results the batch yields per migration before the file's statements:
- * BEGIN, SET LOCAL lock_timeout, SET LOCAL statement_timeout, and the
- * version row guard (INSERT on upgrade, a guarded DELETE on downgrade). */
-#define NMIG_BATCH_PRELUDE 4
-
 struct nmig_batch_entry {
 	size_t step;	/* index into the steps */
 	size_t sql_off; /* byte offset of the file text in sql */
 	size_t sql_len; /* its length */
+	/*
+	 * Results the batch yields for this migration before the file's
+	 * statements: BEGIN, the SET LOCAL statements, and the version row
+	 * guard (INSERT on upgrade, a guarded DELETE on downgrade), last.
+	 */
+	int prelude;
 };
 
 /* The text of one multi-statement query and where each file sits in it. */
@@ -100,11 +110,13 @@ struct nmig_batch {
 /*
  * Append the timeout statements each migration starts with, as the engine
  * sends them: `SET <scope>lock_timeout = '<n>ms';` and the same for
- * statement_timeout, one per line. scope is "LOCAL " inside a
- * migration's transaction, "" for a non-transactional one.
+ * statement_timeout, one per line, then client_connection_check_interval
+ * when o->client_check_ms is set. scope is "LOCAL " inside a migration's
+ * transaction, "" for a non-transactional one. Returns the statements
+ * appended.
  */
-void nmig_exec_timeouts_sql(struct nmig_buf *b, const struct nmig_exec_opts *o,
-			    const char *scope);
+int nmig_exec_timeouts_sql(struct nmig_buf *b, const struct nmig_exec_opts *o,
+			   const char *scope);
 
 /*
  * Append the expression execution_ms is set to: the milliseconds since the

@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "error.h"
+#include "interrupt.h"
 #include "revfile.h"
 
 /* Rows listed in an error detail before "... and N more". */
@@ -177,22 +178,29 @@ static void describe_holder(struct nmig_conn *c, const char *key)
 int nmig_state_lock(struct nmig_conn *c, const struct nmig_vtable *t,
 		    int wait_ms, int *waited_ms)
 {
+	/* Never a session lock behind a pooler: see nmig_state_open. */
 	static const char sql[] =
-	    "SELECT pg_catalog.pg_try_advisory_lock($1::pg_catalog.int8)";
-	char key[32];
-	const char *params[1] = {key};
+	    "SELECT CASE WHEN pg_catalog.pg_backend_pid() = $2::pg_catalog.int4 "
+	    "THEN pg_catalog.pg_try_advisory_lock($1::pg_catalog.int8) END";
+	char key[32], pid[16];
+	const char *params[2] = {key, pid};
 	double start = nmig_clock_ms(), waited = 0;
 	int interval = 100, err = NMIG_OK;
 	PGresult *res = NULL;
 
 	snprintf(key, sizeof(key), "%lld", t->lock_key);
+	snprintf(pid, sizeof(pid), "%d", PQbackendPID(c->pg));
 	for (;;) {
 		int got;
 
-		err = nmig_conn_query(c, "take the migration lock", sql, 1,
+		err = nmig_conn_query(c, "take the migration lock", sql, 2,
 				      params, &res);
 		if (err)
 			goto cleanup;
+		if (PQntuples(res) == 1 && PQgetisnull(res, 0, 0)) {
+			c->pooled = 1;
+			goto cleanup;
+		}
 		got = PQntuples(res) == 1 &&
 		      strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 		PQclear(res);
@@ -218,10 +226,17 @@ int nmig_state_lock(struct nmig_conn *c, const struct nmig_vtable *t,
 					    1);
 		else
 			nmig_clock_sleep_ms(interval);
+		if (nmig_interrupt_pending()) {
+			err = nmig_interrupt_error("while waiting for the "
+						   "migration lock");
+			goto cleanup;
+		}
 		if (interval < 500)
 			interval += 100;
 	}
 cleanup:
+	if (res)
+		PQclear(res);
 	if (waited_ms)
 		*waited_ms = (int)waited;
 	return err;
@@ -260,12 +275,34 @@ void nmig_state_create_sql(const struct nmig_vtable *t, struct nmig_buf *out)
 	    "\tapplied_by text NOT NULL DEFAULT CURRENT_USER,\n"
 	    "\texecution_ms bigint,\n"
 	    "\tnmig_version text NOT NULL,\n"
-	    "\terror text\n"
+	    "\terror text,\n"
+	    "\towner text,\n"
+	    "\towner_seen timestamptz\n"
 	    ");\n",
 	    t->ident);
 }
 
-/* The SELECT that reads every row, in a stable order. */
+void nmig_state_alive_sql(struct nmig_buf *out, const char *row)
+{
+	nmig_buf_printf(
+	    out,
+	    "(EXISTS (SELECT FROM pg_catalog.pg_stat_activity a "
+	    "WHERE a.state = 'active' AND pg_catalog.starts_with(a.query, "
+	    "'/* nmig:' OPERATOR(pg_catalog.||) pg_catalog.split_part("
+	    "pg_catalog.to_jsonb(%s) OPERATOR(pg_catalog.->>) 'owner', ' ', "
+	    "1) OPERATOR(pg_catalog.||) ' ')) OR COALESCE(("
+	    "pg_catalog.to_jsonb(%s) OPERATOR(pg_catalog.->>) 'owner_seen')"
+	    "::pg_catalog.timestamptz OPERATOR(pg_catalog.>) "
+	    "(pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) "
+	    "'%d ms'::pg_catalog.interval), false))",
+	    row, row, NMIG_OWNER_GRACE_MS);
+}
+
+/*
+ * The SELECT that reads every row, in a stable order. The owner columns
+ * are read through to_jsonb so that a table made before they existed
+ * still reads (as rows without an owner).
+ */
 static void select_sql(const struct nmig_vtable *t, struct nmig_buf *out)
 {
 	nmig_buf_printf(
@@ -274,8 +311,12 @@ static void select_sql(const struct nmig_vtable *t, struct nmig_buf *out)
 	    "message, checksum, down_checksum, state, "
 	    "pg_catalog.to_char(applied_at AT TIME ZONE 'UTC', "
 	    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), applied_by, execution_ms, "
-	    "nmig_version, error FROM %s ORDER BY applied_at, revision",
-	    t->ident);
+	    "nmig_version, error, pg_catalog.to_jsonb(v) "
+	    "OPERATOR(pg_catalog.->>) 'owner', CASE WHEN state = 'dirty' "
+	    "THEN ");
+	nmig_state_alive_sql(out, "v");
+	nmig_buf_printf(out, " END FROM %s v ORDER BY applied_at, revision",
+			t->ident);
 }
 
 /* Split "a/b/c" into a malloc'ed array of malloc'ed strings. */
@@ -313,6 +354,14 @@ static int split_parents(const char *s, char ***out, size_t *n)
 	return NMIG_OK;
 }
 
+/* The owner column without its token: "nmig 0.1.0 pid 42 on host". */
+static char *owner_display(const char *owner)
+{
+	const char *sp = strchr(owner, ' ');
+
+	return xstrdup(sp ? sp + 1 : owner);
+}
+
 static int fill_rows(struct nmig_state *s, const PGresult *res)
 {
 	int i, nt = PQntuples(res);
@@ -342,10 +391,16 @@ static int fill_rows(struct nmig_state *s, const PGresult *res)
 		r->error = PQgetisnull(res, i, 10)
 			       ? NULL
 			       : xstrdup(PQgetvalue(res, i, 10));
+		r->owner = PQgetisnull(res, i, 11)
+			       ? NULL
+			       : owner_display(PQgetvalue(res, i, 11));
+		r->owner_alive = !PQgetisnull(res, i, 12) &&
+				 strcmp(PQgetvalue(res, i, 12), "t") == 0;
 		if (!r->revision || !r->message || !r->checksum ||
 		    (!PQgetisnull(res, i, 4) && !r->down_checksum) ||
 		    !r->applied_at || !r->applied_by || !r->nmig_version ||
-		    (!PQgetisnull(res, i, 10) && !r->error))
+		    (!PQgetisnull(res, i, 10) && !r->error) ||
+		    (!PQgetisnull(res, i, 11) && !r->owner))
 			return nmig_error_set(NMIG_ENOMEM, "out of memory");
 	}
 	return NMIG_OK;
@@ -360,20 +415,186 @@ void nmig_sql_dollar_tag(const char *body, char *tag, size_t cap)
 		snprintf(tag, cap, "$nmig%d$", ++i);
 }
 
-void nmig_state_ensure_sql(const struct nmig_vtable *t, struct nmig_buf *out)
+/*
+ * Append the DO block that makes the version table ready: when it is
+ * missing, take a transaction-scoped advisory lock (xact_lock; so that
+ * concurrent first runs queue instead of racing on the catalogs), refuse when another
+ * nmig version table holds one of the roots (a typo in schema or table),
+ * and create it, a creation that lost a race anyway being no error; when
+ * it exists without the owner columns (made by an older nmig), add them.
+ */
+static void ensure_sql(const struct nmig_vtable *t, int xact_lock,
+		       const char *const *roots, size_t nroots,
+		       struct nmig_buf *out)
 {
-	struct nmig_buf ddl = NMIG_BUF_INIT;
+	unsigned long long key;
+	struct nmig_buf ddl = NMIG_BUF_INIT, body = NMIG_BUF_INIT;
 	char tag[32];
+	size_t i;
 
 	nmig_state_create_sql(t, &ddl);
-	nmig_sql_dollar_tag(ddl.ptr, tag, sizeof(tag));
-	nmig_buf_printf(out, "DO %s BEGIN IF pg_catalog.to_regclass(", tag);
-	nmig_sql_literal(out, t->ident);
-	nmig_buf_printf(out, ") IS NULL THEN\n%sEND IF; END %s;\n", ddl.ptr,
-			tag);
-	if (nmig_buf_oom(&ddl))
+	nmig_buf_puts(&body, "DECLARE nmig_rel pg_catalog.regclass; "
+			     "nmig_hit text; BEGIN\n"
+			     "IF pg_catalog.to_regclass(");
+	nmig_sql_literal(&body, t->ident);
+	nmig_buf_puts(&body, ") IS NULL THEN\n");
+	/*
+	 * The two-key form is another lock space than the session lock's
+	 * bigint key: waiting here never waits for a running nmig.
+	 */
+	memcpy(&key, &t->lock_key, sizeof(key));
+	if (xact_lock)
+		nmig_buf_printf(&body,
+				"PERFORM pg_catalog.pg_advisory_xact_lock(%d, "
+				"%d);\n",
+				(int)(unsigned)(key >> 32),
+				(int)(unsigned)(key & 0xffffffffu));
+	if (nroots) {
+		nmig_buf_puts(
+		    &body,
+		    "FOR nmig_rel IN SELECT c.oid FROM pg_catalog.pg_class c "
+		    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+		    "WHERE c.relkind IN ('r', 'p') AND (SELECT "
+		    "pg_catalog.count(*) FROM pg_catalog.pg_attribute a "
+		    "WHERE a.attrelid = c.oid AND NOT a.attisdropped AND "
+		    "a.attname IN ('revision', 'parents', 'checksum', "
+		    "'nmig_version')) = 4 AND (n.nspname, c.relname) <> (");
+		/* Our own table, made meanwhile by a concurrent first run. */
+		nmig_sql_literal(&body, t->schema);
+		nmig_buf_puts(&body, "::pg_catalog.name, ");
+		nmig_sql_literal(&body, t->name);
+		nmig_buf_puts(&body, "::pg_catalog.name) LOOP\n"
+		    "EXECUTE pg_catalog.format('SELECT pg_catalog.string_agg("
+		    "revision, '', '') FROM %s WHERE revision = ANY ($1)', "
+		    "nmig_rel) INTO nmig_hit USING ARRAY[");
+		for (i = 0; i < nroots; i++) {
+			if (i)
+				nmig_buf_putc(&body, ',');
+			nmig_sql_literal(&body, roots[i]);
+		}
+		nmig_buf_puts(&body, "]::text[];\n"
+				     "IF nmig_hit IS NOT NULL THEN RAISE "
+				     "EXCEPTION 'the version table ");
+		nmig_buf_puts(&body, t->display);
+		nmig_buf_puts(&body,
+			      " does not exist, but % holds this history "
+			      "(revision %)', nmig_rel, nmig_hit USING ERRCODE "
+			      "= '" NMIG_SQLSTATE_OTHER_TABLE "'; END IF;\n"
+			      "END LOOP;\n");
+	}
+	nmig_buf_printf(&body,
+			"BEGIN\n%s"
+			"EXCEPTION WHEN unique_violation OR duplicate_table OR "
+			"duplicate_schema OR duplicate_object THEN NULL;\nEND;\n"
+			"ELSIF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute "
+			"WHERE attrelid = pg_catalog.to_regclass(",
+			ddl.ptr);
+	nmig_sql_literal(&body, t->ident);
+	nmig_buf_printf(&body,
+			") AND attname = 'owner_seen' AND NOT attisdropped) "
+			"THEN\nALTER TABLE %s ADD COLUMN IF NOT EXISTS owner "
+			"text, ADD COLUMN IF NOT EXISTS owner_seen "
+			"timestamptz;\nEND IF; END ",
+			t->ident);
+	nmig_sql_dollar_tag(body.ptr, tag, sizeof(tag));
+	nmig_buf_printf(out, "DO %s%s%s;\n", tag, body.ptr, tag);
+	if (nmig_buf_oom(&ddl) || nmig_buf_oom(&body))
 		out->oom = 1;
 	nmig_buf_release(&ddl);
+	nmig_buf_release(&body);
+}
+
+void nmig_state_ensure_sql(const struct nmig_vtable *t, struct nmig_buf *out)
+{
+	ensure_sql(t, 0, NULL, 0, out);
+}
+
+/* The error of a failed read: the typo guard's refusal gets its hint. */
+static int read_error(int err, const struct nmig_vtable *t)
+{
+	if (strcmp(nmig_error_last()->sqlstate, NMIG_SQLSTATE_OTHER_TABLE) ==
+	    0) {
+		const struct nmig_error *e = nmig_error_last();
+		const char *msg = strstr(e->message, "the version table");
+		struct nmig_buf b = NMIG_BUF_INIT;
+
+		nmig_buf_puts(&b, msg ? msg : e->message);
+		nmig_error_set(NMIG_ESTATE, "%s", b.ptr);
+		nmig_error_detail("nothing was created: a new, empty version "
+				  "table would run every migration again");
+		nmig_error_hint("check 'schema' and 'table' in nmig.conf (now "
+				"'%s')",
+				t->display);
+		nmig_buf_release(&b);
+		return NMIG_ESTATE;
+	}
+	if (err != NMIG_EINTERRUPTED)
+		nmig_error_hint("nmig needs to create and read the table '%s' "
+				"(configure schema/table in nmig.conf)",
+				t->display);
+	return err;
+}
+
+int nmig_state_open(struct nmig_state *out, struct nmig_conn *c,
+		    const struct nmig_vtable *t,
+		    const struct nmig_state_open_opts *o)
+{
+	struct nmig_buf sql = NMIG_BUF_INIT;
+	PGresult *res[3] = {NULL, NULL, NULL};
+	int err, n = 0, want;
+
+	memset(out, 0, sizeof(*out));
+	out->lock = NMIG_LOCK_NOT_ASKED;
+	if (o->lock)
+		/*
+		 * The session lock only when the session is the server's own:
+		 * behind a pooler the key the connection reports differs from
+		 * the server's pid, and a session lock would stay on a pooled
+		 * server connection after the run.
+		 */
+		nmig_buf_printf(&sql,
+				"SELECT pg_catalog.pg_backend_pid(), CASE WHEN "
+				"pg_catalog.pg_backend_pid() = %d THEN "
+				"pg_catalog.pg_try_advisory_lock(%lld) END;\n",
+				PQbackendPID(c->pg), t->lock_key);
+	ensure_sql(t, 1, o->roots, o->nroots, &sql);
+	select_sql(t, &sql);
+	want = o->lock ? 3 : 2;
+	if (nmig_buf_oom(&sql)) {
+		err = nmig_error_set(NMIG_ENOMEM, "out of memory");
+		goto cleanup;
+	}
+	err = nmig_conn_query_all(c, "cannot read the version table", sql.ptr,
+				  res, 3, &n);
+	if (err) {
+		err = read_error(err, t);
+		goto cleanup;
+	}
+	if (n != want || PQnfields(res[n - 1]) != 13) {
+		err = nmig_error_set(
+		    NMIG_ERROR, "unexpected result reading '%s'", t->display);
+		goto cleanup;
+	}
+	if (o->lock) {
+		out->backend_pid = atoi(PQgetvalue(res[0], 0, 0));
+		if (PQgetisnull(res[0], 0, 1)) {
+			out->lock = NMIG_LOCK_POOLED;
+			c->pooled = 1;
+		}
+		else if (strcmp(PQgetvalue(res[0], 0, 1), "t") == 0)
+			out->lock = NMIG_LOCK_TAKEN;
+		else
+			out->lock = NMIG_LOCK_BUSY;
+	}
+	out->exists = 1;
+	err = fill_rows(out, res[n - 1]);
+cleanup:
+	while (n > 0)
+		PQclear(res[--n]);
+	nmig_buf_release(&sql);
+	if (err)
+		nmig_state_release(out);
+	return err;
 }
 
 int nmig_state_read(struct nmig_state *out, struct nmig_conn *c,
@@ -384,45 +605,31 @@ int nmig_state_read(struct nmig_state *out, struct nmig_conn *c,
 	const char *params[1];
 	int err;
 
-	memset(out, 0, sizeof(*out));
 	if (create) {
-		/* One round trip: create when missing, then read. */
-		nmig_state_ensure_sql(t, &sql);
-		select_sql(t, &sql);
-		if (nmig_buf_oom(&sql)) {
-			err = nmig_error_set(NMIG_ENOMEM, "out of memory");
-			goto cleanup;
-		}
-		err = nmig_conn_query(c, "cannot read the version table",
-				      sql.ptr, 0, NULL, &res);
-		if (err) {
-			nmig_error_hint("nmig needs to create and read the "
-					"table '%s' (configure schema/table in "
-					"nmig.conf)",
-					t->display);
-			goto cleanup;
-		}
-		out->exists = 1;
-	} else {
-		params[0] = t->ident;
-		err = nmig_conn_query(c, "cannot look for the version table",
-				      "SELECT pg_catalog.to_regclass($1) "
-				      "IS NOT NULL",
-				      1, params, &res);
-		if (err)
-			goto cleanup;
-		out->exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-		PQclear(res);
-		res = NULL;
-		if (!out->exists)
-			goto cleanup;
-		select_sql(t, &sql);
-		err = nmig_conn_query(c, "cannot read the version table",
-				      sql.ptr, 0, NULL, &res);
-		if (err)
-			goto cleanup;
+		struct nmig_state_open_opts o = {0};
+
+		o.create = 1;
+		return nmig_state_open(out, c, t, &o);
 	}
-	if (PQnfields(res) != 11) {
+	memset(out, 0, sizeof(*out));
+	out->lock = NMIG_LOCK_NOT_ASKED;
+	params[0] = t->ident;
+	err = nmig_conn_query(c, "cannot look for the version table",
+			      "SELECT pg_catalog.to_regclass($1) IS NOT NULL",
+			      1, params, &res);
+	if (err)
+		goto cleanup;
+	out->exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	res = NULL;
+	if (!out->exists)
+		goto cleanup;
+	select_sql(t, &sql);
+	err = nmig_conn_query(c, "cannot read the version table", sql.ptr, 0,
+			      NULL, &res);
+	if (err)
+		goto cleanup;
+	if (PQnfields(res) != 13) {
 		err = nmig_error_set(
 		    NMIG_ERROR, "unexpected result reading '%s'", t->display);
 		goto cleanup;
@@ -455,6 +662,7 @@ void nmig_state_release(struct nmig_state *s)
 		free(r->applied_by);
 		free(r->nmig_version);
 		free(r->error);
+		free(r->owner);
 	}
 	free(s->rows);
 	memset(s, 0, sizeof(*s));
@@ -561,6 +769,23 @@ static int refuse_dirty(const struct nmig_state_report *r,
 	const struct nmig_row *first = &s->rows[r->dirty[0]];
 	size_t i;
 
+	for (i = 0; i < r->ndirty; i++) {
+		const struct nmig_row *row = &s->rows[r->dirty[i]];
+
+		if (!row->owner_alive)
+			continue;
+		nmig_error_set(NMIG_ELOCKED,
+			       "revision '%s' is being applied by %s",
+			       row->revision,
+			       row->owner ? row->owner : "another run");
+		nmig_error_detail("a migration that runs outside a "
+				  "transaction is running now (its row is "
+				  "dirty until it finishes)");
+		nmig_error_hint("wait for it to finish, or give it longer "
+				"with --lock-wait");
+		return NMIG_ELOCKED;
+	}
+
 	if (r->ndirty == 1)
 		nmig_error_set(NMIG_ESTATE,
 			       "revision '%s' is dirty: a migration that runs "
@@ -576,9 +801,11 @@ static int refuse_dirty(const struct nmig_state_report *r,
 		long k = nmig_graph_find(g, row->revision);
 
 		nmig_error_detail(
-		    "%s (%s)%s%s", row->revision,
+		    "%s (%s)%s%s%s%s", row->revision,
 		    k >= 0 ? nmig_graph_rev(g, (size_t)k)->up.path : "no file",
-		    row->error ? ": " : "", row->error ? row->error : "");
+		    row->error ? ": " : "", row->error ? row->error : "",
+		    row->owner ? "; left by " : "",
+		    row->owner ? row->owner : "");
 	}
 	detail_more(r->ndirty);
 	nmig_error_hint("check which statements ran, finish or undo them by "
@@ -751,7 +978,7 @@ int nmig_state_stamp(struct nmig_conn *c, const struct nmig_vtable *t,
 		const struct nmig_row *r = &s->rows[i];
 		long k = nmig_graph_find(g, r->revision);
 
-		if ((k < 0 || r->dirty) && !purge) {
+		if ((k < 0 || r->dirty) && (!purge || r->owner_alive)) {
 			struct nmig_state_report rep;
 
 			memset(&rep, 0, sizeof(rep));
@@ -760,9 +987,11 @@ int nmig_state_stamp(struct nmig_conn *c, const struct nmig_vtable *t,
 				rep.dirty = &i;
 				rep.ndirty = 1;
 				err = refuse_dirty(&rep, s, g);
-				nmig_error_hint("resolve it with 'nmig repair' "
-						"first, or pass --purge to "
-						"delete dirty rows");
+				if (!r->owner_alive)
+					nmig_error_hint(
+					    "resolve it with 'nmig repair' "
+					    "first, or pass --purge to "
+					    "delete dirty rows");
 			} else {
 				rep.unknown = &i;
 				rep.nunknown = 1;
@@ -882,16 +1111,19 @@ int nmig_state_resolve_dirty(struct nmig_conn *c, const struct nmig_vtable *t,
 	PGresult *res = NULL;
 	int err;
 
+	/* The owner's liveness is judged in the same statement. */
 	if (applied)
 		nmig_buf_printf(&sql,
-				"UPDATE %s SET state = 'applied', error = NULL "
-				"WHERE revision = $1 AND state = 'dirty'",
+				"UPDATE %s v SET state = 'applied', error = NULL, "
+				"owner_seen = NULL WHERE revision = $1 AND "
+				"state = 'dirty' AND NOT ",
 				t->ident);
 	else
 		nmig_buf_printf(&sql,
-				"DELETE FROM %s WHERE revision = $1 "
-				"AND state = 'dirty'",
+				"DELETE FROM %s v WHERE revision = $1 "
+				"AND state = 'dirty' AND NOT ",
 				t->ident);
+	nmig_state_alive_sql(&sql, "v");
 	if (nmig_buf_oom(&sql)) {
 		err = nmig_error_set(NMIG_ENOMEM, "out of memory");
 		goto cleanup;
@@ -901,9 +1133,34 @@ int nmig_state_resolve_dirty(struct nmig_conn *c, const struct nmig_vtable *t,
 	if (err)
 		goto cleanup;
 	if (strcmp(PQcmdTuples(res), "1") != 0) {
+		struct nmig_state st;
+		size_t i;
+
+		PQclear(res);
+		res = NULL;
+		err = nmig_state_read(&st, c, t, 0);
+		if (err)
+			goto cleanup;
 		err = nmig_error_set(
 		    NMIG_ESTATE, "revision '%s' has no dirty row", revision);
 		nmig_error_hint("'nmig current' lists the dirty revisions");
+		for (i = 0; i < st.n; i++) {
+			const struct nmig_row *r = &st.rows[i];
+
+			if (!r->dirty || !r->owner_alive ||
+			    strcmp(r->revision, revision) != 0)
+				continue;
+			err = nmig_error_set(NMIG_ELOCKED,
+					     "revision '%s' is being applied by "
+					     "%s: refusing to repair it",
+					     revision,
+					     r->owner ? r->owner : "another run");
+			nmig_error_detail("its row is dirty because the "
+					  "migration is running now");
+			nmig_error_hint("wait for that run to finish, then "
+					"check 'nmig current'");
+		}
+		nmig_state_release(&st);
 	}
 cleanup:
 	if (res)

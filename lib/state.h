@@ -46,6 +46,8 @@ long long nmig_state_lock_key(const char *schema, const char *name);
  * 100-500 ms until wait_ms has passed. NMIG_ELOCKED when another session
  * holds it ("another nmig is migrating this database", with how long it
  * waited). *waited_ms (may be NULL) receives the time spent waiting.
+ * Behind a pooler (c->pooled is set then) no lock is taken: NMIG_OK.
+ * The lock lasts until the session ends or nmig_state_unlock.
  */
 int nmig_state_lock(struct nmig_conn *c, const struct nmig_vtable *t,
 		    int wait_ms, int *waited_ms);
@@ -65,13 +67,72 @@ struct nmig_row {
 	long long execution_ms; /* -1 when NULL */
 	char *nmig_version;
 	char *error; /* NULL when none */
+	/*
+	 * Who is applying a dirty row's migration ("nmig 0.1.0 pid 42 on
+	 * host"), NULL when not recorded, and whether that run is alive: a
+	 * statement of it is running on the server, or it reported within
+	 * NMIG_OWNER_GRACE_MS. A dirty row whose owner is alive is being
+	 * applied, not left behind.
+	 */
+	char *owner;
+	int owner_alive;
+};
+
+/* How nmig_state_open found the session lock. */
+enum nmig_lock_state {
+	NMIG_LOCK_NOT_ASKED = -2,
+	NMIG_LOCK_POOLED = -1, /* a pooler is in between: not taken */
+	NMIG_LOCK_BUSY = 0,    /* another session holds it */
+	NMIG_LOCK_TAKEN = 1,
 };
 
 struct nmig_state {
 	int exists;	       /* the table exists */
 	struct nmig_row *rows; /* ordered by applied_at, revision */
 	size_t n;
+	enum nmig_lock_state lock; /* nmig_state_open with lock */
+	int backend_pid;	   /* the server's pid, when asked for the lock */
 };
+
+/*
+ * How long a dirty row's owner counts as alive after it last reported
+ * (before each statement) while none of its statements is seen running:
+ * longer than the executor's longest lock-retry wait.
+ */
+#define NMIG_OWNER_GRACE_MS 15000
+
+/* SQLSTATE the version-table guard raises (another table has the history). */
+#define NMIG_SQLSTATE_OTHER_TABLE "NMVT1"
+
+struct nmig_state_open_opts {
+	int create; /* create the table when missing (always, for now) */
+	int lock;   /* try the session lock in the same round trip */
+	/*
+	 * The ids of the files' root revisions: when the table is missing
+	 * and another nmig version table holds one of them, refuse to create
+	 * it (a typo in schema or table would run every migration again).
+	 */
+	const char *const *roots;
+	size_t nroots;
+};
+
+/*
+ * The start of a run, in one round trip: with o->lock, try the session
+ * advisory lock (unless a pooler is detected: the pid the connection
+ * reports differs from the server's); make the table ready (created when
+ * missing, safely under concurrency; the owner columns added to an older
+ * one); read the rows. out->lock says how the lock went. NMIG_ESTATE when
+ * the table is missing and another version table holds the history.
+ */
+int nmig_state_open(struct nmig_state *out, struct nmig_conn *c,
+		    const struct nmig_vtable *t,
+		    const struct nmig_state_open_opts *o);
+
+/*
+ * Append the SQL boolean that a dirty row's owner is alive, for row the
+ * alias of a version-table row in scope.
+ */
+void nmig_state_alive_sql(struct nmig_buf *out, const char *row);
 
 /*
  * Read the rows. create: create the schema and table first when missing
