@@ -114,4 +114,25 @@ run_nmig --config "$dir/nmig.conf" upgrade 20261201000001
 expect_rc 0 "another history's version table does not block a new one"
 expect_eq "$(psql_q p "select count(*) from apps.schema_version")" 1 "the configured table was created"
 
+# --- a failed CREATE INDEX CONCURRENTLY names the INVALID index it leaves -----
+db_create i
+export DATABASE_URL=$(db_url i)
+imig=$dir/cic
+mkdir -p "$imig"
+cat >"$imig/20261201000001_dups.up.sql" <<'EOF'
+-- nmig:parents base
+CREATE TABLE own_dup (v integer);
+INSERT INTO own_dup VALUES (1), (1);
+EOF
+cat >"$imig/20261201000002_uniq.up.sql" <<'EOF'
+-- nmig:parents 20261201000001
+-- nmig:transaction off
+CREATE UNIQUE INDEX CONCURRENTLY own_dup_v ON own_dup (v);
+EOF
+run_nmig --dir "$imig" upgrade head
+expect_rc 6 "a failing CREATE INDEX CONCURRENTLY fails the run"
+expect_err_contains "left the INVALID index public.own_dup_v" "the error names the INVALID index left behind"
+expect_err_contains "DROP INDEX CONCURRENTLY IF EXISTS public.own_dup_v;" "with the statement that drops it"
+expect_eq "$(psql_q i "select count(*) from pg_catalog.pg_index where not indisvalid")" 1 "the index is there, invalid"
+
 db_finish
