@@ -182,7 +182,11 @@ static void text_connection(struct nmig_db *db,
 			 r->local ? "; not needed on a local connection" : "");
 	line_fmt("neon", "%s", r->neon ? "yes" : "no");
 	line_fmt("pooler", "%s",
-		 r->pooler ? "yes (PgBouncer, transaction mode)" : "no");
+		 r->pooler ? "yes (PgBouncer, transaction mode)"
+		 : r->have_server && r->server.pooled
+		     ? "yes (the server's backend pid differs from the "
+		       "connection's)"
+		     : "no");
 }
 
 static void text_server(const struct nmig_doctor_report *r)
@@ -344,7 +348,9 @@ static void json_connection(struct nmig_db *db,
 	printf(",\"connect_ms\":%.3f,\"attempts\":%d,\"local\":%s,"
 	       "\"neon\":%s,\"pooler\":%s",
 	       l->connect_ms, l->attempts, r->local ? "true" : "false",
-	       r->neon ? "true" : "false", r->pooler ? "true" : "false");
+	       r->neon ? "true" : "false",
+	       r->pooler || (r->have_server && r->server.pooled) ? "true"
+								  : "false");
 	printf(",\"latency\":{\"median_ms\":%.3f,\"min_ms\":%.3f,"
 	       "\"max_ms\":%.3f,\"samples_ms\":[",
 	       l->median_ms, l->min_ms, l->max_ms);

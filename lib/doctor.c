@@ -164,7 +164,8 @@ static const char server_sql[] =
     "  WHERE backend_type = 'client backend'),"
     " pg_catalog.pg_is_in_recovery(),"
     " current_user,"
-    " pg_catalog.current_database()";
+    " pg_catalog.current_database(),"
+    " pg_catalog.pg_backend_pid()";
 
 int nmig_doctor_server_read(struct nmig_doctor_server *out, struct nmig_conn *c)
 {
@@ -176,7 +177,7 @@ int nmig_doctor_server_read(struct nmig_doctor_server *out, struct nmig_conn *c)
 			      server_sql, 0, NULL, &res);
 	if (err)
 		return err;
-	if (PQntuples(res) != 1 || PQnfields(res) != 11) {
+	if (PQntuples(res) != 1 || PQnfields(res) != 12) {
 		err = nmig_error_set(NMIG_ERROR,
 				     "cannot read the server's settings: "
 				     "unexpected result shape");
@@ -194,6 +195,10 @@ int nmig_doctor_server_read(struct nmig_doctor_server *out, struct nmig_conn *c)
 	out->in_recovery = strcmp(PQgetvalue(res, 0, 8), "t") == 0;
 	out->user = dup_or_null(PQgetvalue(res, 0, 9), &oom);
 	out->database = dup_or_null(PQgetvalue(res, 0, 10), &oom);
+	/* Behind a pooler the connection's backend key is the pooler's. */
+	out->pooled = atoi(PQgetvalue(res, 0, 11)) != PQbackendPID(c->pg);
+	if (out->pooled)
+		c->pooled = 1;
 	if (oom)
 		err = nmig_error_set(NMIG_ENOMEM, "out of memory");
 cleanup:
@@ -399,6 +404,14 @@ static int judge_connection(struct nmig_doctor_report *r, struct nmig_buf *msg)
 			      "transaction mode): session settings and the "
 			      "session advisory lock are unreliable there") !=
 		      NULL;
+	else if (r->have_server && r->server.pooled)
+		ok &= finding(r, NMIG_SEV_WARNING, NMIG_ECONNECT, "pooler",
+			      "point nmig at the server itself, not the "
+			      "pooler, if you can",
+			      "connected through a pooler (the server's "
+			      "backend pid differs from the connection's): "
+			      "nmig takes no session lock there and relies on "
+			      "its in-transaction guards") != NULL;
 	return ok;
 }
 

@@ -101,6 +101,8 @@ struct nmig_doctor_server {
 	int in_recovery;      /* a standby: read only */
 	char *user;	      /* current_user */
 	char *database;	      /* current_database() */
+	int pooled; /* a pooler in between: pg_backend_pid() is not the
+		     * pid the connection reports */
 };
 
 /*
