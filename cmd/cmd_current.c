@@ -53,6 +53,19 @@ static void print_rev(struct nmig_db *db, size_t node)
 	nmig_put_safe(stdout, rev->message);
 }
 
+/* 1 when graph node i has a dirty row. */
+static int is_dirty(struct nmig_db *db, size_t i)
+{
+	const char *id = nmig_graph_rev(db->graph, i)->id;
+	size_t j;
+
+	for (j = 0; j < db->report.ndirty; j++)
+		if (strcmp(db->state.rows[db->report.dirty[j]].revision, id) ==
+		    0)
+			return 1;
+	return 0;
+}
+
 /* The full listing of --verbose. */
 static void print_verbose(struct nmig_db *db)
 {
@@ -62,20 +75,22 @@ static void print_verbose(struct nmig_db *db)
 
 	printf("\ndatabase %s, table %s\n", db->conn->display,
 	       db->table.display);
-	printf("\napplied (%zu):\n", s->n);
+	printf("\napplied (%zu):\n", s->n - r->ndirty);
 	for (i = 0; i < s->n; i++) {
 		const struct nmig_row *row = &s->rows[i];
 
+		if (row->dirty)
+			continue;
 		printf("  %s ", row->revision);
 		nmig_put_safe(stdout, row->message);
 		printf("  [%s by %s", row->applied_at, row->applied_by);
 		if (row->execution_ms >= 0)
 			printf(", %lld ms", row->execution_ms);
-		printf("]%s\n", row->dirty ? " DIRTY" : "");
+		fputs("]\n", stdout);
 	}
 	printf("\npending (%zu):\n", r->npending);
 	for (i = 0; i < count; i++) {
-		if (r->mark[i])
+		if (r->mark[i] || is_dirty(db, i))
 			continue;
 		fputs("  ", stdout);
 		print_rev(db, i);
@@ -92,6 +107,8 @@ static void print_verbose(struct nmig_db *db)
 		const struct nmig_row *row = &s->rows[r->dirty[i]];
 
 		printf("dirty: %s", row->revision);
+		if (row->owner_alive)
+			printf(" (being applied by %s)", row->owner);
 		if (row->error) {
 			fputs(": ", stdout);
 			nmig_put_safe(stdout, row->error);
@@ -123,6 +140,15 @@ static void print_text(struct nmig_db *db, int verbose)
 	}
 	printf("pending: %zu, drift: %zu, dirty: %zu, unknown: %zu\n",
 	       r->npending, r->ndrift, r->ndirty, r->nunknown);
+	for (i = 0; !verbose && i < r->ndirty; i++) {
+		const struct nmig_row *row = &db->state.rows[r->dirty[i]];
+
+		printf("dirty: %s ", row->revision);
+		if (row->owner_alive)
+			printf("(being applied now by %s)\n", row->owner);
+		else
+			printf("(did not finish: see 'nmig repair --help')\n");
+	}
 	if (r->not_closed >= 0)
 		printf(
 		    "not ancestor-closed: %s is applied but its parent %s "

@@ -37,6 +37,34 @@ static size_t changed_rows(struct nmig_db *db, size_t *out)
 	return n;
 }
 
+/*
+ * repair without an option when rows are dirty: the checksums were the
+ * only thing to re-record, but what blocks the runs is the dirty rows;
+ * name them and the options that resolve them (exit 7).
+ */
+static int dirty_left(struct nmig_db *db)
+{
+	const struct nmig_row *row = &db->state.rows[db->report.dirty[0]];
+
+	nmig_error_set(NMIG_ESTATE,
+		       "revision '%s' is dirty: a migration that runs outside "
+		       "a transaction did not finish",
+		       row->revision);
+	if (db->report.ndirty > 1)
+		nmig_error_detail("%zu revisions are dirty", db->report.ndirty);
+	if (row->error)
+		nmig_error_detail("%s", row->error);
+	if (row->owner_alive)
+		nmig_error_hint("it is being applied now by %s: wait for it",
+				row->owner);
+	else
+		nmig_error_hint("check which of its statements ran, then 'nmig "
+				"repair --mark-applied %s' (finished by hand) "
+				"or 'nmig repair --mark-rolled-back %s' (undone)",
+				row->revision, row->revision);
+	return db_fail(db);
+}
+
 static int repair_checksums(struct nmig_db *db)
 {
 	struct nmig_global *g = db->g;
@@ -193,8 +221,9 @@ int cmd_repair(struct nmig_global *g, int argc, char **argv)
 			rc = resolve_dirty(&db, mark_applied, 1);
 		else if (mark_rolled_back)
 			rc = resolve_dirty(&db, mark_rolled_back, 0);
-		else
-			rc = repair_checksums(&db);
+		else if (!(rc = repair_checksums(&db)) && !checksums &&
+			 db.report.ndirty)
+			rc = dirty_left(&db);
 	}
 	db_release(&db);
 	return rc;

@@ -990,6 +990,14 @@ int db_migrate(struct nmig_db *db, enum nmig_direction dir, const char *target,
 			break;
 		}
 	}
+	if (err && xr.failed >= 0 && (size_t)xr.failed < nsteps &&
+	    !steps[xr.failed].rev->transactional && dir == NMIG_DOWN) {
+		/* Left dirty part-way: no longer counted as applied. */
+		long k = nmig_graph_find(db->graph, steps[xr.failed].rev->id);
+
+		if (k >= 0 && !xr.concurrent)
+			db->report.mark[k] = 0;
+	}
 	if (err) {
 		failed = 1;
 		rc = db_fail(db);

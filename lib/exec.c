@@ -217,6 +217,16 @@ int nmig_batch_build(struct nmig_batch *out, const struct nmig_vtable *t,
 
 		nmig_buf_puts(b, "BEGIN;\n");
 		e->prelude = 2 + nmig_exec_timeouts_sql(b, o, "LOCAL ");
+		/*
+		 * One WAL flush per batch: every commit but the last is
+		 * asynchronous, and the last (synchronous) one flushes the
+		 * WAL of all before it. A crash in between loses whole
+		 * migrations with their version rows, never half of one.
+		 */
+		if (i + 1 < to) {
+			nmig_buf_puts(b, "SET LOCAL synchronous_commit = off;\n");
+			e->prelude++;
+		}
 		if (o->dir == NMIG_UP) {
 			nmig_state_insert_sql(b, t, rev, "applied",
 					      o->nmig_version);
@@ -909,6 +919,25 @@ cleanup:
 }
 
 /*
+ * After a run that stopped with migrations committed asynchronously in
+ * its batch (see nmig_batch_build): a synchronous commit that flushes the
+ * WAL up to here, so that what is reported committed is durable. The
+ * run's error stays the last error.
+ */
+static void flush_commits(struct run *r)
+{
+	struct nmig_error saved = *nmig_error_last();
+	PGresult *res = NULL;
+
+	if (nmig_conn_lost(r->c) || r->res->done == 0)
+		return;
+	bookkeeping(r, "SELECT pg_catalog.txid_current()", &res);
+	if (res)
+		PQclear(res);
+	restore_error(&saved);
+}
+
+/*
  * Fill r->owner and r->tag: a random token (so that the tag found in
  * pg_stat_activity is this run's), then who runs it.
  */
@@ -1025,6 +1054,8 @@ int nmig_exec_run(struct nmig_exec_result *out, struct nmig_conn *c,
 		out->failed = -1;
 		i = next;
 	}
+	if (err)
+		flush_commits(&r);
 	return err;
 }
 

@@ -712,6 +712,13 @@ int nmig_state_analyze(struct nmig_state_report *out,
 			out->drift[out->ndrift++] = i;
 	}
 	out->npending = count - out->napplied;
+	/* A dirty revision is neither applied nor pending: it is dirty. */
+	for (i = 0; i < out->ndirty; i++) {
+		long k = nmig_graph_find(g, s->rows[out->dirty[i]].revision);
+
+		if (k >= 0 && !out->mark[k] && out->npending)
+			out->npending--;
+	}
 	for (i = 0; i < count; i++) {
 		const size_t *par;
 		size_t np;

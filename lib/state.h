@@ -160,7 +160,8 @@ void nmig_state_ensure_sql(const struct nmig_vtable *t, struct nmig_buf *out);
 struct nmig_state_report {
 	unsigned char *mark; /* graph count entries: 1 = applied */
 	size_t napplied;     /* applied rows known to the graph */
-	size_t npending;     /* revisions of the graph not applied */
+	size_t npending;     /* revisions of the graph neither applied nor
+			      * dirty */
 	size_t *drift;	     /* applied rows whose up file changed */
 	size_t ndrift;
 	size_t *dirty; /* rows in state 'dirty' */

@@ -198,8 +198,15 @@ cmd_start() {
 	} >"$dir/state"
 	chmod 600 "$dir/state"
 
+	# Fast by default; PG_TMP_DURABLE=1 keeps PostgreSQL's durable
+	# defaults (fsync, synchronous_commit, full_page_writes), for the
+	# crash tests and benches that measure WAL flushes.
+	local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	if [ "${PG_TMP_DURABLE:-}" = 1 ]; then
+		durability=""
+	fi
 	as_pg "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
-		-o "-c listen_addresses=127.0.0.1 -p $port -k $sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100" \
+		-o "-c listen_addresses=127.0.0.1 -p $port -k $sock $durability -c max_connections=100" \
 		start >"$dir/pg_ctl.log" 2>&1 ||
 		die "pg_ctl start failed: see $dir/pg_ctl.log and $data/server.log"
 	wait_ready "$bindir" "$sock" "$port" ||
