@@ -53,19 +53,6 @@ static void print_rev(struct nmig_db *db, size_t node)
 	nmig_put_safe(stdout, rev->message);
 }
 
-/* 1 when graph node i has a dirty row. */
-static int is_dirty(struct nmig_db *db, size_t i)
-{
-	const char *id = nmig_graph_rev(db->graph, i)->id;
-	size_t j;
-
-	for (j = 0; j < db->report.ndirty; j++)
-		if (strcmp(db->state.rows[db->report.dirty[j]].revision, id) ==
-		    0)
-			return 1;
-	return 0;
-}
-
 /* The full listing of --verbose. */
 static void print_verbose(struct nmig_db *db)
 {
@@ -90,7 +77,7 @@ static void print_verbose(struct nmig_db *db)
 	}
 	printf("\npending (%zu):\n", r->npending);
 	for (i = 0; i < count; i++) {
-		if (r->mark[i] || is_dirty(db, i))
+		if (r->mark[i] || r->dirty_mark[i])
 			continue;
 		fputs("  ", stdout);
 		print_rev(db, i);

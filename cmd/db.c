@@ -537,6 +537,9 @@ void db_on_event(void *ud, const struct nmig_exec_event *ev)
 	switch (ev->kind) {
 	case NMIG_EXEC_START:
 		if (db->tty && !g->quiet && !g->json) {
+			if (db->plan_n > 1)
+				printf("[%zu/%zu, %.1f s] ", db->ndone + 1,
+				       db->plan_n, db_elapsed_ms(db) / 1000.0);
 			printf("%s %s ",
 			       up && db->report.mark[k] ? "reverting"
 							: "applying",
@@ -952,6 +955,7 @@ int db_migrate(struct nmig_db *db, enum nmig_direction dir, const char *target,
 	}
 	if ((rc = db_load_steps(db, &plan, &scripts, &steps)))
 		goto cleanup;
+	db->plan_n = plan.n;
 	db->done_revs = calloc(plan.n, sizeof(*db->done_revs));
 	db->done_ms = calloc(plan.n, sizeof(*db->done_ms));
 	if (!db->done_revs || !db->done_ms) {

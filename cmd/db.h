@@ -114,6 +114,7 @@ struct nmig_db {
 	const struct nmig_revision **done_revs; /* migrations run, in order */
 	double *done_ms;
 	size_t ndone;
+	size_t plan_n; /* migrations in the plan, for the progress line */
 	int live;  /* a live progress line is on the terminal */
 	int tty;   /* stdout is a terminal */
 	double t0; /* when the command started (ms) */

@@ -264,7 +264,7 @@ int nmig_doctor_state_fill(struct nmig_doctor_state *out,
 		out->current[i] = nmig_graph_rev(g, r->heads[i])->id;
 	out->ncurrent = r->nheads;
 	for (i = 0; i < count; i++)
-		if (!r->mark[i])
+		if (!r->mark[i] && !r->dirty_mark[i])
 			out->pending[out->npending++] =
 			    nmig_graph_rev(g, i)->id;
 	out->ndrift = r->ndrift;

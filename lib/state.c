@@ -679,6 +679,7 @@ int nmig_state_analyze(struct nmig_state_report *out,
 	out->not_closed = -1;
 	out->missing_parent = -1;
 	out->mark = calloc(count ? count : 1, 1);
+	out->dirty_mark = calloc(count ? count : 1, 1);
 	has_child = calloc(count ? count : 1, 1);
 	if (s->n) {
 		out->drift = malloc(s->n * sizeof(*out->drift));
@@ -686,7 +687,7 @@ int nmig_state_analyze(struct nmig_state_report *out,
 		out->unknown = malloc(s->n * sizeof(*out->unknown));
 		out->applied_ids = malloc(s->n * sizeof(*out->applied_ids));
 	}
-	if (!out->mark || !has_child ||
+	if (!out->mark || !out->dirty_mark || !has_child ||
 	    (s->n && (!out->drift || !out->dirty || !out->unknown ||
 		      !out->applied_ids))) {
 		err = nmig_error_set(NMIG_ENOMEM, "out of memory");
@@ -700,6 +701,8 @@ int nmig_state_analyze(struct nmig_state_report *out,
 			out->unknown[out->nunknown++] = i;
 		if (r->dirty) {
 			out->dirty[out->ndirty++] = i;
+			if (k >= 0)
+				out->dirty_mark[k] = 1;
 			continue;
 		}
 		out->applied_ids[out->napplied_ids++] = r->revision;
@@ -713,12 +716,9 @@ int nmig_state_analyze(struct nmig_state_report *out,
 	}
 	out->npending = count - out->napplied;
 	/* A dirty revision is neither applied nor pending: it is dirty. */
-	for (i = 0; i < out->ndirty; i++) {
-		long k = nmig_graph_find(g, s->rows[out->dirty[i]].revision);
-
-		if (k >= 0 && !out->mark[k] && out->npending)
+	for (i = 0; i < count; i++)
+		if (out->dirty_mark[i] && !out->mark[i])
 			out->npending--;
-	}
 	for (i = 0; i < count; i++) {
 		const size_t *par;
 		size_t np;
@@ -753,6 +753,7 @@ cleanup:
 void nmig_state_report_release(struct nmig_state_report *r)
 {
 	free(r->mark);
+	free(r->dirty_mark);
 	free(r->drift);
 	free(r->dirty);
 	free(r->unknown);

@@ -159,6 +159,7 @@ void nmig_state_ensure_sql(const struct nmig_vtable *t, struct nmig_buf *out);
  */
 struct nmig_state_report {
 	unsigned char *mark; /* graph count entries: 1 = applied */
+	unsigned char *dirty_mark; /* graph count entries: 1 = a dirty row */
 	size_t napplied;     /* applied rows known to the graph */
 	size_t npending;     /* revisions of the graph neither applied nor
 			      * dirty */

@@ -11,7 +11,9 @@ set -u
 db_init
 
 N=200
-pgdir=$DB_TMP/pg
+# Under /tmp: the postgres user must reach it (pg_tmp.sh says so otherwise).
+pgdir=$(mktemp -d "${TMPDIR:-/tmp}/nmig-crash.XXXXXX")
+chmod 755 "$pgdir"
 PG_TMP_DURABLE=1 bash "$NMIG_SOURCE_DIR/tests/pg_tmp.sh" start "$pgdir" >/dev/null ||
 	{ fail "cannot start a private durable cluster"; db_finish; }
 # shellcheck disable=SC1091

@@ -164,6 +164,15 @@ expect_eq "$(psql_q s "select state from public.schema_version where revision = 
 	"non-transactional: its row is dirty"
 run_nmig --dir "$mig" current
 expect_rc 0 "non-transactional: current works"
+expect_out_contains "pending: 0, drift: 0, dirty: 1, unknown: 0" \
+	"non-transactional: current counts the dirty revision as dirty, not also as pending"
+expect_out_contains "dirty: 20261201000006 (did not finish" "non-transactional: current says it did not finish"
+run_nmig --dir "$mig" current --verbose
+expect_out_contains "applied (5):" "non-transactional: current -v lists 5 applied (the dirty one apart)"
+run_nmig --dir "$mig" repair
+expect_rc 7 "non-transactional: repair without an option refuses while a row is dirty"
+expect_err_contains "revision '20261201000006' is dirty" "non-transactional: repair names the dirty row"
+expect_err_contains "--mark-rolled-back 20261201000006" "non-transactional: repair names the options"
 run_nmig --dir "$mig" upgrade head
 expect_rc 7 "non-transactional: the next run refuses the dead dirty row (not 'being applied')"
 expect_err_lacks "being applied" "non-transactional: a dead owner is not reported as running"

@@ -200,7 +200,10 @@ static void test_analyze_problems(void **state)
 	add_row(c, "D", 0, 0); /* parents B, C not applied */
 	assert_int_equal(nmig_state_analyze(&c->r, &c->s, c->g), NMIG_OK);
 	assert_int_equal(c->r.napplied, 2);
-	assert_int_equal(c->r.npending, 3);
+	/* B and E; C is dirty: neither applied nor pending */
+	assert_int_equal(c->r.npending, 2);
+	assert_int_equal(c->r.dirty_mark[nmig_graph_find(c->g, "C")], 1);
+	assert_int_equal(c->r.dirty_mark[nmig_graph_find(c->g, "B")], 0);
 	assert_int_equal(c->r.ndrift, 1);
 	assert_string_equal(c->s.rows[c->r.drift[0]].revision, "A");
 	assert_int_equal(c->r.ndirty, 1);
