@@ -781,21 +781,32 @@ struct stair {
 	struct check *c;
 	struct nmig_buf failures; /* the details of each failed revision */
 	struct nmig_buf names;	  /* "A, B" for the summary */
-	size_t nfailed;
+	size_t nfailed;		  /* revisions that failed, each once */
+	long last;		  /* the revision that failed last, -1 */
 };
 
-/* Record that revision i failed the stairway; why goes to details. */
-static struct nmig_buf *stair_fail(struct stair *s, size_t i, const char *what)
+/*
+ * Record that revision i failed the stairway; the buffer returned (NULL
+ * past the first STAIRWAY_SHOWN revisions) takes the details. A revision
+ * failing a second check is counted once. stopping: this failure ends
+ * the stairway, and always gets its details (message, SQLSTATE,
+ * file:line), however many came before.
+ */
+static struct nmig_buf *stair_fail(struct stair *s, size_t i, const char *what,
+				   int stopping)
 {
 	struct tester *t = s->t;
 
-	s->nfailed++;
-	if (s->nfailed <= 3) {
-		if (s->names.len)
-			nmig_buf_puts(&s->names, ", ");
-		nmig_buf_puts(&s->names, rev_at(t, i)->id);
+	if (s->last != (long)i) {
+		s->last = (long)i;
+		s->nfailed++;
+		if (s->nfailed <= 3) {
+			if (s->names.len)
+				nmig_buf_puts(&s->names, ", ");
+			nmig_buf_puts(&s->names, rev_at(t, i)->id);
+		}
 	}
-	if (s->nfailed > STAIRWAY_SHOWN) {
+	if (s->nfailed > STAIRWAY_SHOWN && !stopping) {
 		nmig_buf_puts(&s->failures, "also failing: ");
 		put_rev(&s->failures, t, i);
 		nmig_buf_printf(&s->failures, ": %s\n", what);
@@ -830,7 +841,7 @@ static int stair_step(struct stair *s, size_t i,
 	int stop = 0;
 
 	if (run_one(t, NMIG_UP, i)) {
-		if ((b = stair_fail(s, i, "its up file fails")))
+		if ((b = stair_fail(s, i, "its up file fails", 1)))
 			put_error(b);
 		return 1;
 	}
@@ -839,28 +850,31 @@ static int stair_step(struct stair *s, size_t i,
 	if (run_one(t, NMIG_DOWN, i)) {
 		if ((b = stair_fail(s, i,
 				    "its down file fails right after its up "
-				    "file")))
+				    "file",
+				    0)))
 			put_error(b);
 		if (stopped(t))
 			return 1;
 		/* it stays applied: go on from there */
 		nmig_fingerprint_release(before);
 		if (take_fp(t, before)) {
-			if ((b = stair_fail(s, i, "cannot read the schema")))
+			if ((b = stair_fail(s, i, "cannot read the schema",
+					    1)))
 				put_error(b);
 			return 1;
 		}
 		return 0;
 	}
 	if (take_fp(t, &after)) {
-		if ((b = stair_fail(s, i, "cannot read the schema")))
+		if ((b = stair_fail(s, i, "cannot read the schema", 1)))
 			put_error(b);
 		return 1;
 	}
 	if (!nmig_fingerprint_equal(before, &after) &&
 	    (b = stair_fail(s, i,
 			    "the schema after its down file differs from "
-			    "the schema before its up file")))
+			    "the schema before its up file",
+			    0)))
 		put_diff(b, before, &after, "before its up file",
 			 "after its down file");
 	nmig_fingerprint_release(&after);
@@ -869,13 +883,14 @@ static int stair_step(struct stair *s, size_t i,
 	if (run_one(t, NMIG_UP, i)) {
 		if ((b = stair_fail(s, i,
 				    "it cannot be applied again after its "
-				    "down file")))
+				    "down file",
+				    1)))
 			put_error(b);
 		return 1;
 	}
 	nmig_fingerprint_release(before);
 	if (take_fp(t, before)) {
-		if ((b = stair_fail(s, i, "cannot read the schema")))
+		if ((b = stair_fail(s, i, "cannot read the schema", 1)))
 			put_error(b);
 		stop = 1;
 	}
@@ -946,7 +961,7 @@ static int fresh_database(struct tester *t)
 static void check_stairway(struct tester *t)
 {
 	struct check *c = check_new(t, "stairway");
-	struct stair s = {t, c, NMIG_BUF_INIT, NMIG_BUF_INIT, 0};
+	struct stair s = {t, c, NMIG_BUF_INIT, NMIG_BUF_INIT, 0, -1};
 	struct nmig_fingerprint before = NMIG_FINGERPRINT_INIT;
 	struct nmig_buf note = NMIG_BUF_INIT;
 	double t0 = nmig_clock_ms();

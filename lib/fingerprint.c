@@ -561,6 +561,69 @@ static void diff_one(struct differ *d, char sign, const struct nmig_fp_item *it)
 	free(v);
 }
 
+/*
+ * Append s[from..to) with its white space made visible: a space as
+ * U+00B7, tab, newline and carriage return as \t, \n, \r.
+ */
+static void put_visible(struct nmig_buf *out, const char *s, size_t from,
+			size_t to)
+{
+	size_t i;
+
+	for (i = from; i < to; i++) {
+		switch (s[i]) {
+		case ' ':
+			nmig_buf_puts(out, "\xc2\xb7");
+			break;
+		case '\t':
+			nmig_buf_puts(out, "\\t");
+			break;
+		case '\n':
+			nmig_buf_puts(out, "\\n");
+			break;
+		case '\r':
+			nmig_buf_puts(out, "\\r");
+			break;
+		default:
+			nmig_buf_putc(out, s[i]);
+		}
+	}
+}
+
+/*
+ * The two raw values of a fact that differ only in white space: cut at
+ * the first difference, the white space shown (put_visible), so that the
+ * two lines never look the same.
+ */
+static void diff_space(struct differ *d, const char *a, const char *b)
+{
+	size_t at = first_difference(a, b), side;
+
+	for (side = 0; side < 2; side++) {
+		const char *v = side ? b : a;
+		size_t len = strlen(v), from, to;
+
+		if (!diff_line(d))
+			return;
+		from = at > EXCERPT / 3 ? at - EXCERPT / 3 : 0;
+		while (from > 0 && ((unsigned char)v[from] & 0xC0) == 0x80)
+			from--;
+		to = from + EXCERPT / 2 < len ? from + EXCERPT / 2 : len;
+		while (to < len && ((unsigned char)v[to] & 0xC0) == 0x80)
+			to++;
+		nmig_buf_puts(d->out, side ? "    + " : "    - ");
+		if (from > 0)
+			nmig_buf_puts(d->out, "...");
+		put_visible(d->out, v, from, to);
+		if (to < len)
+			nmig_buf_puts(d->out, "...");
+		nmig_buf_putc(d->out, '\n');
+	}
+	if (diff_line(d))
+		nmig_buf_puts(d->out, "    (only white space differs: \xc2\xb7 is "
+				      "a space)\n");
+}
+
 /* `~ kind key` and the two values for a fact that changed. */
 static void diff_changed(struct differ *d, const struct nmig_fp_item *a,
 			 const struct nmig_fp_item *b)
@@ -577,6 +640,13 @@ static void diff_changed(struct differ *d, const struct nmig_fp_item *a,
 	va = fold_space(a->val);
 	vb = fold_space(b->val);
 	if (!va || !vb) {
+		free(va);
+		free(vb);
+		return;
+	}
+	if (strcmp(va, vb) == 0) {
+		/* Equal once folded: the difference is white space. */
+		diff_space(d, a->val, b->val);
 		free(va);
 		free(vb);
 		return;

@@ -103,7 +103,9 @@ size_t nmig_fingerprint_user_objects(const struct nmig_fingerprint *fp);
  *   `+ kind key: value`   only in b (left behind)
  *   `~ kind key`, then `    - value` / `    + value`: changed; long
  *                         values are cut around the first difference
- * Values are shown with runs of white space folded to one space. Returns
+ * Values are shown with runs of white space folded to one space; two
+ * values that differ only in white space are shown raw around the first
+ * difference, a space as U+00B7 and \t, \n, \r escaped. Returns
  * the number of differences (0 when equal; nothing is appended then).
  */
 size_t nmig_fingerprint_diff(const struct nmig_fingerprint *a,

@@ -282,4 +282,25 @@ for sig in INT TERM; do
 	no_cluster_left "SIG$sig"
 done
 
+# --- the stairway: the failure that stops it always has its details; a
+# revision failing two checks counts once ---------------------------------
+many=$DB_TMP/stair_many
+mkdir -p "$many"
+prev=base
+for i in $(seq -w 1 11); do
+	printf -- '-- nmig:parents %s\nCREATE TABLE IF NOT EXISTS st_%s (id int);\n' "$prev" "$i" >"$many/00${i}_keep.up.sql"
+	echo "-- leaves st_$i behind" >"$many/00${i}_keep.down.sql"
+	prev=00$i
+done
+printf -- '-- nmig:parents %s\nCREATE TABLE st_12 (id int);\n' "$prev" >"$many/0012_stop.up.sql"
+echo "-- leaves st_12 behind" >"$many/0012_stop.down.sql"
+run_nmig --dir "$many" test
+expect_rc 1 "stairway with 12 failing revisions fails"
+expect_out_contains "12 of 12 revisions fail" "a revision failing two checks is counted once"
+expect_out_contains "also failing: 0011" "past the first 10, failures are listed briefly"
+expect_out_contains "0012 (" "the stopping revision is named"
+expect_out_contains "it cannot be applied again after its down file" "the stopping failure is named"
+expect_out_contains "SQLSTATE 42P07" "the stopping failure has its SQLSTATE, past the first 10"
+expect_out_contains "0012_stop.up.sql:2:1" "the stopping failure has its file:line"
+
 db_finish

@@ -232,6 +232,26 @@ static void test_diff_duplicate_keys(void **state)
 	assert_string_equal(p->out.ptr, "+ comment public.t: two\n");
 }
 
+/* Values that differ only in white space never print as the same line. */
+static void test_diff_white_space(void **state)
+{
+	struct pair *p = *state;
+	const char *const before[] = {"function", "public.f()",
+				      "BEGIN\n\tRETURN 1;\nEND"};
+	const char *const after[] = {"function", "public.f()",
+				     "BEGIN\n    RETURN 1;\nEND"};
+
+	fill(&p->a, before, NFACTS(before));
+	fill(&p->b, after, NFACTS(after));
+	assert_int_equal(nmig_fingerprint_diff(&p->a, &p->b, &p->out, 0), 1);
+	assert_string_equal(p->out.ptr,
+			    "~ function public.f()\n"
+			    "    - BEGIN\\n\\tRETURN\xc2\xb7""1;\\nEND\n"
+			    "    + BEGIN\\n\xc2\xb7\xc2\xb7\xc2\xb7\xc2\xb7RETURN"
+			    "\xc2\xb7""1;\\nEND\n"
+			    "    (only white space differs: \xc2\xb7 is a space)\n");
+}
+
 /* An empty database has the schema public and plpgsql, nothing else. */
 static void test_user_objects(void **state)
 {
@@ -336,6 +356,8 @@ int main(void)
 					    pair_teardown),
 	    cmocka_unit_test_setup_teardown(test_diff_duplicate_keys,
 					    pair_setup, pair_teardown),
+	    cmocka_unit_test_setup_teardown(test_diff_white_space, pair_setup,
+					    pair_teardown),
 	    cmocka_unit_test_setup_teardown(test_user_objects, pair_setup,
 					    pair_teardown),
 	    cmocka_unit_test_setup_teardown(test_query_parses, pair_setup,
