@@ -16,10 +16,12 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "dsn.h"
 #include "clock.h"
 #include "env.h"
 #include "error.h"
 #include "interrupt.h"
+#include "migrate.h"
 #include "signals.h"
 #include "revfile.h"
 #include "sqlscript.h"
@@ -181,44 +183,17 @@ static void on_retry(void *ud, int attempt, int wait_ms, const char *message)
 
 const char *db_url_var(const struct nmig_global *g)
 {
-	return g->cfg.url_env && *g->cfg.url_env ? g->cfg.url_env
-						 : "DATABASE_URL";
+	return nmig_dsn_var(g->cfg.url_env);
 }
 
 int db_libpq_env_set(void)
 {
-	static const char *const vars[] = {
-	    "PGHOST",	  "PGHOSTADDR", "PGPORT",
-	    "PGDATABASE", "PGUSER",	"PGSERVICE",
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-		const char *v = getenv(vars[i]);
-
-		if (v && *v)
-			return 1;
-	}
-	return 0;
+	return nmig_dsn_libpq_env_set();
 }
 
 int db_find_url(struct nmig_global *g, const char **url)
 {
-	struct nmig_buf path = NMIG_BUF_INIT;
-	int err;
-
-	*url = NULL;
-	nmig_buf_printf(&path, "%s/%s", g->cfg.root ? g->cfg.root : ".",
-			NMIG_ENV_FILE);
-	err = nmig_buf_oom(&path) ? nmig_error_set(NMIG_ENOMEM, "out of memory")
-				  : nmig_env_load(path.ptr, NULL);
-	nmig_buf_release(&path);
-	if (err)
-		return err;
-	*url = getenv(db_url_var(g));
-	if (*url && !**url)
-		*url = NULL;
-	return NMIG_OK;
+	return nmig_dsn_find(g->cfg.root, g->cfg.url_env, url);
 }
 
 /*
@@ -260,24 +235,8 @@ int db_connect(struct nmig_db *db)
 {
 	const char *url;
 
-	if (db_find_url(db->g, &url))
-		return db_fail(db);
-	if (!url) {
-		if (!db_libpq_env_set()) {
-			const char *var = db_url_var(db->g);
-
-			nmig_error_set(NMIG_ECONNECT,
-				       "no database URL: '%s' is not set", var);
-			nmig_error_hint("export %s=postgres://USER@HOST/DBNAME?"
-					"sslmode=require (or put it in .env), "
-					"or set libpq's PGHOST / PGDATABASE / "
-					"PGSERVICE",
-					var);
-			return db_fail(db);
-		}
-		url = "";
-	}
-	if (open_conn(db, url))
+	if (nmig_dsn_require(db->g->cfg.root, db->g->cfg.url_env, &url) ||
+	    open_conn(db, url))
 		return db_fail(db);
 	/* A signal (when handlers are installed) cancels its queries. */
 	nmig_interrupt_watch(db->conn);
@@ -342,20 +301,55 @@ int db_lock(struct nmig_db *db)
 	return NMIG_EXIT_OK;
 }
 
-/* Fill db->report from db->state (exit code). */
-static int analyze(struct nmig_db *db)
+/* nmig_migrate's notes: waits and concurrent runs are said, the rest -v. */
+static void migrate_on_note(void *ud, enum nmig_migrate_note kind,
+			    const char *message)
 {
-	if (nmig_state_analyze(&db->report, &db->state, db->graph))
-		return db_fail(db);
-	db->have_report = 1;
-	return NMIG_EXIT_OK;
+	struct nmig_db *db = ud;
+
+	db_clear_live(db);
+	switch (kind) {
+	case NMIG_NOTE_WAITING:
+	case NMIG_NOTE_CONCURRENT:
+		if (!db->g->quiet)
+			nmig_infof(db->g, "%s", message);
+		break;
+	case NMIG_NOTE_POOLED:
+		if (db->g->verbose)
+			nmig_infof(db->g, "%s", message);
+		break;
+	case NMIG_NOTE_DRIFT:
+		nmig_warnf(db->g, "%s", message);
+		break;
+	}
+}
+
+/* Take the state, report and done list of a migrate result into db. */
+static void adopt(struct nmig_db *db, struct nmig_migrate_result *mr)
+{
+	if (db->have_report)
+		nmig_state_report_release(&db->report);
+	nmig_state_release(&db->state);
+	db->state = mr->state;
+	db->report = mr->report;
+	db->have_report = mr->have_report;
+	memset(&mr->state, 0, sizeof(mr->state));
+	memset(&mr->report, 0, sizeof(mr->report));
+	mr->have_report = 0;
+	db->locked = mr->locked;
+	free(db->done_revs);
+	free(db->done_ms);
+	db->done_revs = mr->done;
+	db->done_ms = mr->done_ms;
+	db->ndone = mr->ndone;
+	mr->done = NULL;
+	mr->done_ms = NULL;
 }
 
 int db_begin(struct nmig_db *db, int create)
 {
-	struct nmig_state_open_opts o;
-	size_t count = nmig_graph_count(db->graph), nroots = 0, i, np;
-	const char **roots;
+	struct nmig_migrate_opts mo;
+	struct nmig_migrate_result mr;
 	int err;
 
 	if (!create) {
@@ -363,82 +357,17 @@ int db_begin(struct nmig_db *db, int create)
 
 		return rc ? rc : db_read(db, 0);
 	}
-	roots = malloc((count ? count : 1) * sizeof(*roots));
-	if (!roots) {
-		nmig_error_set(NMIG_ENOMEM, "out of memory");
-		return db_fail(db);
-	}
-	for (i = 0; i < count; i++) {
-		nmig_graph_parents(db->graph, i, &np);
-		if (np == 0)
-			roots[nroots++] = nmig_graph_rev(db->graph, i)->id;
-	}
-	memset(&o, 0, sizeof(o));
-	o.create = 1;
-	o.lock = !db->no_lock && !db->conn->info.pooler;
-	o.roots = roots;
-	o.nroots = nroots;
-	if (db->have_report) {
-		nmig_state_report_release(&db->report);
-		db->have_report = 0;
-	}
-	nmig_state_release(&db->state);
-	err = nmig_state_open(&db->state, db->conn, &db->table, &o);
-	free(roots);
-	if (err)
-		return db_fail(db);
-	pooled_note(db);
-	if (db->state.lock == NMIG_LOCK_TAKEN)
-		db->locked = 1;
-	if (db->state.lock != NMIG_LOCK_BUSY)
-		return analyze(db);
-	/* Another run holds the lock: wait for it, then read again. */
-	if (nmig_state_lock(db->conn, &db->table, db->lock_wait_ms, NULL))
-		return db_fail(db);
-	db->locked = !db->conn->pooled;
-	return db_read(db, 1);
+	memset(&mo, 0, sizeof(mo));
+	mo.no_lock = db->no_lock;
+	mo.lock_wait_ms = db->lock_wait_ms;
+	mo.on_note = migrate_on_note;
+	mo.ud = db;
+	err = nmig_migrate_begin(&mr, db->conn, &db->table, db->graph, &mo);
+	adopt(db, &mr);
+	nmig_migrate_result_release(&mr);
+	return err ? db_fail(db) : NMIG_EXIT_OK;
 }
 
-/*
- * While the first problem refuse finds is a dirty row whose owner is alive
- * (another run is applying that migration now), wait for it as for the
- * lock, reading the state again, up to --lock-wait. Returns the refusal's
- * libnmig code (0 when none is left).
- */
-static int wait_for_owner(struct nmig_db *db, unsigned refuse)
-{
-	double start = nmig_clock_ms();
-	int err, said = 0;
-
-	for (;;) {
-		err = nmig_state_refuse(&db->report, &db->state, db->graph,
-					refuse);
-		if (err != NMIG_ELOCKED)
-			return err;
-		if (nmig_clock_ms() - start >= (double)db->lock_wait_ms) {
-			nmig_error_detail("waited %.1f s (--lock-wait)",
-					  (nmig_clock_ms() - start) / 1000.0);
-			return err;
-		}
-		if (!said && !db->g->quiet) {
-			db_clear_live(db);
-			nmig_infof(db->g, "%s; waiting",
-				   nmig_error_last()->message);
-			said = 1;
-		}
-		nmig_clock_sleep_ms(500);
-		if (nmig_interrupt_pending())
-			return nmig_interrupt_error("while waiting for another "
-						    "run");
-		nmig_state_report_release(&db->report);
-		db->have_report = 0;
-		nmig_state_release(&db->state);
-		if (nmig_state_read(&db->state, db->conn, &db->table, 1) ||
-		    nmig_state_analyze(&db->report, &db->state, db->graph))
-			return nmig_error_last()->code;
-		db->have_report = 1;
-	}
-}
 
 int db_read(struct nmig_db *db, int create)
 {
@@ -531,8 +460,7 @@ void db_on_event(void *ud, const struct nmig_exec_event *ev)
 {
 	struct nmig_db *db = ud;
 	struct nmig_global *g = db->g;
-	long k = nmig_graph_find(db->graph, ev->rev->id);
-	int up = k >= 0 && db->have_report;
+	int down = db->dir == NMIG_DOWN;
 
 	switch (ev->kind) {
 	case NMIG_EXEC_START:
@@ -540,9 +468,7 @@ void db_on_event(void *ud, const struct nmig_exec_event *ev)
 			if (db->plan_n > 1)
 				printf("[%zu/%zu, %.1f s] ", db->ndone + 1,
 				       db->plan_n, db_elapsed_ms(db) / 1000.0);
-			printf("%s %s ",
-			       up && db->report.mark[k] ? "reverting"
-							: "applying",
+			printf("%s %s ", down ? "reverting" : "applying",
 			       ev->rev->id);
 			nmig_put_safe(stdout, ev->rev->message);
 			fputs(" ...", stdout);
@@ -552,17 +478,11 @@ void db_on_event(void *ud, const struct nmig_exec_event *ev)
 		break;
 	case NMIG_EXEC_DONE:
 		db_clear_live(db);
-		if (up)
-			db->report.mark[k] = !db->report.mark[k];
-		if (db->done_revs) {
-			db->done_revs[db->ndone] = ev->rev;
-			db->done_ms[db->ndone++] = ev->ms;
-		}
+		db->ndone++;
 		if (!g->quiet && !g->json) {
 			printf("%s%s%s %s ", nmig_c_green(g),
-			       up && !db->report.mark[k] ? "reverted"
-							 : "applied",
-			       nmig_c_reset(g), ev->rev->id);
+			       down ? "reverted" : "applied", nmig_c_reset(g),
+			       ev->rev->id);
 			nmig_put_safe(stdout, ev->rev->message);
 			printf(" (%.0f ms)\n", ev->ms);
 			fflush(stdout);
@@ -584,83 +504,27 @@ int db_load_steps(struct nmig_db *db, const struct nmig_plan *plan,
 		  struct nmig_step **steps_out)
 {
 	struct nmig_diags diags = NMIG_DIAGS_INIT;
-	struct nmig_script *scripts;
-	struct nmig_step *steps;
-	size_t i, cap = db->g->cfg.max_file_size ? db->g->cfg.max_file_size
-						 : NMIG_MAX_FILE_SIZE;
-	int rc = NMIG_EXIT_OK;
+	int err, rc = NMIG_EXIT_OK;
 
-	*scripts_out = NULL;
-	*steps_out = NULL;
-	scripts = calloc(plan->n ? plan->n : 1, sizeof(*scripts));
-	steps = calloc(plan->n ? plan->n : 1, sizeof(*steps));
-	if (!scripts || !steps) {
-		free(scripts);
-		free(steps);
-		nmig_error_set(NMIG_ENOMEM, "out of memory");
-		return db_fail(db);
-	}
-	for (i = 0; i < plan->n; i++) {
-		const struct nmig_revision *rev =
-		    nmig_graph_rev(db->graph, plan->steps[i]);
-		const struct nmig_file_info *f =
-		    plan->dir == NMIG_UP ? &rev->up : &rev->down;
-		char sum[NMIG_SHA256_HEX];
-
-		steps[i].rev = rev;
-		steps[i].script = &scripts[i];
-		if (!f->path) {
-			nmig_error_set(NMIG_ESTATE,
-				       "revision '%s' has no down file: it "
-				       "cannot be reverted",
-				       rev->id);
-			rc = db_fail(db);
-			goto cleanup;
-		}
-		if (nmig_script_load(&scripts[i], f->path, cap)) {
-			rc = db_fail(db);
-			goto cleanup;
-		}
-		nmig_checksum(scripts[i].text, scripts[i].len, sum);
-		if (strcmp(sum, f->checksum) != 0) {
-			nmig_error_set(NMIG_EINPUT,
-				       "'%s' changed while nmig was running",
-				       f->path);
-			nmig_error_hint("run the command again");
-			rc = db_fail(db);
-			goto cleanup;
-		}
-		nmig_script_check(&scripts[i], rev->transactional, &diags);
-	}
-	if (diags.errors) {
+	err = nmig_steps_load(scripts_out, steps_out, db->graph, plan,
+			      db->g->cfg.max_file_size, &diags);
+	if (err && diags.errors) {
 		nmig_report_diags(db->g, &diags);
 		nmig_hintf(db->g, "nothing was run; fix the files above");
 		rc = NMIG_EXIT_INPUT;
-		goto cleanup;
-	}
-	if (diags.n && db->g->verbose)
+	} else if (err) {
+		rc = db_fail(db);
+	} else if (diags.n && db->g->verbose) {
 		nmig_report_diags(db->g, &diags);
-cleanup:
-	nmig_diags_release(&diags);
-	if (rc) {
-		db_free_steps(scripts, steps, plan->n);
-		return rc;
 	}
-	*scripts_out = scripts;
-	*steps_out = steps;
-	return NMIG_EXIT_OK;
+	nmig_diags_release(&diags);
+	return rc;
 }
 
 void db_free_steps(struct nmig_script *scripts, struct nmig_step *steps,
 		   size_t n)
 {
-	size_t i;
-
-	if (scripts)
-		for (i = 0; i < n; i++)
-			nmig_script_release(&scripts[i]);
-	free(scripts);
-	free(steps);
+	nmig_steps_free(scripts, steps, n);
 }
 
 /* Applied heads from the current mark: marked, no marked child. */
@@ -807,25 +671,6 @@ static void json_summary(struct nmig_db *db, enum nmig_direction dir,
 	fputs("}\n", out);
 }
 
-/*
- * Keep the steps another process has not done meanwhile (after a
- * concurrent run): for upgrade the ones still unapplied, for downgrade
- * the ones still applied. Returns the new count.
- */
-static size_t remaining_steps(struct nmig_db *db, enum nmig_direction dir,
-			      struct nmig_step *steps, size_t n)
-{
-	size_t i, m = 0;
-
-	for (i = 0; i < n; i++) {
-		long k = nmig_graph_find(db->graph, steps[i].rev->id);
-		int applied = k >= 0 && db->report.mark[k];
-
-		if ((dir == NMIG_UP) != applied)
-			steps[m++] = steps[i];
-	}
-	return m;
-}
 
 /*
  * After a failed or interrupted run: which planned migrations did not
@@ -885,60 +730,70 @@ static void print_dry_run(struct nmig_db *db, const struct nmig_plan *plan)
 	       plan->dir == NMIG_UP ? "applied" : "reverted");
 }
 
+/* nmig_migrate's plan callback: the production announcement. */
+static void migrate_on_plan(void *ud, const struct nmig_plan *plan)
+{
+	struct nmig_db *db = ud;
+
+	db->plan_n = plan->n;
+	db->ndone = 0;
+	announce(db, plan);
+}
+
 int db_migrate(struct nmig_db *db, enum nmig_direction dir, const char *target,
 	       int dry_run, int allow_drift)
 {
 	struct nmig_global *g = db->g;
-	struct nmig_applied applied;
-	struct nmig_plan plan;
-	struct nmig_script *scripts = NULL;
-	struct nmig_step *steps = NULL;
-	struct nmig_exec_opts xo;
-	struct nmig_exec_result xr;
-	unsigned refuse =
-	    NMIG_REFUSE_DIRTY | NMIG_REFUSE_UNKNOWN | NMIG_REFUSE_NOT_CLOSED;
-	size_t nsteps, rounds;
-	int rc, err, have_applied = 0, have_plan = 0, failed = 0;
+	struct nmig_migrate_opts mo;
+	struct nmig_migrate_result mr;
+	const struct nmig_plan *plan = &mr.plan;
+	int rc, err, ran;
 
-	memset(&plan, 0, sizeof(plan));
-	memset(&xr, 0, sizeof(xr));
-	if (dir == NMIG_UP && !allow_drift)
-		refuse |= NMIG_REFUSE_DRIFT;
+	memset(&mr, 0, sizeof(mr));
 	if (!dry_run)
 		cli_signals_install();
 	if ((rc = db_load(db)) || (rc = db_connect(db)))
-		goto cleanup;
+		return rc;
 	db->plan_target = target;
-	if ((rc = dry_run ? db_read(db, 0) : db_begin(db, 1)))
-		goto cleanup;
-	if (wait_for_owner(db, refuse)) {
-		rc = db_fail(db);
+	db->dir = dir;
+	memset(&mo, 0, sizeof(mo));
+	mo.dir = dir;
+	mo.target = target;
+	mo.dry_run = dry_run;
+	mo.allow_drift = allow_drift;
+	mo.no_lock = db->no_lock;
+	mo.lock_wait_ms = db->lock_wait_ms;
+	mo.lock_timeout_ms = db->lock_timeout_ms;
+	mo.statement_timeout_ms = db->statement_timeout_ms;
+	mo.lock_retries = db->lock_retries;
+	mo.client_check_ms = DB_CLIENT_CHECK_MS;
+	mo.max_file_size = g->cfg.max_file_size;
+	mo.nmig_version = NMIG_VERSION;
+	mo.on_plan = migrate_on_plan;
+	mo.on_event = db_on_event;
+	mo.on_note = migrate_on_note;
+	mo.ud = db;
+	db->plan_n = 0;
+	err = nmig_migrate(&mr, db->conn, &db->table, db->graph, &mo);
+	ran = mr.done != NULL;
+	adopt(db, &mr);
+	if (err && !ran) {
+		/* Stopped before anything ran. */
+		if (mr.diags.errors) {
+			announce(db, NULL);
+			nmig_report_diags(g, &mr.diags);
+			nmig_hintf(g, "nothing was run; fix the files above");
+			rc = NMIG_EXIT_INPUT;
+		} else {
+			rc = db_fail(db);
+		}
 		goto cleanup;
 	}
-	if (dir == NMIG_UP && allow_drift && db->report.ndrift)
-		nmig_warnf(g,
-			   "%zu applied revision%s changed since applied "
-			   "(--allow-drift)",
-			   db->report.ndrift,
-			   db->report.ndrift == 1 ? "" : "s");
-	if (nmig_applied_init(&applied, db->graph, db->report.applied_ids,
-			      db->report.napplied_ids)) {
-		rc = db_fail(db);
-		goto cleanup;
-	}
-	have_applied = 1;
-	err = dir == NMIG_UP
-		  ? nmig_plan_upgrade(&plan, db->graph, &applied, target)
-		  : nmig_plan_downgrade(&plan, db->graph, &applied, target, 0);
-	if (err) {
-		rc = db_fail(db);
-		goto cleanup;
-	}
-	have_plan = 1;
-	announce(db, &plan);
-	if (plan.n == 0) {
+	if (mr.diags.n && g->verbose)
+		nmig_report_diags(g, &mr.diags);
+	if (!err && plan->n == 0) {
 		if (g->json) {
-			json_summary(db, dir, &plan, dry_run, 0);
+			json_summary(db, dir, plan, dry_run, 0);
 		} else if (!g->quiet) {
 			fputs("nothing to do: database is at ", stdout);
 			print_at_phrase(db, stdout);
@@ -946,75 +801,25 @@ int db_migrate(struct nmig_db *db, enum nmig_direction dir, const char *target,
 		}
 		goto cleanup;
 	}
-	if (dry_run) {
+	if (!err && dry_run) {
 		if (g->json)
-			json_summary(db, dir, &plan, dry_run, 0);
+			json_summary(db, dir, plan, dry_run, 0);
 		else
-			print_dry_run(db, &plan);
+			print_dry_run(db, plan);
 		goto cleanup;
-	}
-	if ((rc = db_load_steps(db, &plan, &scripts, &steps)))
-		goto cleanup;
-	db->plan_n = plan.n;
-	db->done_revs = calloc(plan.n, sizeof(*db->done_revs));
-	db->done_ms = calloc(plan.n, sizeof(*db->done_ms));
-	if (!db->done_revs || !db->done_ms) {
-		nmig_error_set(NMIG_ENOMEM, "out of memory");
-		rc = db_fail(db);
-		goto cleanup;
-	}
-	memset(&xo, 0, sizeof(xo));
-	xo.dir = dir;
-	xo.lock_timeout_ms = db->lock_timeout_ms;
-	xo.statement_timeout_ms = db->statement_timeout_ms;
-	xo.lock_retries = db->lock_retries;
-	xo.client_check_ms = DB_CLIENT_CHECK_MS;
-	xo.nmig_version = NMIG_VERSION;
-	xo.on_event = db_on_event;
-	xo.ud = db;
-	nsteps = plan.n;
-	for (rounds = 0;; rounds++) {
-		err = nmig_exec_run(&xr, db->conn, &db->table, steps, nsteps,
-				    &xo);
-		if (!err || !xr.concurrent || rounds > plan.n)
-			break;
-		/* Another runner got there first: see where it left us. */
-		db_clear_live(db);
-		nmig_infof(g, "%s", nmig_error_last()->message);
-		nmig_exec_result_release(&xr);
-		if ((rc = db_read(db, 1)))
-			goto cleanup;
-		if (wait_for_owner(db, refuse & ~NMIG_REFUSE_DRIFT)) {
-			rc = db_fail(db);
-			goto cleanup;
-		}
-		nsteps = remaining_steps(db, dir, steps, nsteps);
-		if (nsteps == 0) {
-			err = NMIG_OK;
-			break;
-		}
-	}
-	if (err && xr.failed >= 0 && (size_t)xr.failed < nsteps &&
-	    !steps[xr.failed].rev->transactional && dir == NMIG_DOWN) {
-		/* Left dirty part-way: no longer counted as applied. */
-		long k = nmig_graph_find(db->graph, steps[xr.failed].rev->id);
-
-		if (k >= 0 && !xr.concurrent)
-			db->report.mark[k] = 0;
 	}
 	if (err) {
-		failed = 1;
 		rc = db_fail(db);
 		if (!g->json && !g->quiet)
-			print_not_run(db, &plan);
+			print_not_run(db, plan);
 	}
 	if (g->json) {
-		json_summary(db, dir, &plan, 0, failed);
+		json_summary(db, dir, plan, 0, err != 0);
 	} else if (!g->quiet) {
-		if (failed)
+		if (err)
 			printf("%s %zu of %zu revision%s in %.2f s; at ",
 			       dir == NMIG_UP ? "upgraded" : "downgraded",
-			       db->ndone, plan.n, plan.n == 1 ? "" : "s",
+			       db->ndone, plan->n, plan->n == 1 ? "" : "s",
 			       db_elapsed_ms(db) / 1000.0);
 		else
 			printf("%s %zu revision%s in %.2f s; at ",
@@ -1026,12 +831,7 @@ int db_migrate(struct nmig_db *db, enum nmig_direction dir, const char *target,
 	}
 cleanup:
 	db->plan_target = NULL;
-	nmig_exec_result_release(&xr);
-	db_free_steps(scripts, steps, plan.n);
-	if (have_plan)
-		nmig_plan_release(&plan);
-	if (have_applied)
-		nmig_applied_release(&applied);
+	nmig_migrate_result_release(&mr);
 	return rc;
 }
 

@@ -115,6 +115,7 @@ struct nmig_db {
 	double *done_ms;
 	size_t ndone;
 	size_t plan_n; /* migrations in the plan, for the progress line */
+	enum nmig_direction dir; /* of the run (db_migrate) */
 	int live;  /* a live progress line is on the terminal */
 	int tty;   /* stdout is a terminal */
 	double t0; /* when the command started (ms) */

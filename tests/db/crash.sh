@@ -56,8 +56,21 @@ rc=$?
 expect_ne "$rc" 0 "nmig fails when the server crashes under it"
 canary_check "nmig (server crashed)" "$DB_TMP/out" "$DB_TMP/err" || true
 
-PG_TMP_DURABLE=1 bash "$NMIG_SOURCE_DIR/tests/pg_tmp.sh" start "$pgdir" >/dev/null ||
-	{ fail "cannot restart the private cluster"; db_finish; }
+# After an immediate stop the old server's processes may take a moment to
+# go: try a few times, and show the server's log if it never comes back.
+restarted=0
+for _ in 1 2 3 4 5; do
+	if PG_TMP_DURABLE=1 bash "$NMIG_SOURCE_DIR/tests/pg_tmp.sh" start "$pgdir" >/dev/null 2>&1; then
+		restarted=1
+		break
+	fi
+	sleep 1
+done
+if [ "$restarted" != 1 ]; then
+	fail "cannot restart the private cluster"
+	tail -n 20 "$pgdir/data/server.log" "$pgdir/pg_ctl.log" >&2 2>/dev/null
+	db_finish
+fi
 # shellcheck disable=SC1091
 . "$pgdir/env"
 DATABASE_URL=$(db_url c)
