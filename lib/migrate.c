@@ -146,8 +146,8 @@ static int wait_for_owner(struct migrate *m, unsigned refuse)
 	int err, said = 0;
 
 	for (;;) {
-		err = nmig_state_refuse(&out->report, &out->state, m->g,
-					refuse);
+		err =
+		    nmig_state_refuse(&out->report, &out->state, m->g, refuse);
 		if (err != NMIG_ELOCKED)
 			return err;
 		if (nmig_clock_ms() - start >= (double)m->o->lock_wait_ms) {

@@ -59,17 +59,17 @@ struct nmig_migrate_opts {
 };
 
 struct nmig_migrate_result {
-	struct nmig_state state;	  /* the rows as last read */
-	struct nmig_state_report report;  /* marks follow the run */
+	struct nmig_state state;	 /* the rows as last read */
+	struct nmig_state_report report; /* marks follow the run */
 	int have_report;
 	struct nmig_plan plan;
 	int have_plan;
 	const struct nmig_revision **done; /* migrations run, in order */
 	double *done_ms;
 	size_t ndone;
-	long failed;	  /* the revision (graph node) that failed, -1 */
-	int locked;	  /* the session lock was taken */
-	int interrupted;  /* stopped by nmig_interrupt_request */
+	long failed;		 /* the revision (graph node) that failed, -1 */
+	int locked;		 /* the session lock was taken */
+	int interrupted;	 /* stopped by nmig_interrupt_request */
 	struct nmig_diags diags; /* findings of the files the plan runs */
 };
 
