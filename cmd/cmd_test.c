@@ -33,6 +33,7 @@
 #include "cluster.h"
 #include "env.h"
 #include "error.h"
+#include "interrupt.h"
 #include "fingerprint.h"
 #include "sqlscript.h"
 
@@ -90,7 +91,6 @@ struct tester {
 /* Set by the signal handler: the signal number. */
 static volatile sig_atomic_t got_signal;
 /* Cancels the query in progress from the signal handler. */
-static PGcancel *volatile cancel_handle;
 /* The cluster to stop at exit if the run did not get to it. */
 static struct nmig_cluster *volatile live_cluster;
 
@@ -101,13 +101,9 @@ static struct nmig_cluster *volatile live_cluster;
  */
 static void on_signal(int sig)
 {
-	char buf[256];
-	PGcancel *cancel = cancel_handle;
-
 	if (!got_signal) {
 		got_signal = sig;
-		if (cancel)
-			PQcancel(cancel, buf, (int)sizeof(buf));
+		nmig_interrupt_request(sig);
 	} else {
 		nmig_cluster_kill(live_cluster);
 	}
@@ -146,24 +142,20 @@ static void restore_signals(const struct sigaction *old)
 }
 
 /*
- * Make the signal handler cancel queries on pg (NULL: on nothing),
- * freeing the previous cancel object; signals are held meanwhile.
+ * Make the signal handler cancel queries on c (NULL: on nothing);
+ * signals are held meanwhile.
  */
-static void set_cancel(PGconn *pg)
+static void set_cancel(struct nmig_conn *c)
 {
 	sigset_t block, old;
-	PGcancel *prev;
 	size_t i;
 
 	sigemptyset(&block);
 	for (i = 0; i < NSIGNALS; i++)
 		sigaddset(&block, handled_signals[i]);
 	sigprocmask(SIG_BLOCK, &block, &old);
-	prev = cancel_handle;
-	cancel_handle = pg ? PQgetCancel(pg) : NULL;
+	nmig_interrupt_watch(c);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (prev)
-		PQfreeCancel(prev);
 }
 
 static const char *plural(size_t n)
@@ -540,8 +532,7 @@ static void check_head(struct tester *t)
 static int run_prelude(struct tester *t)
 {
 	struct nmig_script sc;
-	PGresult *res = NULL;
-	const char *pos;
+	struct nmig_buf what = NMIG_BUF_INIT;
 	int err;
 
 	memset(&sc, 0, sizeof(sc));
@@ -549,50 +540,11 @@ static int run_prelude(struct tester *t)
 			       t->g->cfg.max_file_size ? t->g->cfg.max_file_size
 						       : NMIG_MAX_FILE_SIZE);
 	if (!err) {
-		nmig_conn_count_roundtrip(t->conn);
-		res = PQexec(t->conn->pg, sc.text);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-		    PQresultStatus(res) != PGRES_TUPLES_OK &&
-		    PQresultStatus(res) != PGRES_EMPTY_QUERY) {
-			struct nmig_buf what = NMIG_BUF_INIT;
-
-			nmig_buf_printf(&what, "prelude '%s' failed",
-					t->prelude);
-			err = nmig_conn_result_error(res, NMIG_ESQL, what.ptr);
-			nmig_buf_release(&what);
-			pos =
-			    PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
-			if (pos)
-				nmig_exec_locate_error(
-				    &sc, nmig_utf8_char_offset(sc.text, sc.len,
-							       atol(pos)));
-			note_lost(t, err);
-		}
+		nmig_buf_printf(&what, "prelude '%s'", t->prelude);
+		err = nmig_exec_script(t->conn, &sc, what.ptr);
+		note_lost(t, err);
 	}
-	if (res)
-		PQclear(res);
-	if (!t->lost && PQtransactionStatus(t->conn->pg) != PQTRANS_IDLE) {
-		struct nmig_error saved = *nmig_error_last();
-
-		nmig_conn_query(t->conn, "cannot roll back", "ROLLBACK", 0,
-				NULL, NULL);
-		if (err) {
-			nmig_error_set(saved.code, "%s", saved.message);
-			nmig_error_sqlstate(saved.sqlstate);
-			if (saved.detail[0])
-				nmig_error_detail("%s", saved.detail);
-			if (saved.hint[0])
-				nmig_error_hint("%s", saved.hint);
-			if (saved.file[0])
-				nmig_error_location(saved.file, saved.line,
-						    saved.col, saved.source);
-		} else {
-			err = nmig_error_set(NMIG_ESQL,
-					     "prelude '%s' left a transaction "
-					     "open (rolled back)",
-					     t->prelude);
-		}
-	}
+	nmig_buf_release(&what);
 	nmig_script_release(&sc);
 	return err;
 }
@@ -934,7 +886,7 @@ static int fresh_database(struct tester *t)
 		t->lost = 1;
 		return err;
 	}
-	set_cancel(t->conn->pg);
+	set_cancel(t->conn);
 	memset(t->mark, 0, t->n);
 	err = nmig_state_lock(t->conn, &t->table, t->db.lock_wait_ms, NULL);
 	if (!err)
@@ -1783,7 +1735,7 @@ int cmd_test(struct nmig_global *g, int argc, char **argv)
 		rc = scratch_failed(&t);
 		goto cleanup;
 	}
-	set_cancel(t.conn->pg);
+	set_cancel(t.conn);
 	print_header(&t, nmig_clock_ms() - start);
 	check_head(&t);
 	run_checks(&t);

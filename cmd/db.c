@@ -396,7 +396,7 @@ static void record_observed(struct nmig_db *db)
 	struct nmig_cache *cache = NULL;
 	size_t count = nmig_graph_count(db->graph), n = 0, i;
 	const char **ids = malloc((count ? count : 1) * sizeof(*ids));
-	PGconn *pg = db->conn->pg;
+	const char *host, *port, *dbname, *user;
 
 	if (!ids)
 		return;
@@ -412,7 +412,8 @@ static void record_observed(struct nmig_db *db)
 	else
 		nmig_cache_default_path(&path, db->g->cfg.dir ? db->g->cfg.dir
 							      : "migrations");
-	nmig_cache_dbkey(&key, PQhost(pg), PQport(pg), PQdb(pg), PQuser(pg));
+	nmig_conn_where(db->conn, &host, &port, &dbname, &user);
+	nmig_cache_dbkey(&key, host, port, dbname, user);
 	if (!nmig_buf_oom(&path) && !nmig_buf_oom(&key) &&
 	    nmig_cache_open(&cache, path.ptr, &diags) == NMIG_OK && cache)
 		nmig_cache_applied_put(cache, key.ptr, ids, n);

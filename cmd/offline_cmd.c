@@ -5,7 +5,7 @@
  * observed on the database the URL names, else base. The URL is parsed
  * (never used to connect, never printed) only to find that database's key
  * in the cache, the same key the online commands record under (db.c:
- * PQhost, PQport, PQdb, PQuser of the session they had).
+ * nmig_conn_where of the session they had).
  */
 #include "offline_cmd.h"
 
@@ -53,9 +53,9 @@ static void first_of(struct nmig_buf *out, const char *s)
 /*
  * The database the URL names: its cache key into key and
  * `user@host:port/dbname` into where (a socket directory shown as
- * [local]: no local path goes into a script). The host is what PQhost
- * would report: the host, else the hostaddr, else libpq's default socket
- * directory. Returns 1 when a database is named, 0 when no URL and no
+ * [local]: no local path goes into a script). The host is what libpq
+ * would report for the session: the host, else the hostaddr, else
+ * libpq's default socket directory. Returns 1 when a database is named, 0 when no URL and no
  * libpq variable is set (why says so), or a negative code with the last
  * error set (a malformed URL or .env).
  */

@@ -1,7 +1,7 @@
 /*
  * The handlers behind cli_signals_install (see signals.h). The handler
  * does only what is safe there: nmig_interrupt_request (a flag and
- * PQcancel) and one write(2) saying what happens next.
+ * libpq's cancel request) and one write(2) saying what happens next.
  */
 #include "signals.h"
 

@@ -1000,3 +1000,19 @@ int nmig_conn_query_all(struct nmig_conn *c, const char *what, const char *sql,
 	}
 	return err;
 }
+
+/* NULL as "". */
+static const char *or_empty(const char *s)
+{
+	return s ? s : "";
+}
+
+void nmig_conn_where(const struct nmig_conn *c, const char **host,
+		     const char **port, const char **dbname,
+		     const char **user)
+{
+	*host = or_empty(c->pg ? PQhost(c->pg) : NULL);
+	*port = or_empty(c->pg ? PQport(c->pg) : NULL);
+	*dbname = or_empty(c->pg ? PQdb(c->pg) : NULL);
+	*user = or_empty(c->pg ? PQuser(c->pg) : NULL);
+}

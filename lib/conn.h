@@ -157,6 +157,15 @@ void nmig_conn_count_roundtrip(struct nmig_conn *c);
  */
 int nmig_conn_result_error(const PGresult *res, int code, const char *prefix);
 
+/*
+ * Where the session is, as libpq reports it (never NULL; "" when
+ * unknown): host, port, database and user, e.g. for the plan cache's
+ * database key. Pointers valid while c is open.
+ */
+void nmig_conn_where(const struct nmig_conn *c, const char **host,
+		     const char **port, const char **dbname,
+		     const char **user);
+
 /* 1 when the connection is gone (server closed it, network dropped). */
 int nmig_conn_lost(const struct nmig_conn *c);
 

@@ -1065,3 +1065,47 @@ void nmig_exec_result_release(struct nmig_exec_result *r)
 	r->ms = NULL;
 	r->done = 0;
 }
+
+int nmig_exec_script(struct nmig_conn *c, const struct nmig_script *script,
+		     const char *what)
+{
+	struct nmig_buf prefix = NMIG_BUF_INIT;
+	PGresult *res;
+	ExecStatusType st;
+	const char *pos;
+	int err = NMIG_OK;
+
+	nmig_buf_printf(&prefix, "%s failed", what);
+	nmig_conn_count_roundtrip(c);
+	res = PQexec(c->pg, script->text);
+	st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+	    st != PGRES_EMPTY_QUERY) {
+		err = nmig_conn_result_error(
+		    res, nmig_conn_lost(c) ? NMIG_ECONNECT : NMIG_ESQL,
+		    prefix.ptr);
+		pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION)
+			  : NULL;
+		if (pos)
+			nmig_exec_locate_error(
+			    script, nmig_utf8_char_offset(script->text,
+							  script->len, atol(pos)));
+	}
+	if (res)
+		PQclear(res);
+	if (!nmig_conn_lost(c) && PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+		struct nmig_error saved = *nmig_error_last();
+
+		nmig_conn_query(c, "cannot roll back", "ROLLBACK", 0, NULL,
+				NULL);
+		if (err)
+			restore_error(&saved);
+		else
+			err = nmig_error_set(NMIG_ESQL,
+					     "%s left a transaction open "
+					     "(rolled back)",
+					     what);
+	}
+	nmig_buf_release(&prefix);
+	return err;
+}

@@ -88,6 +88,17 @@ int nmig_exec_run(struct nmig_exec_result *out, struct nmig_conn *c,
 		  size_t n, const struct nmig_exec_opts *o);
 void nmig_exec_result_release(struct nmig_exec_result *r);
 
+/*
+ * Run script's whole text on c as one simple query (one round trip), as
+ * a setup file (nmig test --prelude) is run: a failure is NMIG_ESQL named
+ * "<what> failed" with the server's fields and the file:line:col of the
+ * failing statement (NMIG_ECONNECT when the connection was lost); a
+ * transaction the script leaves open is rolled back and is NMIG_ESQL
+ * "<what> left a transaction open (rolled back)".
+ */
+int nmig_exec_script(struct nmig_conn *c, const struct nmig_script *script,
+		     const char *what);
+
 struct nmig_batch_entry {
 	size_t step;	/* index into the steps */
 	size_t sql_off; /* byte offset of the file text in sql */
