@@ -60,7 +60,7 @@ static void print_verbose(struct nmig_db *db)
 	struct nmig_state_report *r = &db->report;
 	size_t i, count = nmig_graph_count(db->graph);
 
-	printf("\ndatabase %s, table %s\n", db->conn->display,
+	printf("\ndatabase %s, table %s\n", nmig_conn_display(db->conn),
 	       db->table.display);
 	printf("\napplied (%zu):\n", s->n - r->ndirty);
 	for (i = 0; i < s->n; i++) {

@@ -161,7 +161,7 @@ static void text_connection(struct nmig_db *db,
 	struct nmig_global *g = db->g;
 
 	puts("connection");
-	line_str("target", db->conn->display);
+	line_str("target", nmig_conn_display(db->conn));
 	line_fmt("connect", "%.1f ms (%d attempt%s)", l->connect_ms,
 		 l->attempts, l->attempts == 1 ? "" : "s");
 	line_fmt("latency",
@@ -344,7 +344,7 @@ static void json_connection(struct nmig_db *db,
 	size_t i;
 
 	fputs(",\"connection\":{\"target\":", stdout);
-	nmig_json_str(stdout, db->conn->display);
+	nmig_json_str(stdout, nmig_conn_display(db->conn));
 	printf(",\"connect_ms\":%.3f,\"attempts\":%d,\"local\":%s,"
 	       "\"neon\":%s,\"pooler\":%s",
 	       l->connect_ms, l->attempts, r->local ? "true" : "false",
@@ -476,7 +476,7 @@ static void print_json(struct nmig_db *db, const struct nmig_doctor_report *r,
 	json_state(db, r);
 	json_config(db, u);
 	json_findings(r);
-	printf(",\"round_trips\":%ld}\n", db->conn->roundtrips);
+	printf(",\"round_trips\":%ld}\n", nmig_conn_roundtrips(db->conn));
 }
 
 /* --json when the database cannot be reached: what was tried, and why. */
@@ -606,11 +606,11 @@ int cmd_doctor(struct nmig_global *g, int argc, char **argv)
 			print_json_unreachable(g, rc, &u);
 		goto cleanup;
 	}
-	r.local = db.conn->info.local;
-	r.neon = db.conn->info.neon;
-	r.pooler = db.conn->info.pooler;
-	r.sslmode = db.conn->info.sslmode;
-	r.latency.attempts = db.conn->attempts;
+	r.local = nmig_conn_info(db.conn)->local;
+	r.neon = nmig_conn_info(db.conn)->neon;
+	r.pooler = nmig_conn_info(db.conn)->pooler;
+	r.sslmode = nmig_conn_info(db.conn)->sslmode;
+	r.latency.attempts = nmig_conn_attempts(db.conn);
 	if ((err =
 		 nmig_doctor_ping(&r.latency, db.conn, NMIG_DOCTOR_SAMPLES)) ||
 	    (err = nmig_doctor_tls_read(&r.tls, db.conn)) ||

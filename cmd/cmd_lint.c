@@ -343,7 +343,7 @@ static int pending_from_db(struct nmig_global *g, struct nmig_graph *graph,
 			   "%zu applied %s history (--all: every rule for "
 			   "all)",
 			   n - napplied, n - napplied == 1 ? "" : "s",
-			   db.conn->display, n - napplied == 1 ? "s" : "",
+			   nmig_conn_display(db.conn), n - napplied == 1 ? "s" : "",
 			   napplied, napplied == 1 ? "is" : "are");
 	}
 	db_release(&db);

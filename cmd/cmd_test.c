@@ -865,9 +865,9 @@ static int fresh_database(struct tester *t)
 	int err;
 
 	memset(&st, 0, sizeof(st));
-	err = nmig_conn_query(t->conn,
-			      "cannot create a database for the stairway",
-			      "CREATE DATABASE nmig_stairway", 0, NULL, NULL);
+	err = nmig_conn_exec(t->conn,
+			     "cannot create a database for the stairway",
+			     "CREATE DATABASE nmig_stairway");
 	if (err) {
 		note_lost(t, err);
 		return err;
@@ -1554,7 +1554,7 @@ static void print_header(struct tester *t, double start_ms)
 		       t->cluster->version ? t->cluster->version : "",
 		       start_ms / 1000.0);
 	else
-		printf("' on TEST_DATABASE_URL (%s)\n", t->conn->display);
+		printf("' on TEST_DATABASE_URL (%s)\n", nmig_conn_display(t->conn));
 	fflush(stdout);
 }
 
@@ -1567,7 +1567,7 @@ static void tester_release(struct tester *t)
 	if (t->locked && t->conn && !nmig_conn_lost(t->conn))
 		nmig_state_unlock(t->conn, &t->table);
 	if (t->conn && t->g->verbose)
-		nmig_infof(t->g, "round trips: %ld", t->conn->roundtrips);
+		nmig_infof(t->g, "round trips: %ld", nmig_conn_roundtrips(t->conn));
 	nmig_conn_close(t->conn);
 	t->conn = NULL;
 	if (t->have_table)

@@ -272,7 +272,7 @@ int db_attach(struct nmig_db *db, struct nmig_global *g,
 /* Say (with -v) that a pooler was seen and the session lock not taken. */
 static void pooled_note(struct nmig_db *db)
 {
-	if (db->conn->pooled && !db->conn->info.pooler && db->g->verbose)
+	if (nmig_conn_pooled(db->conn) && !nmig_conn_info(db->conn)->pooler && db->g->verbose)
 		nmig_infof(db->g,
 			   "a connection pooler is in between (the server's "
 			   "backend pid differs from the connection's): no "
@@ -292,11 +292,11 @@ static void pooled_note(struct nmig_db *db)
  */
 int db_lock(struct nmig_db *db)
 {
-	if (db->no_lock || (db->conn && db->conn->info.pooler))
+	if (db->no_lock || (db->conn && nmig_conn_info(db->conn)->pooler))
 		return NMIG_EXIT_OK;
 	if (nmig_state_lock(db->conn, &db->table, db->lock_wait_ms, NULL))
 		return db_fail(db);
-	db->locked = !db->conn->pooled;
+	db->locked = !nmig_conn_pooled(db->conn);
 	pooled_note(db);
 	return NMIG_EXIT_OK;
 }
@@ -437,9 +437,9 @@ void db_release(struct nmig_db *db)
 	/* A session lock ends with the session: no round trip to unlock. */
 	if (db->conn &&
 	    (db->g->verbose || (trace && strcmp(trace, "1") == 0))) {
-		fprintf(stderr, "connect: %d attempt%s\n", db->conn->attempts,
-			db->conn->attempts == 1 ? "" : "s");
-		fprintf(stderr, "round trips: %ld\n", db->conn->roundtrips);
+		fprintf(stderr, "connect: %d attempt%s\n", nmig_conn_attempts(db->conn),
+			nmig_conn_attempts(db->conn) == 1 ? "" : "s");
+		fprintf(stderr, "round trips: %ld\n", nmig_conn_roundtrips(db->conn));
 	}
 	free(db->done_revs);
 	free(db->done_ms);

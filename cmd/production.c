@@ -46,7 +46,7 @@ void production_announce(struct nmig_db *db, const char *target,
 {
 	fprintf(stderr, "production (%s is 'production'): upgrading ",
 		production_env());
-	nmig_put_safe(stderr, db->conn->display);
+	nmig_put_safe(stderr, nmig_conn_display(db->conn));
 	fputs(" to ", stderr);
 	nmig_put_safe(stderr, target);
 	if (!plan)

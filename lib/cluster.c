@@ -10,6 +10,8 @@
 
 #include "cluster.h"
 
+#include "conn_internal.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

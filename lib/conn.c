@@ -7,7 +7,7 @@
  * text that could carry the URL passes through nmig_conn_redact so that a
  * password never reaches the user's terminal or CI log.
  */
-#include "conn.h"
+#include "conn_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1015,4 +1015,34 @@ void nmig_conn_where(const struct nmig_conn *c, const char **host,
 	*port = or_empty(c->pg ? PQport(c->pg) : NULL);
 	*dbname = or_empty(c->pg ? PQdb(c->pg) : NULL);
 	*user = or_empty(c->pg ? PQuser(c->pg) : NULL);
+}
+
+const char *nmig_conn_display(const struct nmig_conn *c)
+{
+	return c->display;
+}
+
+const struct nmig_conninfo *nmig_conn_info(const struct nmig_conn *c)
+{
+	return &c->info;
+}
+
+int nmig_conn_attempts(const struct nmig_conn *c)
+{
+	return c->attempts;
+}
+
+long nmig_conn_roundtrips(const struct nmig_conn *c)
+{
+	return c->roundtrips;
+}
+
+int nmig_conn_pooled(const struct nmig_conn *c)
+{
+	return c->pooled;
+}
+
+int nmig_conn_exec(struct nmig_conn *c, const char *what, const char *sql)
+{
+	return nmig_conn_query(c, what, sql, 0, NULL, NULL);
 }

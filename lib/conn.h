@@ -11,8 +11,6 @@
 #ifndef NMIG_CONN_H
 #define NMIG_CONN_H
 
-#include <libpq-fe.h>
-
 #include "buf.h"
 #include "diag.h"
 
@@ -97,22 +95,30 @@ struct nmig_conn_opts {
 	void *ud;
 };
 
-struct nmig_conn {
-	PGconn *pg;
-	PGcancel *cancel; /* for nmig_interrupt_request (interrupt.h) */
-	struct nmig_conninfo info;
-	char *display;	 /* user@host:port/dbname of the session */
-	int attempts;	 /* connection attempts made */
-	long roundtrips; /* queries sent and waited for */
-	/*
-	 * A pooler is in between, seen by behaviour: the backend pid the
-	 * connection reports differs from the server's pg_backend_pid()
-	 * (set by the queries that compare them, e.g. nmig_state_open).
-	 */
-	int pooled;
-	void (*on_notice)(void *ud, const char *severity, const char *message);
-	void *ud;
-};
+/*
+ * A connection (opaque): made by nmig_conn_open, used by the library's
+ * operations, freed by nmig_conn_close.
+ */
+struct nmig_conn;
+
+/* user@host:port/dbname of the session (never a password). */
+const char *nmig_conn_display(const struct nmig_conn *c);
+
+/* What the URL resolved to (host, TLS mode, Neon / pooler by name). */
+const struct nmig_conninfo *nmig_conn_info(const struct nmig_conn *c);
+
+/* Connection attempts made by nmig_conn_open (retries included). */
+int nmig_conn_attempts(const struct nmig_conn *c);
+
+/* Queries sent and waited for on c so far: its network round trips. */
+long nmig_conn_roundtrips(const struct nmig_conn *c);
+
+/*
+ * 1 when a pooler was seen in between by behaviour: the backend pid the
+ * connection reports differs from the server's pg_backend_pid() (known
+ * after an operation compared them, e.g. nmig_state_open).
+ */
+int nmig_conn_pooled(const struct nmig_conn *c);
 
 /*
  * Connect to url (NULL or "" = libpq's environment): parse, apply the TLS
@@ -127,35 +133,19 @@ int nmig_conn_open(struct nmig_conn **out, const char *url,
 		   const struct nmig_conn_opts *opts, struct nmig_diags *diags);
 void nmig_conn_close(struct nmig_conn *c);
 
-/*
- * Send one query and wait for its result (one round trip). With nparams
- * 0 the simple protocol is used (sql may hold several statements; the last
- * result is returned), else PQexecParams with text parameters. *out (may
- * be NULL) receives the result on success, for the caller to PQclear. A
- * failure sets the last error "<what>: <server message>" with SQLSTATE,
- * detail and hint and returns NMIG_ERROR, or NMIG_ECONNECT when the
- * connection was lost.
- */
-int nmig_conn_query(struct nmig_conn *c, const char *what, const char *sql,
-		    int nparams, const char *const *params, PGresult **out);
 
-/*
- * Send sql (several statements, simple protocol) in one round trip and
- * keep each statement's result in res[0..*n) (at most max; the caller
- * PQclears them). A failure is reported as nmig_conn_query does, with the
- * results before it kept.
- */
-int nmig_conn_query_all(struct nmig_conn *c, const char *what, const char *sql,
-			PGresult **res, int max, int *n);
 
 /* Count a round trip made outside nmig_conn_query (a batch). */
 void nmig_conn_count_roundtrip(struct nmig_conn *c);
 
+
 /*
- * Set the last error from a failed result: code, "<prefix>: <primary>",
- * SQLSTATE, detail, hint and context. Returns code.
+ * Run sql (one or several statements; results discarded) in one round
+ * trip. A failure sets the last error "<what>: <server message>" with
+ * SQLSTATE, detail and hint: NMIG_ERROR, or NMIG_ECONNECT when the
+ * connection was lost.
  */
-int nmig_conn_result_error(const PGresult *res, int code, const char *prefix);
+int nmig_conn_exec(struct nmig_conn *c, const char *what, const char *sql);
 
 /*
  * Where the session is, as libpq reports it (never NULL; "" when

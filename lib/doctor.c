@@ -7,6 +7,8 @@
  */
 #include "doctor.h"
 
+#include "conn_internal.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

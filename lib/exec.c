@@ -12,6 +12,8 @@
  */
 #include "exec.h"
 
+#include "conn_internal.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>

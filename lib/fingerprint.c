@@ -7,6 +7,8 @@
  */
 #include "fingerprint.h"
 
+#include "conn_internal.h"
+
 #include <stdlib.h>
 #include <string.h>
 

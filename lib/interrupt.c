@@ -6,6 +6,8 @@
  */
 #include "interrupt.h"
 
+#include "conn_internal.h"
+
 #include <libpq-fe.h>
 #include <signal.h>
 #include <stdio.h>

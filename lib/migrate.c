@@ -6,6 +6,8 @@
  */
 #include "migrate.h"
 
+#include "conn_internal.h"
+
 #include <stdlib.h>
 #include <string.h>
 

@@ -8,6 +8,8 @@
  */
 #include "state.h"
 
+#include "conn_internal.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
