@@ -156,7 +156,8 @@ int nmig_buf_read_file(struct nmig_buf *buf, const char *path, size_t cap)
 	ssize_t n;
 	int fd, err = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO must not block the open; refused below. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return nmig_error_set(NMIG_EIO, "cannot read '%s': %s", path,
 				      strerror(errno));
@@ -165,6 +166,14 @@ int nmig_buf_read_file(struct nmig_buf *buf, const char *path, size_t cap)
 		return nmig_error_set(NMIG_EIO, "cannot read '%s': %s", path,
 				      strerror(EISDIR));
 	}
+	if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+		close(fd);
+		return nmig_error_set(NMIG_EIO,
+				      "cannot read '%s': not a regular file "
+				      "(a FIFO, socket or device)",
+				      path);
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	if (fstat(fd, &st) == 0 && (size_t)st.st_size > cap) {
 		close(fd);
 		goto too_big;

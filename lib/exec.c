@@ -132,7 +132,7 @@ int nmig_batch_locate(const struct nmig_batch *b, long position, size_t *entry,
 
 		if (off >= e->sql_off && off <= e->sql_off + e->sql_len) {
 			*entry = i;
-			*file_off = off - e->sql_off;
+			*file_off = off - e->sql_off + e->file_base;
 			return 1;
 		}
 	}
@@ -237,9 +237,10 @@ int nmig_batch_build(struct nmig_batch *out, const struct nmig_vtable *t,
 			down_guard_sql(b, t, rev->id);
 		}
 		e->step = i;
+		e->file_base = nmig_script_body(sc);
 		e->sql_off = b->len;
-		e->sql_len = sc->len;
-		nmig_buf_put(b, sc->text, sc->len);
+		e->sql_len = sc->len - e->file_base;
+		nmig_buf_put(b, sc->text + e->file_base, e->sql_len);
 		/* Close a last statement without ';' or a trailing comment. */
 		nmig_buf_puts(b, "\n;\n");
 		/* The server's own measure of the migration, read back as
@@ -1079,7 +1080,7 @@ int nmig_exec_script(struct nmig_conn *c, const struct nmig_script *script,
 
 	nmig_buf_printf(&prefix, "%s failed", what);
 	nmig_conn_count_roundtrip(c);
-	res = PQexec(c->pg, script->text);
+	res = PQexec(c->pg, script->text + nmig_script_body(script));
 	st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
 	    st != PGRES_EMPTY_QUERY) {
@@ -1088,10 +1089,15 @@ int nmig_exec_script(struct nmig_conn *c, const struct nmig_script *script,
 		    prefix.ptr);
 		pos = res ? PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION)
 			  : NULL;
-		if (pos)
+		if (pos) {
+			size_t bo = nmig_script_body(script);
+
 			nmig_exec_locate_error(
-			    script, nmig_utf8_char_offset(script->text,
-							  script->len, atol(pos)));
+			    script,
+			    bo + nmig_utf8_char_offset(script->text + bo,
+						       script->len - bo,
+						       atol(pos)));
+		}
 	}
 	if (res)
 		PQclear(res);

@@ -103,6 +103,8 @@ struct nmig_batch_entry {
 	size_t step;	/* index into the steps */
 	size_t sql_off; /* byte offset of the file text in sql */
 	size_t sql_len; /* its length */
+	size_t file_base; /* offset in the file of what sql holds (after a
+			   * byte order mark: nmig_script_body) */
 	/*
 	 * Results the batch yields for this migration before the file's
 	 * statements: BEGIN, the SET LOCAL statements, and the version row

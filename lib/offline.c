@@ -811,7 +811,8 @@ static int check_copy(const struct nmig_step *st)
 /* The text of the file with a separator that closes its last statement. */
 static void file_text(struct emit *e, const struct nmig_script *sc)
 {
-	nmig_buf_put(e->b, sc->text, sc->len);
+	nmig_buf_put(e->b, sc->text + nmig_script_body(sc),
+		     sc->len - nmig_script_body(sc));
 	/* Close a last statement without ';' or a trailing comment. */
 	nmig_buf_puts(e->b, "\n;\n");
 }

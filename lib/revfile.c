@@ -615,7 +615,9 @@ static int read_file(struct loader *ld, struct nmig_file_info *fi,
 	int fd, rc = NMIG_OK;
 
 	nmig_buf_clear(&ld->data);
-	fd = open(fi->path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO named like a migration must not block the
+	 * open; it is refused below as not a regular file. */
+	fd = open(fi->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		nmig_error_set(NMIG_EIO, "cannot read '%s': %s", fi->path,
 			       strerror(errno));
@@ -637,6 +639,7 @@ static int read_file(struct loader *ld, struct nmig_file_info *fi,
 		rc = NMIG_EINPUT;
 		goto cleanup;
 	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	nmig_file_info_identity(fi, &st);
 	if ((unsigned long long)st.st_size > NMIG_MAX_FILE_SIZE)
 		goto too_big;

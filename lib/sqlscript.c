@@ -1156,3 +1156,9 @@ int nmig_script_check(const struct nmig_script *script, int transactional,
 	nmig_diags_release(&local);
 	return rc;
 }
+
+size_t nmig_script_body(const struct nmig_script *script)
+{
+	return script->len >= 3 && memcmp(script->text, UTF8_BOM, 3) == 0 ? 3
+									   : 0;
+}

@@ -51,6 +51,14 @@ int nmig_script_from_text(struct nmig_script *out, const char *path,
 void nmig_script_release(struct nmig_script *script);
 
 /*
+ * Where the SQL starts in script's text: 3 after a UTF-8 byte order mark
+ * (which is no SQL: the server would refuse it), else 0. Text sent to a
+ * server or written into a script starts there; checksums stay over the
+ * whole file.
+ */
+size_t nmig_script_body(const struct nmig_script *script);
+
+/*
  * Check the script: syntax errors (file:line:col with the source line),
  * transaction control in a transactional migration, statements that cannot
  * run in a transaction block in a transactional migration (the hint says to
