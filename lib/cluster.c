@@ -662,12 +662,7 @@ cleanup:
 
 		/* the cleanup must not hide why the start failed */
 		nmig_cluster_free(c);
-		nmig_error_set(saved.code, "%s", saved.message);
-		if (saved.detail[0])
-			nmig_error_detail("%s", saved.detail);
-		if (saved.hint[0])
-			nmig_error_hint("%s", saved.hint);
-		return saved.code;
+		return nmig_error_restore(&saved);
 	}
 	*out = c;
 	return NMIG_OK;

@@ -96,6 +96,13 @@ const struct nmig_error *nmig_error_last(void)
 	return &last;
 }
 
+int nmig_error_restore(const struct nmig_error *saved)
+{
+	if (saved != &last)
+		last = *saved;
+	return last.code;
+}
+
 void nmig_error_clear(void)
 {
 	memset(&last, 0, sizeof(last));

@@ -74,6 +74,13 @@ void nmig_error_location(const char *file, int line, int col,
 /* The last error of this thread; never NULL. */
 const struct nmig_error *nmig_error_last(void);
 
+/*
+ * Make saved (a copy of nmig_error_last() taken before a cleanup or
+ * bookkeeping step that may fail too) the last error again, whole.
+ * Returns its code.
+ */
+int nmig_error_restore(const struct nmig_error *saved);
+
 /* Forget the last error. */
 void nmig_error_clear(void);
 

@@ -406,19 +406,6 @@ static void step_done(struct run *r, size_t i, double ms)
 	emit(r, NMIG_EXEC_DONE, i, ms, 0, 0, NULL);
 }
 
-/* Make saved the last error again (after a bookkeeping query). */
-static void restore_error(const struct nmig_error *saved)
-{
-	nmig_error_set(saved->code, "%s", saved->message);
-	if (saved->detail[0])
-		nmig_error_detail("%s", saved->detail);
-	if (saved->hint[0])
-		nmig_error_hint("%s", saved->hint);
-	nmig_error_sqlstate(saved->sqlstate);
-	if (saved->file[0])
-		nmig_error_location(saved->file, saved->line, saved->col,
-				    saved->source);
-}
 
 /* Roll back an open or failed transaction (no-op when idle). */
 static void rollback_if_open(struct run *r)
@@ -434,7 +421,7 @@ static void rollback_if_open(struct run *r)
 		/* the migration's error stays the last error */
 		nmig_conn_query(r->c, "cannot roll back", "ROLLBACK", 0, NULL,
 				NULL);
-		restore_error(&saved);
+		nmig_error_restore(&saved);
 	}
 }
 
@@ -642,7 +629,7 @@ static void record_row_error(struct run *r, size_t i)
 
 		/* the migration's error stays the last error */
 		bookkeeping(r, sql.ptr, &res);
-		restore_error(&saved);
+		nmig_error_restore(&saved);
 	}
 	if (res)
 		PQclear(res);
@@ -706,7 +693,7 @@ static void invalid_index_detail(struct run *r, const struct nmig_stmt *st)
 			"WHERE NOT i.indisvalid AND n.nspname NOT IN "
 			"('pg_catalog', 'information_schema') ORDER BY 1",
 			&res) == NMIG_OK) {
-		restore_error(&saved);
+		nmig_error_restore(&saved);
 		for (k = 0; k < PQntuples(res); k++)
 			nmig_error_detail("the failed build left the INVALID "
 					  "index %s; drop it with: DROP INDEX "
@@ -714,7 +701,7 @@ static void invalid_index_detail(struct run *r, const struct nmig_stmt *st)
 					  PQgetvalue(res, k, 0),
 					  PQgetvalue(res, k, 0));
 	} else {
-		restore_error(&saved);
+		nmig_error_restore(&saved);
 	}
 	if (res)
 		PQclear(res);
@@ -937,7 +924,7 @@ static void flush_commits(struct run *r)
 	bookkeeping(r, "SELECT pg_catalog.txid_current()", &res);
 	if (res)
 		PQclear(res);
-	restore_error(&saved);
+	nmig_error_restore(&saved);
 }
 
 /*
@@ -1107,7 +1094,7 @@ int nmig_exec_script(struct nmig_conn *c, const struct nmig_script *script,
 		nmig_conn_query(c, "cannot roll back", "ROLLBACK", 0, NULL,
 				NULL);
 		if (err)
-			restore_error(&saved);
+			nmig_error_restore(&saved);
 		else
 			err = nmig_error_set(NMIG_ESQL,
 					     "%s left a transaction open "

@@ -319,12 +319,7 @@ static void end_transaction(struct nmig_conn *c)
 
 		nmig_conn_query(c, "cannot roll back", "ROLLBACK", 0, NULL,
 				NULL);
-		nmig_error_set(saved.code, "%s", saved.message);
-		if (saved.detail[0])
-			nmig_error_detail("%s", saved.detail);
-		if (saved.hint[0])
-			nmig_error_hint("%s", saved.hint);
-		nmig_error_sqlstate(saved.sqlstate);
+		nmig_error_restore(&saved);
 	}
 }
 

@@ -11,18 +11,6 @@
 #include "cache.h"
 #include "error.h"
 
-/* The code of the first error finding added since errors0, or 0. */
-static int first_error(const struct nmig_diags *d, size_t from)
-{
-	size_t i;
-
-	for (i = from; i < d->n; i++)
-		if (d->items[i].severity == NMIG_SEV_ERROR)
-			return d->items[i].code ? d->items[i].code
-						: NMIG_EINPUT;
-	return 0;
-}
-
 int nmig_project_load(struct nmig_project *out,
 		      const struct nmig_project_opts *o,
 		      struct nmig_diags *diags)
@@ -30,7 +18,7 @@ int nmig_project_load(struct nmig_project *out,
 	const char *dir = o->dir ? o->dir : "migrations";
 	struct nmig_buf path = NMIG_BUF_INIT;
 	struct nmig_cache *cache = NULL;
-	size_t from = diags->n;
+	size_t errors = diags->errors;
 	struct stat st;
 	int err;
 
@@ -65,9 +53,10 @@ int nmig_project_load(struct nmig_project *out,
 	}
 	err = nmig_revset_load_cached(&out->set, dir, cache, diags);
 	nmig_cache_close(cache);
-	if (!err && !first_error(diags, from))
+	if (!err && diags->errors == errors)
 		err = nmig_graph_build(&out->graph, &out->set, diags);
-	if (!err && (err = first_error(diags, from)))
+	if (!err && diags->errors > errors &&
+	    (err = nmig_diags_first_error(diags)))
 		nmig_error_set(err, "the migration files have errors");
 	if (err && out->graph) {
 		nmig_graph_free(out->graph);
