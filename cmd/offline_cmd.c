@@ -155,39 +155,6 @@ static int observed_state(struct nmig_global *g, struct nmig_cache_applied *obs,
 	return err < 0 ? err : found;
 }
 
-/* Write the n bytes of s to path, replacing it only once all is written. */
-static int write_file(const char *path, const char *s, size_t n)
-{
-	struct nmig_buf tmp = NMIG_BUF_INIT;
-	FILE *f;
-	int err = NMIG_OK;
-
-	nmig_buf_printf(&tmp, "%s.tmp-%ld", path, (long)getpid());
-	if (nmig_buf_oom(&tmp))
-		return nmig_error_set(NMIG_ENOMEM, "out of memory");
-	f = fopen(tmp.ptr, "w");
-	if (!f) {
-		err = nmig_error_set(NMIG_EIO, "cannot write '%s': %s", path,
-				     strerror(errno));
-		goto cleanup;
-	}
-	if (fwrite(s, 1, n, f) != n || fflush(f) != 0) {
-		err = nmig_error_set(NMIG_EIO, "cannot write '%s': %s", path,
-				     strerror(errno));
-		fclose(f);
-		remove(tmp.ptr);
-		goto cleanup;
-	}
-	if (fclose(f) != 0 || rename(tmp.ptr, path) != 0) {
-		err = nmig_error_set(NMIG_EIO, "cannot write '%s': %s", path,
-				     strerror(errno));
-		remove(tmp.ptr);
-	}
-cleanup:
-	nmig_buf_release(&tmp);
-	return err;
-}
-
 /* The JSON array of the heads of the set mark. */
 static void json_heads(FILE *out, const struct nmig_graph *graph,
 		       const unsigned char *mark)
@@ -245,9 +212,155 @@ static void json_summary(const struct offline_args *a,
 	fprintf(stdout, "],\"bytes\":%zu}\n", bytes);
 }
 
+/* Where a streamed script goes, and what loads its files. */
+struct stream {
+	FILE *f;
+	struct nmig_buf tmp; /* the temporary file renamed at the end */
+	const char *path;    /* -o FILE, NULL for standard output */
+	const struct nmig_graph *g;
+	const struct nmig_plan *plan;
+	size_t cap;
+	size_t bytes;
+};
+
+/* nmig_offline_opts.flush: write a piece of the script. */
+static int stream_flush(void *ud, const char *text, size_t len)
+{
+	struct stream *st = ud;
+
+	if (fwrite(text, 1, len, st->f) != len)
+		return nmig_error_set(NMIG_EIO, "cannot write '%s': %s",
+				      st->path ? st->path : "the script",
+				      strerror(errno));
+	st->bytes += len;
+	return NMIG_OK;
+}
+
+/* The file step i runs (up, or down for a downgrade) loaded into sc. */
+static int load_checked(const struct stream *st, size_t i,
+			struct nmig_script *sc, int split)
+{
+	const struct nmig_revision *rev =
+	    nmig_graph_rev(st->g, st->plan->steps[i]);
+	const struct nmig_file_info *f =
+	    st->plan->dir == NMIG_UP ? &rev->up : &rev->down;
+	char sum[NMIG_SHA256_HEX];
+	int err;
+
+	if (!f->path)
+		return nmig_error_set(NMIG_ESTATE,
+				      "revision '%s' has no down file: it "
+				      "cannot be reverted",
+				      rev->id);
+	if ((err = split ? nmig_script_load(sc, f->path, st->cap)
+			 : nmig_script_read(sc, f->path, st->cap)))
+		return err;
+	nmig_checksum(sc->text, sc->len, sum);
+	if (strcmp(sum, f->checksum) != 0) {
+		nmig_script_release(sc);
+		nmig_error_set(NMIG_EINPUT, "'%s' changed while nmig was running",
+			       f->path);
+		nmig_error_hint("run the command again");
+		return NMIG_EINPUT;
+	}
+	return NMIG_OK;
+}
+
+/* nmig_offline_opts.load_step. */
+static int stream_load(void *ud, size_t i, struct nmig_script *sc)
+{
+	/* checked by check_steps: the text is only copied now */
+	return load_checked(ud, i, sc, 0);
+}
+
+/*
+ * Check every file the script will hold before anything is written (one
+ * file in memory at a time): syntax and transaction rules as online, and
+ * the offline refusal of COPY FROM STDIN. Exit code.
+ */
+static int check_steps(struct nmig_db *db, struct stream *st,
+		       struct nmig_step *steps)
+{
+	struct nmig_diags diags = NMIG_DIAGS_INIT;
+	size_t i;
+	int rc = NMIG_EXIT_OK;
+
+	for (i = 0; i < st->plan->n; i++) {
+		struct nmig_script sc;
+
+		memset(&sc, 0, sizeof(sc));
+		steps[i].rev = nmig_graph_rev(st->g, st->plan->steps[i]);
+		steps[i].script = NULL;
+		if (load_checked(st, i, &sc, 1)) {
+			rc = db_fail(db);
+			goto cleanup;
+		}
+		nmig_script_check(&sc, steps[i].rev->transactional, &diags);
+		steps[i].script = &sc;
+		if (!diags.errors && nmig_offline_check_step(&steps[i]))
+			nmig_diags_add_last_error(&diags, "offline-copy");
+		steps[i].script = NULL;
+		nmig_script_release(&sc);
+	}
+	if (diags.errors) {
+		nmig_report_diags(db->g, &diags);
+		nmig_hintf(db->g, "nothing was written; fix the files above");
+		rc = NMIG_EXIT_INPUT;
+	} else if (diags.n && db->g->verbose) {
+		nmig_report_diags(db->g, &diags);
+	}
+cleanup:
+	nmig_diags_release(&diags);
+	return rc;
+}
+
+/* Open the output: a temporary file beside -o FILE, or standard output. */
+static int stream_open(struct stream *st, const char *output)
+{
+	if (!output || strcmp(output, "-") == 0) {
+		st->f = stdout;
+		return NMIG_OK;
+	}
+	st->path = output;
+	nmig_buf_printf(&st->tmp, "%s.tmp-%ld", output, (long)getpid());
+	if (nmig_buf_oom(&st->tmp))
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	st->f = fopen(st->tmp.ptr, "w");
+	if (!st->f)
+		return nmig_error_set(NMIG_EIO, "cannot write '%s': %s",
+				      output, strerror(errno));
+	return NMIG_OK;
+}
+
+/* Finish the output: rename the complete file into place, or drop it. */
+static int stream_close(struct stream *st, int ok)
+{
+	int err = NMIG_OK;
+
+	if (!st->f)
+		return NMIG_OK;
+	if (st->f == stdout) {
+		if (fflush(stdout) != 0 && ok)
+			err = nmig_error_set(NMIG_EIO,
+					     "cannot write the script: %s",
+					     strerror(errno));
+	} else if (!ok) {
+		fclose(st->f);
+		remove(st->tmp.ptr);
+	} else if (fclose(st->f) != 0 || rename(st->tmp.ptr, st->path) != 0) {
+		err = nmig_error_set(NMIG_EIO, "cannot write '%s': %s",
+				     st->path, strerror(errno));
+		remove(st->tmp.ptr);
+	}
+	st->f = NULL;
+	nmig_buf_release(&st->tmp);
+	return err;
+}
+
 int offline_run(struct nmig_global *g, const struct db_opts *o,
 		const struct offline_args *a)
 {
+	struct stream st;
 	struct nmig_db db;
 	struct nmig_offline_plan plan;
 	struct nmig_offline_source src;
@@ -256,12 +369,13 @@ int offline_run(struct nmig_global *g, const struct db_opts *o,
 	struct nmig_vtable table;
 	struct nmig_buf where = NMIG_BUF_INIT, why = NMIG_BUF_INIT;
 	struct nmig_buf sql = NMIG_BUF_INIT;
-	struct nmig_script *scripts = NULL;
 	struct nmig_step *steps = NULL;
 	int rc, err, have_plan = 0, have_table = 0;
 
 	memset(&obs, 0, sizeof(obs));
 	memset(&plan, 0, sizeof(plan));
+	memset(&st, 0, sizeof(st));
+	nmig_buf_init(&st.tmp);
 	if (g->json && !a->output) {
 		nmig_errorf(g, "--json with --sql needs -o FILE: the script "
 			       "goes to standard output");
@@ -294,8 +408,17 @@ int offline_run(struct nmig_global *g, const struct db_opts *o,
 		goto cleanup;
 	}
 	have_plan = 1;
-	if (plan.plan.n &&
-	    (rc = db_load_steps(&db, &plan.plan, &scripts, &steps)))
+	st.g = db.graph;
+	st.plan = &plan.plan;
+	st.cap = g->cfg.max_file_size ? g->cfg.max_file_size
+				      : NMIG_MAX_FILE_SIZE;
+	steps = calloc(plan.plan.n ? plan.plan.n : 1, sizeof(*steps));
+	if (!steps) {
+		nmig_error_set(NMIG_ENOMEM, "out of memory");
+		rc = db_fail(&db);
+		goto cleanup;
+	}
+	if ((rc = check_steps(&db, &st, steps)))
 		goto cleanup;
 	if (nmig_vtable_init(&table, NULL, g->cfg.schema, g->cfg.table)) {
 		rc = db_fail(&db);
@@ -310,25 +433,34 @@ int offline_run(struct nmig_global *g, const struct db_opts *o,
 	oo.nmig_version = NMIG_VERSION;
 	oo.dir = db.set.dir ? db.set.dir : g->cfg.dir;
 	oo.no_lock = o->no_lock;
-	if (nmig_offline_emit(&sql, db.graph, &plan, steps, &oo)) {
-		rc = db_fail(&db);
+	/* Streamed: one file in memory at a time, the script written as it
+	 * grows (to a temporary file renamed into place at the end). */
+	oo.flush = stream_flush;
+	oo.load_step = stream_load;
+	oo.ud = &st;
+	if (stream_open(&st, a->output)) {
+		nmig_report_error(g);
+		rc = NMIG_EXIT_FAILURE;
 		goto cleanup;
 	}
-	if (a->output && strcmp(a->output, "-") != 0) {
-		if (write_file(a->output, sql.ptr, sql.len)) {
-			/* Not the files' fault: a generic failure (1). */
-			nmig_report_error(g);
-			rc = NMIG_EXIT_FAILURE;
-			goto cleanup;
-		}
-	} else if (fwrite(sql.ptr, 1, sql.len, stdout) != sql.len ||
-		   fflush(stdout) != 0) {
-		nmig_errorf(g, "cannot write the script: %s", strerror(errno));
+	err = nmig_offline_emit(&sql, db.graph, &plan, steps, &oo);
+	if (err) {
+		struct nmig_error saved = *nmig_error_last();
+
+		stream_close(&st, 0);
+		nmig_error_restore(&saved);
+		/* A write failure is not the files' fault: exit 1. */
+		rc = err == NMIG_EIO ? (nmig_report_error(g), NMIG_EXIT_FAILURE)
+				     : db_fail(&db);
+		goto cleanup;
+	}
+	if (stream_close(&st, 1)) {
+		nmig_report_error(g);
 		rc = NMIG_EXIT_FAILURE;
 		goto cleanup;
 	}
 	if (g->json) {
-		json_summary(a, db.graph, &plan, sql.len);
+		json_summary(a, db.graph, &plan, st.bytes);
 	} else {
 		size_t n = plan.plan.n;
 
@@ -353,7 +485,9 @@ int offline_run(struct nmig_global *g, const struct db_opts *o,
 								    : "FILE");
 	}
 cleanup:
-	db_free_steps(scripts, steps, plan.plan.n);
+	if (st.f)
+		stream_close(&st, 0);
+	free(steps);
 	if (have_table)
 		nmig_vtable_release(&table);
 	if (have_plan)

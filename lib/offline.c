@@ -780,7 +780,7 @@ static void down_guard(struct emit *e, size_t k, int transactional)
  * Refuse a migration that reads COPY ... FROM STDIN: under psql the rest
  * of the script would be its data. The engine refuses it too.
  */
-static int check_copy(const struct nmig_step *st)
+int nmig_offline_check_step(const struct nmig_step *st)
 {
 	const struct nmig_script *sc = st->script;
 	size_t i, j;
@@ -978,6 +978,18 @@ static void stamp(struct emit *e)
 	nmig_buf_puts(e->b, "COMMIT;\n");
 }
 
+/* Hand what out holds to o->flush and empty it. */
+static int flush(struct nmig_buf *out, const struct nmig_offline_opts *o)
+{
+	int err;
+
+	if (nmig_buf_oom(out))
+		return oom();
+	err = o->flush(o->ud, out->ptr, out->len);
+	nmig_buf_clear(out);
+	return err;
+}
+
 int nmig_offline_emit(struct nmig_buf *out, const struct nmig_graph *g,
 		      const struct nmig_offline_plan *p,
 		      const struct nmig_step *steps,
@@ -988,7 +1000,8 @@ int nmig_offline_emit(struct nmig_buf *out, const struct nmig_graph *g,
 	int err = NMIG_OK;
 
 	for (i = 0; i < p->plan.n; i++)
-		if ((err = check_copy(&steps[i])))
+		if (!o->load_step &&
+		    (err = nmig_offline_check_step(&steps[i])))
 			return err;
 	memset(&e, 0, sizeof(e));
 	e.b = out;
@@ -1016,8 +1029,25 @@ int nmig_offline_emit(struct nmig_buf *out, const struct nmig_graph *g,
 		start_guard(&e);
 	if (p->kind == NMIG_OFFLINE_STAMP)
 		stamp(&e);
-	for (i = 0; i < p->plan.n; i++)
-		migration(&e, i, &steps[i]);
+	for (i = 0; i < p->plan.n && !err; i++) {
+		if (o->load_step) {
+			struct nmig_script sc;
+			struct nmig_step st = steps[i];
+
+			memset(&sc, 0, sizeof(sc));
+			if ((err = o->load_step(o->ud, i, &sc)))
+				break;
+			st.script = &sc;
+			migration(&e, i, &st);
+			nmig_script_release(&sc);
+		} else {
+			migration(&e, i, &steps[i]);
+		}
+		if (o->flush && out->len >= NMIG_OFFLINE_FLUSH)
+			err = flush(out, o);
+	}
+	if (err)
+		goto cleanup;
 	if (!o->no_lock) {
 		nmig_buf_puts(out, "\n-- Release the migration lock.\n");
 		nmig_buf_printf(&e.body,
@@ -1038,6 +1068,9 @@ int nmig_offline_emit(struct nmig_buf *out, const struct nmig_graph *g,
 	}
 	if (nmig_buf_oom(&e.body) || nmig_buf_oom(&e.hint) || nmig_buf_oom(out))
 		err = oom();
+	else if (o->flush)
+		err = flush(out, o);
+cleanup:
 	nmig_buf_release(&e.body);
 	nmig_buf_release(&e.hint);
 	return err;

@@ -101,7 +101,28 @@ struct nmig_offline_opts {
 				   * the script are relative to it */
 	int no_lock; /* no migration lock (pooler hosts, --no-lock):
 		      * the guards and version rows still apply */
+	/*
+	 * Streaming, for scripts larger than memory should hold (both may
+	 * be NULL). flush: called with what out holds whenever it passes
+	 * NMIG_OFFLINE_FLUSH bytes, and at the end; out is emptied after
+	 * each call; a non-zero return stops the emission with it.
+	 * load_step: when set, steps[i].script is NULL and load_step loads
+	 * step i's file into *script when it is written (released after);
+	 * the caller checked the files before (nmig_offline_check_step).
+	 */
+	int (*flush)(void *ud, const char *text, size_t len);
+	int (*load_step)(void *ud, size_t i, struct nmig_script *script);
+	void *ud;
 };
+
+#define NMIG_OFFLINE_FLUSH (256 * 1024)
+
+/*
+ * The offline script's own refusal for one step's file: COPY ... FROM
+ * STDIN (psql would feed it the rest of the script) is NMIG_EINPUT
+ * naming file and line.
+ */
+int nmig_offline_check_step(const struct nmig_step *step);
 
 /*
  * Append the script for p to out. steps (p->plan.n of them, NULL for

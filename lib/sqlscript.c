@@ -816,6 +816,28 @@ int nmig_script_load(struct nmig_script *out, const char *path, size_t cap)
 	return script_from_owned(out, path, text, len);
 }
 
+int nmig_script_read(struct nmig_script *out, const char *path, size_t cap)
+{
+	struct nmig_buf b = NMIG_BUF_INIT;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = nmig_buf_read_file(&b, path, cap);
+	if (err) {
+		nmig_buf_release(&b);
+		return err;
+	}
+	out->path = strdup(path);
+	out->text = nmig_buf_detach(&b, &out->len);
+	out->parse_ok = 1;
+	if (!out->path || !out->text) {
+		nmig_script_release(out);
+		return nmig_error_set(NMIG_ENOMEM, "out of memory reading '%s'",
+				      path);
+	}
+	return NMIG_OK;
+}
+
 void nmig_script_release(struct nmig_script *script)
 {
 	size_t i;

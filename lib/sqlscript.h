@@ -44,6 +44,13 @@ struct nmig_script {
  */
 int nmig_script_load(struct nmig_script *out, const char *path, size_t cap);
 
+/*
+ * Read path (up to cap bytes) as nmig_script_load does, without splitting
+ * it: text, len and path only (n = 0), for text that was checked before
+ * and is only copied now (a streamed offline script).
+ */
+int nmig_script_read(struct nmig_script *out, const char *path, size_t cap);
+
 /* The same from text already in memory (copied). */
 int nmig_script_from_text(struct nmig_script *out, const char *path,
 			  const char *text, size_t len);
