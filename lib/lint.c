@@ -297,7 +297,7 @@ int nmig_lint_config_set(struct nmig_lint_config *cfg, const char *name,
 			 const char *level, const char *file, int line)
 {
 	int code = file ? NMIG_ECONFIG : NMIG_EUSAGE;
-	enum nmig_lint_level lv;
+	enum nmig_lint_level lv = NMIG_LINT_OFF;
 	int id = nmig_lint_rule_find(name);
 
 	if (id < 0) {
