@@ -1,6 +1,7 @@
 /*
- * The nmig executable: global options (given before the command name, as
- * in git), the command table, and dispatch. A command name may be
+ * The nmig executable: global options (before the command name, as in
+ * git; the flags among them also after it), the command table, and
+ * dispatch. A command name may be
  * abbreviated to any unique prefix (as in tmux); `nmig help CMD` is
  * `nmig CMD --help`. Before a command runs, the setup its flags ask for is
  * done here (the config loaded, --dir and --url-env applied over it), so
@@ -18,7 +19,7 @@
 
 static const struct nmig_cmd commands[] = {
     {"init", cmd_init, "create migrations/, nmig.conf and .gitignore entries",
-     0},
+     NMIG_CMD_NO_JSON},
     {"revision", cmd_revision, "create a new revision (up and down files)",
      NMIG_CMD_CONFIG},
     {"merge", cmd_merge, "create a revision that joins two or more heads",
@@ -208,12 +209,58 @@ static int parse_globals(struct nmig_global *g, int argc, char **argv,
 			}
 		} else {
 			nmig_errorf(g, "unknown option '%s'", arg);
-			nmig_hintf(g, "global options go before the command "
-				      "name; see 'nmig --help'");
+			nmig_hintf(g, "see 'nmig --help'");
 			return -1;
 		}
 	}
 	return i;
+}
+
+/*
+ * Take the global flags that need no value (--json, -v/--verbose,
+ * -q/--quiet, --no-color, --no-cache, and -v/-q bundles) out of a
+ * command's arguments argv[1..argc), up to a "--", as git and dbmate
+ * accept them after the command name. Returns the new argc.
+ */
+static int take_global_flags(struct nmig_global *g, int argc, char **argv,
+			     int *no_color)
+{
+	int i, n = 1, rest = 0;
+
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (rest || strcmp(arg, "--") == 0) {
+			rest = 1;
+			argv[n++] = argv[i];
+			continue;
+		}
+		if (strcmp(arg, "--json") == 0)
+			g->json = 1;
+		else if (strcmp(arg, "--verbose") == 0)
+			g->verbose++;
+		else if (strcmp(arg, "--quiet") == 0)
+			g->quiet = 1;
+		else if (strcmp(arg, "--no-cache") == 0)
+			g->no_cache = 1;
+		else if (strcmp(arg, "--no-color") == 0 ||
+			 strcmp(arg, "--no-colour") == 0)
+			*no_color = 1;
+		else if (arg[0] == '-' && arg[1] != '-' && arg[1] != '\0' &&
+			 strspn(arg + 1, "qv") == strlen(arg + 1)) {
+			const char *p;
+
+			for (p = arg + 1; *p; p++) {
+				if (*p == 'q')
+					g->quiet = 1;
+				else
+					g->verbose++;
+			}
+		} else
+			argv[n++] = argv[i];
+	}
+	argv[n] = NULL;
+	return n;
 }
 
 /* Whether the command's own arguments ask for --help (then no setup). */
@@ -304,6 +351,14 @@ int main(int argc, char **argv)
 		argv = help_argv;
 		argc = 2;
 		i = 0;
+	}
+	argc = i + take_global_flags(&g, argc - i, argv + i, &no_color);
+	if (no_color)
+		g.color = 0;
+	if (g.json && (cmd->flags & NMIG_CMD_NO_JSON)) {
+		nmig_errorf(&g, "'%s' has no JSON output", cmd->name);
+		nmig_hintf(&g, "drop --json; see 'nmig %s --help'", cmd->name);
+		return NMIG_EXIT_USAGE;
 	}
 	rc = NMIG_EXIT_OK;
 	if ((cmd->flags & NMIG_CMD_CONFIG) && setup_config(&g)) {

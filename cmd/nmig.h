@@ -51,6 +51,7 @@ struct nmig_global {
 enum nmig_cmd_flags {
 	NMIG_CMD_CONFIG = 1 << 0,	/* load the config */
 	NMIG_CMD_DATABASE = 1 << 1,	/* needs a database URL */
+	NMIG_CMD_NO_JSON = 1 << 2,	/* has no JSON output: --json refused */
 };
 
 struct nmig_cmd {
