@@ -694,6 +694,11 @@ static int connect_error(struct nmig_conn *c, const char *pqmsg, int attempts,
 		nmig_error_hint("the server does not offer TLS; use a server "
 				"that does, or sslmode=disable for a local "
 				"test server");
+	else if (find_ci(pqmsg, "connection refused") && c->info.local)
+		nmig_error_hint("nothing listens there: is the server running, "
+				"and on port %s? (a refused local port is not "
+				"retried)",
+				*c->info.port ? c->info.port : "5432");
 	else if (find_ci(pqmsg, "connection refused") ||
 		 find_ci(pqmsg, "timeout"))
 		nmig_error_hint("check that the server is running and reachable"
@@ -795,7 +800,12 @@ int nmig_conn_open(struct nmig_conn **out, const char *url,
 			goto cleanup;
 		}
 		elapsed = nmig_clock_ms() - start;
+		/*
+		 * A refused local port is a server that is not running, not a
+		 * Neon compute waking up: fail at once.
+		 */
 		if (!nmig_conn_error_is_transient(lastmsg) ||
+		    (c->info.local && find_ci(lastmsg, "connection refused")) ||
 		    elapsed >= (double)total) {
 			err = connect_error(c, lastmsg, c->attempts, elapsed);
 			goto cleanup;

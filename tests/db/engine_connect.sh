@@ -36,9 +36,12 @@ DATABASE_URL="postgres://postgres:$pw@127.0.0.1:1/$name" run_nmig upgrade --conn
 elapsed=$((($(date +%s%N) - start) / 1000000))
 expect_rc 5 "server down"
 expect_err_contains "Connection refused" "connection refused is reported"
-expect_err_matches "gave up after [0-9]+ attempts" "it retried"
-expect_true "retries stopped after about --connect-timeout ($elapsed ms)" \
-	test "$elapsed" -ge 900 -a "$elapsed" -lt 8000
+# A refused local port is a server that is not running: no retry (a
+# refused remote host may be a Neon compute waking up, and is retried).
+expect_err_lacks "gave up after" "a refused local port is not retried"
+expect_err_contains "hint: nothing listens there: is the server running, and on port 1?" \
+	"the hint names the port"
+echo "time: a refused local port failed in $elapsed ms"
 
 # The lookup runs in a network namespace of its own (loopback only), so that
 # it fails here and never reaches a resolver off this machine.
