@@ -4,8 +4,8 @@
 # histories of N revisions (tests/bench/gen_history.sh, linear and
 # branchy), without the plan cache (--no-cache) and with a warm one, and
 # whether `downgrade head:base --sql` of 20,000 revisions takes under 1 s.
-# Nothing connects to a database. Every script is checked: one COMMIT per migration. Prints a
-# markdown table.
+# Nothing connects to a database. Every script is checked: one COMMIT
+# per migration. Prints a markdown table.
 #
 #   NMIG=path/to/nmig tests/bench/bench_offline.sh
 #

@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # scale.sh: the reading commands on 10,000 revisions (a long line with a
-# branch and a merge every 1,000 revisions) -- right answers, and fast:
-# heads reads headers only, never SQL bodies, and must stay well under a
-# second (the goal is 100 ms in a release build; the bound here is loose
-# so that sanitizer builds and busy machines do not fail it, while a
-# quadratic walk still would). The measured times are printed.
+# branch and a merge every 1,000 revisions): right answers at that size.
+# Times are printed for information only: a loaded machine must not fail
+# a functional test, so the speed goals (heads under 100 ms, linear
+# growth) are measured by tests/bench/bench_history.sh.
 . "$(dirname "$0")/lib.sh"
 cli_init
 
@@ -46,8 +45,6 @@ timed() {
 timed heads --dir big heads
 expect_exit 0 "heads of 10,000 revisions"
 expect_stdout_equals "010000 (head) step 10000" "the single head"
-[ "$ms" -lt 1000 ]
-check $? "heads of 10,000 revisions in under a second" "took $ms ms"
 
 timed history --dir big history
 expect_exit 0 "history of 10,000 revisions"
@@ -55,8 +52,6 @@ expect_stdout_lines 10000 "one line per revision"
 expect_stdout_contains "000011, 000012 -> 000013 (mergepoint), step 13" "a merge point"
 expect_stdout_contains "000009 -> 000010 (branchpoint), step 10" "a branch point"
 expect_stdout_contains "<base> -> 000001, step 1" "the root"
-[ "$ms" -lt 2000 ]
-check $? "history of 10,000 revisions in under two seconds" "took $ms ms"
 
 timed range --dir big history -r 009000:
 expect_stdout_lines 1000 "a range of 1,000 revisions"
@@ -68,7 +63,5 @@ expect_json_eq 'len(d)' 10 "ten branch points"
 timed check --dir big check
 expect_exit 0 "check of 10,000 revisions (every SQL body parsed)"
 expect_stdout_equals "checked 10000 revisions: 0 errors, 0 warnings" "check summary"
-[ "$ms" -lt 20000 ]
-check $? "check of 10,000 revisions in under 20 seconds" "took $ms ms"
 
 finish
