@@ -1128,6 +1128,116 @@ cleanup:
 	return rc;
 }
 
+/* 1 when st (transaction control) is one of the words in the list. */
+static int tx_is(const struct nmig_stmt *st, const char *const *words)
+{
+	for (; *words; words++)
+		if (st->what && strcmp(st->what, *words) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 when statement st's text says AND CHAIN (not AND NO CHAIN). */
+static int tx_chains(const struct nmig_script *sc, const struct nmig_stmt *st)
+{
+	size_t i;
+
+	for (i = 0; i + 5 <= st->len; i++) {
+		const char *p = sc->text + st->offset + i;
+
+		if (strncasecmp(p, "CHAIN", 5) != 0)
+			continue;
+		while (i > 0 && (p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n'))
+			p--, i--;
+		return !(i >= 2 && strncasecmp(p - 2, "NO", 2) == 0);
+	}
+	return 0;
+}
+
+static const char *const tx_starts[] = {"BEGIN", "START TRANSACTION", NULL};
+static const char *const tx_ends[] = {"COMMIT", "END", "ROLLBACK", "ABORT",
+				      NULL};
+static const char *const tx_inside[] = {
+    "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT",
+    "PREPARE TRANSACTION", NULL};
+
+/*
+ * Whether the file's transaction control is its own and whole: every end
+ * (or savepoint) comes inside a BEGIN the file opened, and none is left
+ * open (COMMIT / ROLLBACK PREPARED need none). Only then does `-- nmig:
+ * transaction off` make it work as written.
+ */
+static int tx_balanced(const struct nmig_script *sc)
+{
+	size_t i;
+	int open = 0;
+
+	for (i = 0; i < sc->n; i++) {
+		const struct nmig_stmt *st = &sc->stmts[i];
+
+		if (!(st->flags & NMIG_STMT_TXCONTROL))
+			continue;
+		if (tx_is(st, tx_starts)) {
+			if (open)
+				return 0;
+			open = 1;
+		} else if (tx_is(st, tx_ends)) {
+			if (!open)
+				return 0;
+			open = tx_chains(sc, st);
+		} else if (tx_is(st, tx_inside) && !open) {
+			return 0;
+		}
+	}
+	return !open;
+}
+
+/*
+ * In a `-- nmig:transaction off` migration every statement runs in
+ * autocommit: an end of a transaction, or a savepoint, where the file
+ * opened none fails at run time (SQLSTATE 25P01) after the statements
+ * before it committed. Report each such statement.
+ */
+static void check_autocommit_tx(const struct nmig_script *sc,
+				struct nmig_diags *diags, struct cursor *cur)
+{
+	struct nmig_buf msg = NMIG_BUF_INIT;
+	struct nmig_diag *d;
+	size_t i;
+	int open = 0;
+
+	for (i = 0; i < sc->n; i++) {
+		const struct nmig_stmt *st = &sc->stmts[i];
+
+		if (!(st->flags & NMIG_STMT_TXCONTROL))
+			continue;
+		if (tx_is(st, tx_starts)) {
+			open = 1;
+			continue;
+		}
+		if (open) {
+			if (tx_is(st, tx_ends))
+				open = tx_chains(sc, st);
+			continue;
+		}
+		/* COMMIT / ROLLBACK PREPARED run outside a transaction */
+		if (!tx_is(st, tx_ends) && !tx_is(st, tx_inside))
+			continue;
+		nmig_buf_clear(&msg);
+		nmig_buf_printf(&msg,
+				"'%s%s' would fail at run time: no "
+				"transaction is open here",
+				st->what, tx_chains(sc, st) ? " AND CHAIN" : "");
+		d = add_at(diags, sc, st->offset, cur, NMIG_SEV_ERROR,
+			   "sql-tx-control", msg.ptr);
+		nmig_diag_set_hint(d, "with '-- nmig:transaction off' each "
+				      "statement runs on its own (autocommit); "
+				      "open a transaction with BEGIN first, or "
+				      "remove it");
+	}
+	nmig_buf_release(&msg);
+}
+
 int nmig_script_check(const struct nmig_script *script, int transactional,
 		      struct nmig_diags *diags)
 {
@@ -1155,11 +1265,20 @@ int nmig_script_check(const struct nmig_script *script, int transactional,
 					st->what);
 			d = add_at(diags, script, st->offset, &cur,
 				   NMIG_SEV_ERROR, "sql-tx-control", msg.ptr);
-			nmig_diag_set_hint(d,
-					   "nmig wraps each migration in a "
-					   "transaction; remove it, or add "
-					   "'-- nmig:transaction off' to the "
-					   "header");
+			if (tx_balanced(script))
+				nmig_diag_set_hint(
+				    d, "nmig wraps each migration in a "
+				       "transaction; remove the file's own "
+				       "BEGIN ... COMMIT, or add '-- "
+				       "nmig:transaction off' to the header "
+				       "to run it as written");
+			else
+				nmig_diag_set_hint(
+				    d, "nmig wraps each migration in a "
+				       "transaction: remove it (here it would "
+				       "end that transaction early, and with "
+				       "'-- nmig:transaction off' it would "
+				       "fail: no transaction is open there)");
 		} else if (st->flags & NMIG_STMT_NO_TX) {
 			nmig_buf_printf(&msg,
 					"%s cannot run inside a "
@@ -1172,6 +1291,8 @@ int nmig_script_check(const struct nmig_script *script, int transactional,
 					      "to the migration's header");
 		}
 	}
+	if (!rc && !transactional)
+		check_autocommit_tx(script, diags, &cur);
 	nmig_buf_release(&msg);
 	if (!rc)
 		rc = nmig_diags_raise(diags, from) ? NMIG_EINPUT : NMIG_OK;
