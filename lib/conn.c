@@ -383,9 +383,10 @@ int nmig_conn_policy(const struct nmig_conninfo *ci, int allow_insecure,
 		    ci->sslmode,
 		    *ci->channel_binding ? ci->channel_binding : "prefer");
 		if (d)
-			nmig_diag_set_hint(
-			    d, "add sslmode=verify-full and "
-			       "channel_binding=require to the URL");
+			nmig_diag_set_hint(d,
+					   "add %s&channel_binding=require to "
+					   "the URL",
+					   nmig_conn_verify_params());
 	}
 	if (ci->pooler && diags) {
 		d = nmig_diags_add(
@@ -690,6 +691,11 @@ static int connect_error(struct nmig_conn *c, const char *pqmsg, int attempts,
 				"URL (or PGPASSWORD / ~/.pgpass)");
 	else if (find_ci(pqmsg, "could not translate host name"))
 		nmig_error_hint("check the host name in the database URL");
+	else if (find_ci(pqmsg, "certificate"))
+		nmig_error_hint("the server's certificate could not be "
+				"verified: name the CA with sslrootcert= in the "
+				"URL (%s for a public CA such as Neon's)",
+				nmig_conn_verify_params());
 	else if (find_ci(pqmsg, "does not support ssl"))
 		nmig_error_hint("the server does not offer TLS; use a server "
 				"that does, or sslmode=disable for a local "
@@ -711,6 +717,16 @@ static int connect_error(struct nmig_conn *c, const char *pqmsg, int attempts,
 	nmig_buf_release(&red);
 	nmig_buf_release(&where);
 	return NMIG_ECONNECT;
+}
+
+/* Debian's bundle of the system's CA certificates. */
+#define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
+
+const char *nmig_conn_verify_params(void)
+{
+	if (PQlibVersion() >= 160000)
+		return "sslmode=verify-full&sslrootcert=system";
+	return "sslmode=verify-full&sslrootcert=" SYSTEM_CA_BUNDLE;
 }
 
 /* Fill display from the live session. */

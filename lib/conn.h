@@ -65,6 +65,15 @@ int nmig_conn_policy(const struct nmig_conninfo *ci, int allow_insecure,
 		     struct nmig_diags *diags);
 
 /*
+ * The URL parameters that verify a server with a public CA certificate
+ * (Neon's) on the libpq nmig runs with: "sslmode=verify-full&sslrootcert=
+ * system" from libpq 16 on; before, sslrootcert names the system bundle
+ * (Debian's /etc/ssl/certs/ca-certificates.crt), as libpq 15 knows no
+ * "system".
+ */
+const char *nmig_conn_verify_params(void);
+
+/*
  * Append text to out with every form of the password that url carries
  * (decoded, percent-encoded, and the raw user-info of a URL libpq could
  * not parse) replaced by "***".

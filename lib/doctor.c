@@ -153,6 +153,18 @@ void nmig_doctor_tls_release(struct nmig_doctor_tls *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* The hint for an unverified TLS connection, for the libpq in use. */
+static const char *verify_hint(void)
+{
+	static char hint[160];
+
+	snprintf(hint, sizeof(hint),
+		 "add %s to the URL (the system's CA certificates verify a "
+		 "public CA such as Neon's)",
+		 nmig_conn_verify_params());
+	return hint;
+}
+
 /* The server facts, one row; pg_catalog spelled out (any search_path). */
 static const char server_sql[] =
     "SELECT pg_catalog.current_setting('server_version'),"
@@ -392,10 +404,7 @@ static int judge_connection(struct nmig_doctor_report *r, struct nmig_buf *msg)
 				"(sslmode=%s)",
 				r->sslmode);
 		ok &= finding(r, NMIG_SEV_WARNING, NMIG_ECONNECT,
-			      "tls-unverified",
-			      "use sslmode=verify-full (with "
-			      "sslrootcert=system for a public CA such as "
-			      "Neon's)",
+			      "tls-unverified", verify_hint(),
 			      msg->ptr) != NULL;
 	}
 	if (r->pooler)

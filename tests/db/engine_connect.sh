@@ -162,5 +162,11 @@ DATABASE_URL="host=ep-cool-1-pooler.us-east-2.aws.neon.tech hostaddr=127.0.0.1 p
 expect_rc 0 "a Neon pooler host (on loopback)"
 expect_err_contains "PgBouncer" "the pooler warning"
 expect_err_contains "verify-full" "the Neon TLS hint"
+if [ "$(pg_config --version 2>/dev/null | sed 's/[^0-9]*\([0-9]*\).*/\1/')" -lt 16 ] 2>/dev/null; then
+	expect_err_contains "sslrootcert=/etc/ssl/certs/ca-certificates.crt" \
+		"on libpq < 16 the hint names the system CA bundle (libpq 15 knows no sslrootcert=system)"
+else
+	expect_err_contains "sslrootcert=system" "on libpq 16+ the hint says sslrootcert=system"
+fi
 
 db_finish

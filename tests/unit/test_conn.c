@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
-#include "conn.h"
+#include "conn_internal.h"
 #include "diag.h"
 #include "error.h"
 
@@ -389,10 +389,24 @@ static void test_duration(void **state)
 	}
 }
 
+/* The verify-full hint works on the libpq it runs with. */
+static void test_verify_params(void **state)
+{
+	const char *p = nmig_conn_verify_params();
+
+	(void)state;
+	assert_non_null(strstr(p, "sslmode=verify-full&sslrootcert="));
+	if (PQlibVersion() >= 160000)
+		assert_string_equal(p, "sslmode=verify-full&sslrootcert=system");
+	else
+		assert_non_null(strstr(p, "sslrootcert=/etc/ssl/"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_host_is_local),
+	    cmocka_unit_test(test_verify_params),
 	    cmocka_unit_test(test_parse_url),
 	    cmocka_unit_test(test_parse_multi_host),
 	    cmocka_unit_test(test_malformed_url_redacted),
