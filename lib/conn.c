@@ -212,12 +212,31 @@ static int classify_hosts(struct nmig_conninfo *ci)
 	return NMIG_OK;
 }
 
+static char *redacted_url(const char *url);
+
 /* Set the last error to a malformed-URL error with a redacted message. */
 static int malformed_url(const char *url, const char *errmsg)
 {
 	struct nmig_buf msg = NMIG_BUF_INIT;
+	char *red = redacted_url(url), *rerr = NULL;
+	PQconninfoOption *ro = red ? PQconninfoParse(red, &rerr) : NULL;
 
-	nmig_conn_redact(url, errmsg ? errmsg : "cannot parse", &msg);
+	/*
+	 * libpq's message may quote the part it could not read: take it from
+	 * the URL with its password fields already blanked, by position.
+	 */
+	if (ro)
+		nmig_buf_puts(&msg, "the password field cannot be read (a bad "
+				    "percent-encoding or quote?)");
+	else
+		nmig_conn_redact(url, rerr ? rerr : errmsg ? errmsg
+							  : "cannot parse",
+				 &msg);
+	if (ro)
+		PQconninfoFree(ro);
+	if (rerr)
+		PQfreemem(rerr);
+	free(red);
 	while (msg.len &&
 	       (msg.ptr[msg.len - 1] == '\n' || msg.ptr[msg.len - 1] == ' '))
 		nmig_buf_truncate(&msg, msg.len - 1);
@@ -404,80 +423,42 @@ int nmig_conn_policy(const struct nmig_conninfo *ci, int allow_insecure,
 	return NMIG_OK;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
+#define MAX_SECRETS 8
 
-/* Append the percent-decoded form of [s, s+n) to out. */
-static void percent_decode(const char *s, size_t n, struct nmig_buf *out)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-		    hexval(s[i + 2]) >= 0) {
-			nmig_buf_putc(out, (char)(hexval(s[i + 1]) * 16 +
-						  hexval(s[i + 2])));
-			i += 2;
-		} else {
-			nmig_buf_putc(out, s[i]);
-		}
-	}
-}
-
-#define MAX_SECRETS 12
-
+/* Where the password values sit in a URL or conninfo string. */
 struct secrets {
-	struct nmig_buf s[MAX_SECRETS];
+	size_t off[MAX_SECRETS], len[MAX_SECRETS];
 	size_t n;
 };
 
-/* Add [p, p+n) and its percent-decoded form as secrets. */
-static void add_secret(struct secrets *sec, const char *p, size_t n)
+static void add_range(struct secrets *sec, size_t off, size_t len)
 {
-	if (n == 0 || sec->n + 2 > MAX_SECRETS)
-		return;
-	nmig_buf_put(&sec->s[sec->n++], p, n);
-	percent_decode(p, n, &sec->s[sec->n++]);
+	if (len && sec->n < MAX_SECRETS) {
+		sec->off[sec->n] = off;
+		sec->len[sec->n++] = len;
+	}
 }
 
-/* Collect every form of the password the URL may carry. */
-static void collect_secrets(const char *url, struct secrets *sec)
+/*
+ * Find the password fields of url by position: the user info of a URL
+ * (user:password@, up to the first '@' as libpq reads it, and up to the
+ * last for a password holding '@'), and every password=value of a query
+ * string or a key=value string (quoted or not).
+ */
+static void find_secrets(const char *url, struct secrets *sec)
 {
-	const char *p, *rest, *at, *colon, *end;
-	PQconninfoOption *opts;
-	char *errmsg = NULL;
+	const char *p, *rest, *end, *colon, *at;
 
-	opts = PQconninfoParse(url, &errmsg);
-	if (opts) {
-		const char *pw = opt_val(opts, "password");
-
-		if (pw && sec->n < MAX_SECRETS)
-			nmig_buf_puts(&sec->s[sec->n++], pw);
-		PQconninfoFree(opts);
-	}
-	if (errmsg)
-		PQfreemem(errmsg);
-	/* URL user info: user:password@ (first '@' as libpq, and last). */
 	rest = strstr(url, "://");
 	if (rest) {
 		rest += 3;
 		end = rest + strcspn(rest, "@/?");
 		colon = memchr(rest, ':', (size_t)(end - rest));
-		if (*end == '@' && colon)
-			add_secret(sec, colon + 1, (size_t)(end - colon - 1));
 		at = strrchr(rest, '@');
-		colon = strchr(rest, ':');
-		if (at && colon && colon < at)
-			add_secret(sec, colon + 1, (size_t)(at - colon - 1));
+		if (colon && at && colon < at)
+			add_range(sec, (size_t)(colon + 1 - url),
+				  (size_t)(at - colon - 1));
 	}
-	/* password=... in a query string or a key=value string. */
 	for (p = url; (p = find_ci(p, "password")); p++) {
 		const char *v = p + 8;
 
@@ -493,9 +474,29 @@ static void collect_secrets(const char *url, struct secrets *sec)
 
 			while (*q && *q != '\'')
 				q += (*q == '\\' && q[1]) ? 2 : 1;
-			add_secret(sec, v + 1, (size_t)(q - v - 1));
+			add_range(sec, (size_t)(v + 1 - url),
+				  (size_t)(q - v - 1));
 		} else {
-			add_secret(sec, v, strcspn(v, "& \t\n"));
+			add_range(sec, (size_t)(v - url), strcspn(v, "& \t\n"));
+		}
+	}
+}
+
+/* url with each password field replaced by "***" (by position). */
+static void redact_fields(const char *url, const struct secrets *sec,
+			  struct nmig_buf *out)
+{
+	size_t i = 0, len = strlen(url), k;
+
+	while (i < len) {
+		for (k = 0; k < sec->n; k++)
+			if (sec->off[k] == i)
+				break;
+		if (k < sec->n) {
+			nmig_buf_puts(out, "***");
+			i += sec->len[k];
+		} else {
+			nmig_buf_putc(out, url[i++]);
 		}
 	}
 }
@@ -503,35 +504,65 @@ static void collect_secrets(const char *url, struct secrets *sec)
 void nmig_conn_redact(const char *url, const char *text, struct nmig_buf *out)
 {
 	struct secrets sec;
-	size_t i;
+	struct nmig_buf red = NMIG_BUF_INIT;
+	size_t ulen = url ? strlen(url) : 0, k;
 	const char *p = text;
 
 	memset(&sec, 0, sizeof(sec));
-	for (i = 0; i < MAX_SECRETS; i++)
-		nmig_buf_init(&sec.s[i]);
-	if (url && *url)
-		collect_secrets(url, &sec);
+	if (ulen)
+		find_secrets(url, &sec);
+	if (sec.n == 0) {
+		nmig_buf_puts(out, text);
+		return;
+	}
+	redact_fields(url, &sec, &red);
+	/*
+	 * Only where the text carries the URL's own fields: the whole URL,
+	 * or a password field in its place (":pw@" of a URL's user info,
+	 * "password=pw"). Never a search for the password in prose: a
+	 * password that is also a word must not blank that word.
+	 */
 	while (*p) {
-		size_t best = 0;
+		size_t skip = 0;
 
-		for (i = 0; i < sec.n; i++) {
-			size_t n = sec.s[i].len;
-
-			if (n > best && strncmp(p, sec.s[i].ptr, n) == 0)
-				best = n;
+		if (strncmp(p, url, ulen) == 0) {
+			nmig_buf_puts(out, red.ptr);
+			p += ulen;
+			continue;
 		}
-		if (best) {
-			nmig_buf_puts(out, "***");
-			p += best;
-		} else {
+		for (k = 0; k < sec.n && !skip; k++) {
+			const char *pw = url + sec.off[k];
+			size_t n = sec.len[k];
+			const char *before = pw - 1;
+
+			/* the byte before the field in the URL (':', '=' or
+			 * a quote) must precede it here too */
+			if (p[0] == *before && strncmp(p + 1, pw, n) == 0) {
+				nmig_buf_putc(out, p[0]);
+				nmig_buf_puts(out, "***");
+				skip = 1 + n;
+			}
+		}
+		if (skip)
+			p += skip;
+		else
 			nmig_buf_putc(out, *p++);
-		}
 	}
-	for (i = 0; i < MAX_SECRETS; i++) {
-		if (sec.s[i].cap)
-			memset(sec.s[i].ptr, 0, sec.s[i].len);
-		nmig_buf_release(&sec.s[i]);
-	}
+	if (red.cap)
+		memset(red.ptr, 0, red.len);
+	nmig_buf_release(&red);
+}
+
+/* A copy of url with its password fields replaced by "***". */
+static char *redacted_url(const char *url)
+{
+	struct secrets sec;
+	struct nmig_buf b = NMIG_BUF_INIT;
+
+	memset(&sec, 0, sizeof(sec));
+	find_secrets(url, &sec);
+	redact_fields(url, &sec, &b);
+	return nmig_buf_detach(&b, NULL);
 }
 
 int nmig_conn_error_is_transient(const char *message)
