@@ -58,7 +58,8 @@ int cmd_downgrade(struct nmig_global *g, int argc, char **argv)
 			      "revision, or base; see 'nmig downgrade --help'");
 		return NMIG_EXIT_USAGE;
 	}
-	if ((rc = offline_check_opts(g, "downgrade", sql, output, dry_run)))
+	if ((rc = offline_check_opts(g, "downgrade", sql, output, dry_run)) ||
+	    (rc = offline_check_range(g, "downgrade", argv[1], sql)))
 		return rc;
 	if (sql) {
 		/* A script changes nothing by itself: no production guard. */

@@ -58,7 +58,8 @@ int cmd_upgrade(struct nmig_global *g, int argc, char **argv)
 		nmig_hintf(g, "see 'nmig upgrade --help'");
 		return NMIG_EXIT_USAGE;
 	}
-	if ((rc = offline_check_opts(g, "upgrade", sql, output, dry_run)))
+	if ((rc = offline_check_opts(g, "upgrade", sql, output, dry_run)) ||
+	    (rc = offline_check_range(g, "upgrade", argc > 1 ? argv[1] : NULL, sql)))
 		return rc;
 	if (sql) {
 		struct offline_args a = {NMIG_OFFLINE_UPGRADE,

@@ -797,10 +797,18 @@ int nmig_load_graph(struct nmig_global *g, struct nmig_revset *set,
 
 	memset(set, 0, sizeof(*set));
 	*graph = NULL;
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+	if (stat(dir, &st) != 0) {
 		nmig_errorf(g, "migrations directory '%s' does not exist", dir);
 		nmig_hintf(g, "create it with 'nmig init', or name it with "
 			      "--dir or 'dir' in nmig.conf");
+		return NMIG_EXIT_INPUT;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		nmig_errorf(g, "'%s' is not a directory: migrations live in a "
+			       "directory",
+			    dir);
+		nmig_hintf(g, "name the directory with --dir or 'dir' in "
+			      "nmig.conf");
 		return NMIG_EXIT_INPUT;
 	}
 	exit_code = nmig_run_cache_open(g, &cache);

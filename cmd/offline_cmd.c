@@ -44,6 +44,20 @@ int offline_check_opts(struct nmig_global *g, const char *cmd, int sql,
 	return NMIG_EXIT_OK;
 }
 
+int offline_check_range(struct nmig_global *g, const char *cmd,
+			const char *target, int sql)
+{
+	if (sql || !target || !strchr(target, ':'))
+		return NMIG_EXIT_OK;
+	nmig_errorf(g, "ranges such as '%s' are for --sql", target);
+	nmig_hintf(g,
+		   "online, nmig starts from the state the database records: "
+		   "'nmig %s %s'; or write a script for that range with "
+		   "'nmig %s %s --sql'",
+		   cmd, strchr(target, ':') + 1, cmd, target);
+	return NMIG_EXIT_USAGE;
+}
+
 /* Append the first element of the comma-separated list s. */
 static void first_of(struct nmig_buf *out, const char *s)
 {

@@ -49,6 +49,13 @@ int offline_run(struct nmig_global *g, const struct db_opts *o,
  * without --sql, --dry-run with it). Returns NMIG_EXIT_OK or
  * NMIG_EXIT_USAGE after printing.
  */
+/*
+ * A range START:TARGET without --sql: a usage error (exit 2) saying that
+ * ranges are for offline scripts; NMIG_EXIT_OK otherwise.
+ */
+int offline_check_range(struct nmig_global *g, const char *cmd,
+			const char *target, int sql);
+
 int offline_check_opts(struct nmig_global *g, const char *cmd, int sql,
 		       const char *output, int dry_run);
 

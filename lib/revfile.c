@@ -863,6 +863,17 @@ static int load_down(struct loader *ld, struct nmig_revision *rev)
 		collect(ld, "file-encoding", rev->down.path);
 		return NMIG_OK;
 	}
+	if (ld->data.len == 0) {
+		/* not cached: every load reports it, as for an empty up file */
+		struct nmig_diag *d = nmig_diags_add(
+		    ld->diags, NMIG_SEV_WARNING, NMIG_EINPUT, "empty-migration",
+		    rev->down.path, 0, 0, "empty down file");
+		nmig_diag_set_hint(d, "an empty down file reverts nothing; if "
+				      "that is meant, say why in a comment, "
+				      "else write the statements that undo "
+				      "the up file");
+		return NMIG_OK;
+	}
 	if (ld->diags->n == from)
 		return cache_store(ld, &rev->down, &st, NULL);
 	return NMIG_OK;

@@ -918,9 +918,12 @@ static void test_load_empty_up_file(void **state)
 	put_text(c, "002_comment.up.sql", "-- intentionally empty\n");
 	assert_int_equal(nmig_revset_load(&c->set, c->tmp, &c->diags), NMIG_OK);
 	assert_int_equal(c->set.n, 2);
-	assert_int_equal(c->diags.warnings, 1);
+	/* the empty up, and the empty down beside it */
+	assert_int_equal(c->diags.warnings, 2);
 	d = finding(c, NMIG_SEV_WARNING, 0);
 	assert_string_equal(d->message, "empty migration");
+	assert_string_equal(finding(c, NMIG_SEV_WARNING, 1)->message,
+			    "empty down file");
 	assert_string_equal(d->rule, "empty-migration");
 	assert_true(ends_with(d->file, "/001_nothing.up.sql"));
 	assert_string_equal(
@@ -1212,8 +1215,10 @@ static void test_load_authelia_corpus(void **state)
 		}
 		if (r->up.size == 0)
 			empty++;
+		if (r->down.path && r->down.size == 0)
+			empty++;
 	}
-	/* the only findings: warnings for the empty (MySQL-only) ups */
+	/* the only findings: warnings for the empty (MySQL-only) files */
 	assert_int_equal(c->diags.warnings, empty);
 	assert_int_equal(c->diags.n, empty);
 }
