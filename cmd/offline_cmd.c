@@ -501,6 +501,7 @@ int offline_run(struct nmig_global *g, const struct db_opts *o,
 cleanup:
 	if (st.f)
 		stream_close(&st, 0);
+	nmig_buf_release(&st.tmp);
 	free(steps);
 	if (have_table)
 		nmig_vtable_release(&table);
