@@ -23,6 +23,7 @@
 #include "interrupt.h"
 #include "migrate.h"
 #include "signals.h"
+#include "production.h"
 #include "revfile.h"
 #include "sqlscript.h"
 
@@ -88,25 +89,19 @@ int db_init(struct nmig_db *db, struct nmig_global *g, const struct db_opts *o)
 int db_production_guard(struct nmig_db *db, const char *what,
 			const struct db_opts *o)
 {
-	static const char *const vars[] = {"NMIG_ENV", "NODE_ENV"};
-	size_t i;
+	const char *var, *value = "";
+	int len = 0;
 
 	if (o->allow_production)
 		return NMIG_EXIT_OK;
-	for (i = 0; i < 2; i++) {
-		const char *v = getenv(vars[i]);
-
-		if (v && strcmp(v, "production") == 0) {
-			nmig_error_set(NMIG_EPRODUCTION,
-				       "refusing to %s in production (%s is "
-				       "'production')",
-				       what, vars[i]);
-			nmig_error_hint("pass --allow-production if you mean "
-					"it");
-			return nmig_report_error(db->g);
-		}
-	}
-	return NMIG_EXIT_OK;
+	var = production_env_value(&value, &len);
+	if (!var)
+		return NMIG_EXIT_OK;
+	nmig_error_set(NMIG_EPRODUCTION,
+		       "refusing to %s in production (%s is '%.*s')", what, var,
+		       len, value);
+	nmig_error_hint("pass --allow-production if you mean it");
+	return nmig_report_error(db->g);
 }
 
 int db_load(struct nmig_db *db)

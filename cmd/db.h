@@ -89,7 +89,8 @@ struct db_opts {
 #define DB_OPTS_PRODUCTION(o)                                                  \
 	{                                                                      \
 		0, "allow-production", NULL,                                   \
-		    "run even though NMIG_ENV or NODE_ENV is 'production'",    \
+		    "run even though NMIG_ENV or NODE_ENV is production or "   \
+		    "prod",                                                    \
 		    NULL, &(o)->allow_production, NULL, NULL                   \
 	}
 
@@ -138,7 +139,8 @@ int db_init(struct nmig_db *db, struct nmig_global *g, const struct db_opts *o);
 
 /*
  * Refuse a destructive command (what, e.g. "downgrade") when NMIG_ENV or
- * NODE_ENV is "production", unless --allow-production was given.
+ * NODE_ENV says production (production_env in production.h), unless
+ * --allow-production was given.
  */
 int db_production_guard(struct nmig_db *db, const char *what,
 			const struct db_opts *o);

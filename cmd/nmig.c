@@ -13,7 +13,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #define DB (NMIG_CMD_CONFIG | NMIG_CMD_DATABASE)
 
@@ -302,6 +306,24 @@ static int setup_config(struct nmig_global *g)
 	return rc;
 }
 
+/*
+ * Keep the process's memory, which holds the database password, to
+ * itself: no core file (soft and hard limit 0, so nothing raises it
+ * again), and on Linux not dumpable, so that other processes of the same
+ * user can neither ptrace nmig nor read its /proc/<pid>/environ or mem.
+ * Best effort: a failure changes nothing else. Children regain the
+ * dumpable flag at exec; their environment is childenv.h's.
+ */
+static void harden_process(void)
+{
+	struct rlimit none = {0, 0};
+
+	setrlimit(RLIMIT_CORE, &none);
+#ifdef __linux__
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	struct nmig_global g;
@@ -309,6 +331,7 @@ int main(int argc, char **argv)
 	char *help_argv[3];
 	int no_color = 0, want_version = 0, want_help = 0, i, rc;
 
+	harden_process();
 	memset(&g, 0, sizeof(g));
 	if (color_allowed(0))
 		g.color = (isatty(STDOUT_FILENO) ? NMIG_COLOR_STDOUT : 0) |

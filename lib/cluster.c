@@ -18,6 +18,7 @@
 #include <grp.h>
 #include <libpq-fe.h>
 #include <pwd.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include "childenv.h"
 #include "clock.h"
 #include "error.h"
 
@@ -61,23 +63,67 @@ static int has_server(const char *dir)
 	return ok;
 }
 
-/* `pg_config --bindir`, when pg_config is on PATH (malloc'ed or NULL). */
+/*
+ * `pg_config --bindir`, when pg_config is on PATH (malloc'ed or NULL). It
+ * runs with the children's environment (childenv.h), not nmig's own.
+ */
 static char *pg_config_bindir(void)
 {
+	char *argv[] = {"pg_config", "--bindir", NULL};
+	struct nmig_childenv env = NMIG_CHILDENV_INIT;
+	posix_spawn_file_actions_t fa;
 	char line[4096];
-	FILE *f = popen("pg_config --bindir 2>/dev/null", "r");
 	char *out = NULL;
+	FILE *f = NULL;
+	int fds[2] = {-1, -1}, status, spawned = 0, rc;
+	pid_t pid = -1;
 	size_t len;
 
-	if (!f)
+	if (nmig_childenv_init(&env, NULL)) {
+		nmig_error_clear();
 		return NULL;
+	}
+	if (pipe(fds) != 0) {
+		fds[0] = fds[1] = -1;
+		goto cleanup;
+	}
+	/* only the dup2'ed copy (stdout) survives the exec */
+	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		goto cleanup;
+	rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY,
+					      0) ||
+	     posix_spawn_file_actions_adddup2(&fa, fds[1], 1) ||
+	     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY,
+					      0) ||
+	     posix_spawnp(&pid, "pg_config", &fa, NULL, argv, env.envp);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0)
+		goto cleanup;
+	spawned = 1;
+	close(fds[1]);
+	fds[1] = -1;
+	f = fdopen(fds[0], "r");
+	if (!f)
+		goto cleanup;
+	fds[0] = -1;
 	if (fgets(line, sizeof(line), f)) {
 		len = strcspn(line, "\r\n");
 		line[len] = '\0';
 		if (len)
 			out = strdup(line);
 	}
-	pclose(f);
+cleanup:
+	if (f)
+		fclose(f);
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	while (spawned && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	nmig_childenv_release(&env);
 	return out;
 }
 
@@ -237,19 +283,25 @@ static void put_fd(int fd, const char *s)
 /*
  * Fork a child that runs argv (argv[0] a full path) in dir, in its own
  * process group, with stdin from /dev/null and stdout and stderr appended
- * to log, as the cluster's owner. Returns the pid, or -1 with the last
- * error set.
+ * to log, as the cluster's owner, with the children's environment
+ * (childenv.h): no URL, PG* variable or .env value reaches the server.
+ * Returns the pid, or -1 with the last error set.
  */
 static pid_t spawn(const struct nmig_cluster *c, char *const argv[],
 		   const char *log, int die_with_parent)
 {
+	struct nmig_childenv env = NMIG_CHILDENV_INIT;
 	pid_t pid, parent = getpid();
 	int out, in;
 
+	/* built before fork: the child may only call execve with it */
+	if (nmig_childenv_init(&env, NULL))
+		return -1;
 	out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (out < 0) {
 		nmig_error_set(NMIG_EIO, "cannot create '%s': %s", log,
 			       strerror(errno));
+		nmig_childenv_release(&env);
 		return -1;
 	}
 	pid = fork();
@@ -257,11 +309,13 @@ static pid_t spawn(const struct nmig_cluster *c, char *const argv[],
 		nmig_error_set(NMIG_ERROR, "cannot start '%s': %s", argv[0],
 			       strerror(errno));
 		close(out);
+		nmig_childenv_release(&env);
 		return -1;
 	}
 	if (pid > 0) {
 		setpgid(pid, pid); /* also done in the child: no race */
 		close(out);
+		nmig_childenv_release(&env);
 		return pid;
 	}
 	/* the child: only async-signal-safe calls from here on */
@@ -295,7 +349,7 @@ static pid_t spawn(const struct nmig_cluster *c, char *const argv[],
 		put_fd(2, "'\n");
 		_exit(126);
 	}
-	execv(argv[0], argv);
+	execve(argv[0], argv, env.envp);
 	put_fd(2, "nmig: cannot run '");
 	put_fd(2, argv[0]);
 	put_fd(2, "': ");

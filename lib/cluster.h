@@ -9,7 +9,9 @@
  * the directory is given to the `postgres` user and initdb and postgres
  * run as that user (setgid/setuid in the forked child). Children run in
  * their own process group, so a ^C at the terminal reaches nmig alone,
- * which then stops them itself. Nothing here prints or installs signal
+ * which then stops them itself, and get only the allowlisted environment
+ * of childenv.h: the migrations under test run as superuser and could
+ * read the server's environment. Nothing here prints or installs signal
  * handlers: the caller does (and calls nmig_cluster_kill from one).
  */
 #ifndef NMIG_CLUSTER_H

@@ -18,6 +18,10 @@
 /* Largest .env file read (it holds a handful of lines). */
 #define ENV_MAX_SIZE ((size_t)1 << 20)
 
+/* The names nmig_env_load has set, for nmig_env_loaded. */
+static char **loaded;
+static size_t nloaded, loaded_cap;
+
 static int is_blank(char c)
 {
 	return c == ' ' || c == '\t';
@@ -219,6 +223,35 @@ static int collect_pair(const char *key, const char *value, void *ud)
 	return 0;
 }
 
+/* Remember that .env set key (NMIG_ENOMEM when it cannot). */
+static int remember(const char *key)
+{
+	if (nloaded == loaded_cap) {
+		size_t cap = loaded_cap ? loaded_cap * 2 : 16;
+		char **v = realloc(loaded, cap * sizeof(*v));
+
+		if (!v)
+			return nmig_error_set(NMIG_ENOMEM, "out of memory");
+		loaded = v;
+		loaded_cap = cap;
+	}
+	loaded[nloaded] = strdup(key);
+	if (!loaded[nloaded])
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	nloaded++;
+	return NMIG_OK;
+}
+
+int nmig_env_loaded(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < nloaded; i++)
+		if (strcmp(loaded[i], key) == 0)
+			return 1;
+	return 0;
+}
+
 int nmig_env_load(const char *path, int *nset)
 {
 	struct nmig_buf text = NMIG_BUF_INIT;
@@ -240,6 +273,9 @@ int nmig_env_load(const char *path, int *nset)
 	for (i = 0; i < p.n; i += 2) {
 		if (getenv(p.kv[i]))
 			continue;
+		/* remembered first: a variable set is always known */
+		if ((err = remember(p.kv[i])))
+			goto cleanup;
 		if (setenv(p.kv[i], p.kv[i + 1], 0) != 0) {
 			err = nmig_error_set(NMIG_ECONFIG,
 					     "cannot set variable '%s' from "

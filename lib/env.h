@@ -32,4 +32,10 @@ int nmig_env_parse(const char *text, size_t len, const char *path,
  */
 int nmig_env_load(const char *path, int *nset);
 
+/*
+ * 1 when nmig_env_load set the variable key in this process (its value
+ * came from a .env file, not from the real environment), else 0.
+ */
+int nmig_env_loaded(const char *key);
+
 #endif

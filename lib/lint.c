@@ -14,6 +14,7 @@
 #include "lint.h"
 #include "buf.h"
 #include "cache.h"
+#include "childenv.h"
 #include "error.h"
 #include "sqlcheck.h"
 #include "sqlscript.h"
@@ -33,8 +34,6 @@
 #include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-extern char **environ;
 
 /* PostgreSQL's NAMEDATALEN - 1: identifiers longer than this are cut. */
 #define MAX_IDENT_BYTES 63
@@ -2925,18 +2924,26 @@ static int lint_config_file(struct run *run, const char *path)
 /*
  * Whether git tracks root/.env: `git -C root ls-files --error-unmatch -- .env`
  * exits 0. No git, no work tree or any other failure counts as untracked.
+ * git gets the children's environment (childenv.h), not nmig's.
  */
 static int env_tracked(const char *root)
 {
 	char *argv[] = {
 	    "git", "-C",   (char *)root, "ls-files", "--error-unmatch",
 	    "--",  ".env", NULL};
+	struct nmig_childenv env = NMIG_CHILDENV_INIT;
 	posix_spawn_file_actions_t fa;
 	pid_t pid;
 	int rc, status;
 
-	if (posix_spawn_file_actions_init(&fa) != 0)
+	if (nmig_childenv_init(&env, NULL)) {
+		nmig_error_clear();
 		return 0;
+	}
+	if (posix_spawn_file_actions_init(&fa) != 0) {
+		nmig_childenv_release(&env);
+		return 0;
+	}
 	if (posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY,
 					     0) != 0 ||
 	    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY,
@@ -2944,10 +2951,12 @@ static int env_tracked(const char *root)
 	    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY,
 					     0) != 0) {
 		posix_spawn_file_actions_destroy(&fa);
+		nmig_childenv_release(&env);
 		return 0;
 	}
-	rc = posix_spawnp(&pid, "git", &fa, NULL, argv, environ);
+	rc = posix_spawnp(&pid, "git", &fa, NULL, argv, env.envp);
 	posix_spawn_file_actions_destroy(&fa);
+	nmig_childenv_release(&env);
 	if (rc != 0)
 		return 0;
 	while (waitpid(pid, &status, 0) < 0)

@@ -17,6 +17,8 @@
 # checks (psql_q), and by nmig over TCP with the password (db_url), so every
 # nmig run exercises a real password; run_nmig fails the test when the
 # password canary (canaryPW) shows up in anything nmig printed.
+# Through the cluster's PgBouncer (when there is one): db_require_pgbouncer
+# and db_pgb_url.
 # It lives outside tests/db/ because ctest runs every tests/db/*.sh.
 
 DB_PASSED=0
@@ -93,6 +95,28 @@ db_create() {
 # QUERY (e.g. "sslmode=disable") is appended as URL parameters.
 db_url() {
 	local u="postgres://postgres:$NMIG_PG_PASSWORD@127.0.0.1:$PGPORT/$(db_name "$1")"
+	if [ -n "${2:-}" ]; then
+		u="$u?$2"
+	fi
+	echo "$u"
+}
+
+# db_require_pgbouncer: skip (exit 77) loudly when the cluster has no
+# PgBouncer in front of it (tests/pg_tmp.sh starts one when pgbouncer is
+# installed and then exports NMIG_PGB_PORT).
+db_require_pgbouncer() {
+	if [ -z "${NMIG_PGB_PORT:-}" ]; then
+		echo "SKIP: no PgBouncer in front of the test cluster" \
+			"(NMIG_PGB_PORT is not in $NMIG_PG_ENV): install pgbouncer" \
+			"(scripts/deps) and restart it with tests/pg_tmp.sh" >&2
+		exit 77
+	fi
+}
+
+# db_pgb_url NAME [QUERY]: like db_url, but through the PgBouncer
+# (transaction pooling; any database name is passed on to the cluster).
+db_pgb_url() {
+	local u="postgres://postgres:$NMIG_PG_PASSWORD@127.0.0.1:$NMIG_PGB_PORT/$(db_name "$1")"
 	if [ -n "${2:-}" ]; then
 		u="$u?$2"
 	fi

@@ -12,6 +12,15 @@
 # DIR/env exports PGHOST (socket dir), PGPORT, PGUSER, PGDATABASE,
 # NMIG_PG_PASSWORD, NMIG_PG_BIN, NMIG_PG_DATA, NMIG_PG_SOCKET and
 # NMIG_PG_TCP_URL.
+#
+# When pgbouncer is installed, a PgBouncer of our own (config, pidfile and
+# log in DIR/pgbouncer, never the distribution's service) runs in front of
+# the cluster on another 127.0.0.1 port: transaction pooling, at most 8
+# server connections per database and user (so that clients share them),
+# any database name passed on to the cluster over TCP, and the same
+# scram-sha-256 password (the SCRAM secret from pg_authid in its
+# auth_file). DIR/env then also exports NMIG_PGB_PORT and NMIG_PGB_URL;
+# without pgbouncer it lacks both and the tests that need it skip.
 set -euo pipefail
 
 die() {
@@ -99,7 +108,7 @@ random_password() {
 }
 
 write_env() {
-	local dir=$1 bindir=$2 sock=$3 port=$4 pw=$5
+	local dir=$1 bindir=$2 sock=$3 port=$4 pw=$5 pgb_port=${6:-}
 	local tmp="$dir/env.tmp"
 	{
 		echo "# written by tests/pg_tmp.sh; source this file"
@@ -113,6 +122,11 @@ write_env() {
 		printf 'export NMIG_PG_SOCKET=%q\n' "$sock"
 		printf 'export NMIG_PG_TCP_URL=%q\n' \
 			"postgres://postgres:$pw@127.0.0.1:$port/postgres"
+		if [ -n "$pgb_port" ]; then
+			printf 'export NMIG_PGB_PORT=%q\n' "$pgb_port"
+			printf 'export NMIG_PGB_URL=%q\n' \
+				"postgres://postgres:$pw@127.0.0.1:$pgb_port/postgres"
+		fi
 	} >"$tmp"
 	chmod 644 "$tmp"
 	mv "$tmp" "$dir/env"
@@ -131,8 +145,107 @@ wait_ready() {
 	return 1
 }
 
+# find_pgbouncer: print the pgbouncer binary (PATH, then /usr/sbin).
+find_pgbouncer() {
+	if command -v pgbouncer >/dev/null 2>&1; then
+		command -v pgbouncer
+	elif [ -x /usr/sbin/pgbouncer ]; then
+		echo /usr/sbin/pgbouncer
+	else
+		return 1
+	fi
+}
+
+# pgb_running DIR: true when the PgBouncer of DIR/pgbouncer is alive.
+pgb_running() {
+	local pid
+	pid=$(cat "$1/pgbouncer/pgbouncer.pid" 2>/dev/null) || return 1
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+# start_pgbouncer DIR BINDIR SOCK PORT: start a PgBouncer in front of the
+# cluster and print its port; prints nothing (and says why on stderr)
+# when pgbouncer is not installed or does not come up.
+start_pgbouncer() {
+	local dir=$1 bindir=$2 sock=$3 port=$4 pgb pgbdir pgb_port secret i
+	pgb=$(find_pgbouncer) || {
+		echo "pg_tmp.sh: pgbouncer is not installed: no pooler" \
+			"(tests that need it skip)" >&2
+		return 0
+	}
+	pgbdir=$dir/pgbouncer
+	rm -rf "$pgbdir"
+	mkdir -p "$pgbdir"
+	chmod 700 "$pgbdir"
+	secret=$("$bindir/psql" -X -A -t -h "$sock" -p "$port" -U postgres \
+		-d postgres -c "select rolpassword from pg_authid where rolname = 'postgres'") ||
+		die "cannot read the SCRAM secret of postgres"
+	case "$secret" in
+	SCRAM-SHA-256\$*) ;;
+	*) die "the postgres role has no SCRAM secret" ;;
+	esac
+	pgb_port=$(pick_port) || die "no free TCP port found for pgbouncer"
+	printf '"postgres" "%s"\n' "$secret" >"$pgbdir/userlist.txt"
+	{
+		echo ";; written by tests/pg_tmp.sh"
+		echo "[databases]"
+		echo "* = host=127.0.0.1 port=$port"
+		echo ""
+		echo "[pgbouncer]"
+		echo "listen_addr = 127.0.0.1"
+		echo "listen_port = $pgb_port"
+		echo "unix_socket_dir ="
+		echo "auth_type = scram-sha-256"
+		echo "auth_file = $pgbdir/userlist.txt"
+		echo "pool_mode = transaction"
+		echo "max_client_conn = 200"
+		echo "default_pool_size = 8"
+		echo "reserve_pool_size = 0"
+		echo "server_tls_sslmode = disable"
+		echo "ignore_startup_parameters = extra_float_digits,options"
+		echo "pidfile = $pgbdir/pgbouncer.pid"
+		echo "logfile = $pgbdir/pgbouncer.log"
+		echo "admin_users = postgres"
+	} >"$pgbdir/pgbouncer.ini"
+	chmod 600 "$pgbdir/userlist.txt" "$pgbdir/pgbouncer.ini"
+	if [ "$(id -u)" = 0 ]; then
+		chown -R postgres "$pgbdir"
+	fi
+	as_pg "$pgb" -d "$pgbdir/pgbouncer.ini" >"$pgbdir/start.log" 2>&1 || {
+		echo "pg_tmp.sh: pgbouncer did not start: see $pgbdir/start.log" \
+			"and $pgbdir/pgbouncer.log" >&2
+		return 0
+	}
+	for i in $(seq 1 100); do
+		if ! port_free "$pgb_port"; then
+			printf 'pgb_port=%q\n' "$pgb_port" >>"$dir/state"
+			echo "$pgb_port"
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "pg_tmp.sh: pgbouncer does not listen on 127.0.0.1:$pgb_port:" \
+		"see $pgbdir/pgbouncer.log" >&2
+	stop_pgbouncer "$dir"
+	return 0
+}
+
+# stop_pgbouncer DIR: stop the PgBouncer of DIR/pgbouncer (SIGTERM, then
+# SIGKILL after 5 s), if it runs.
+stop_pgbouncer() {
+	local dir=$1 pid i
+	pid=$(cat "$dir/pgbouncer/pgbouncer.pid" 2>/dev/null) || return 0
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 1 50); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+}
+
 cmd_start() {
-	local dir=$1 bindir data sock port pw
+	local dir=$1 bindir data sock port pw pgb_port=""
 	bindir=$(find_bindir) || die "no PostgreSQL server binaries found" \
 		"(pg_config, PATH, /usr/lib/postgresql/*/bin)"
 	mkdir -p "$dir"
@@ -145,7 +258,14 @@ cmd_start() {
 		. "$dir/state"
 		if as_pg "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1 &&
 			wait_ready "$bindir" "$sock" "$port"; then
-			write_env "$dir" "$bindir" "$sock" "$port" "$pw"
+			if [ -z "${pgb_port:-}" ] || ! pgb_running "$dir" ||
+				port_free "$pgb_port"; then
+				stop_pgbouncer "$dir"
+				pgb_port=$(start_pgbouncer "$dir" "$bindir" \
+					"$sock" "$port")
+			fi
+			write_env "$dir" "$bindir" "$sock" "$port" "$pw" \
+				"${pgb_port:-}"
 			echo "pg_tmp.sh: reusing cluster on port $port ($dir)"
 			return 0
 		fi
@@ -211,8 +331,13 @@ cmd_start() {
 		die "pg_ctl start failed: see $dir/pg_ctl.log and $data/server.log"
 	wait_ready "$bindir" "$sock" "$port" ||
 		die "server did not accept connections: see $data/server.log"
-	write_env "$dir" "$bindir" "$sock" "$port" "$pw"
+	stop_pgbouncer "$dir"
+	pgb_port=$(start_pgbouncer "$dir" "$bindir" "$sock" "$port")
+	write_env "$dir" "$bindir" "$sock" "$port" "$pw" "$pgb_port"
 	echo "pg_tmp.sh: cluster running on 127.0.0.1:$port, socket $sock ($dir)"
+	if [ -n "$pgb_port" ]; then
+		echo "pg_tmp.sh: pgbouncer (transaction pooling) on 127.0.0.1:$pgb_port"
+	fi
 }
 
 cmd_stop() {
@@ -224,6 +349,7 @@ cmd_stop() {
 		# shellcheck disable=SC1091
 		sock=$(. "$dir/state" && echo "$sock")
 	fi
+	stop_pgbouncer "$dir"
 	if [ -f "$dir/data/postmaster.pid" ]; then
 		as_pg "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop \
 			>/dev/null 2>&1 || true

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Database test: production guards. With NMIG_ENV or NODE_ENV set to
-# production, downgrade, stamp and repair (and test, when the command
-# exists) refuse with exit 10 and change nothing, unless
-# --allow-production; any other value is not production; dry runs are
-# allowed. upgrade proceeds without a prompt but first prints, on stderr,
-# the target user@host:port/db and its plan (each revision), or only the
-# target when the run is going to refuse. The password never appears
+# production (or prod, in any case, surrounding blanks ignored), downgrade,
+# stamp and repair (and test, when the command exists) refuse with exit 10
+# and change nothing, unless --allow-production; any other value is not
+# production; dry runs are allowed. upgrade proceeds without a prompt but
+# first prints, on stderr, the target user@host:port/db and its plan (each
+# revision), or only the target when the run is going to refuse. The password never appears
 # (run_nmig's canary check).
 . "$(dirname "$0")/../db_lib.sh"
 db_init
@@ -78,6 +78,38 @@ expect_eq "$(applied)" "20261126090000 20261126091000 20261126092000 20261126093
 NMIG_ENV=development run_nmig downgrade 20261126090000
 expect_rc 0 "downgrade outside production"
 expect_eq "$(applied)" "20261126090000" "back to the first revision"
+
+### the value is compared without case and surrounding blanks; prod too
+for v in Production PRODUCTION prod Prod " production " "	PROD
+"; do
+	shown=$(printf '%s' "$v" | tr -d ' \t\n')
+	NMIG_ENV=$v run_nmig downgrade base
+	expect_rc 10 "downgrade refused with NMIG_ENV='$shown'"
+	expect_err_contains "refusing to downgrade in production (NMIG_ENV is '$shown')" "NMIG_ENV='$shown' is named, trimmed"
+	NODE_ENV=$v run_nmig stamp base
+	expect_rc 10 "stamp refused with NODE_ENV='$shown'"
+	NMIG_ENV=$v run_nmig upgrade 20261126090000
+	expect_rc 0 "upgrade with NMIG_ENV='$shown'"
+	expect_err_contains "production (NMIG_ENV is '$shown'): upgrading $target to 20261126090000: nothing to apply" "upgrade announces with NMIG_ENV='$shown'"
+done
+expect_eq "$(applied)" "20261126090000" "nothing reverted or stamped"
+for v in production1 preprod "prod uction" producti staging; do
+	NMIG_ENV=$v run_nmig upgrade 20261126090000
+	expect_err_lacks "production (" "NMIG_ENV='$v' is not production"
+done
+NMIG_ENV=staging NODE_ENV=Prod run_nmig stamp base
+expect_rc 10 "NODE_ENV=Prod counts when NMIG_ENV is something else"
+expect_err_contains "(NODE_ENV is 'Prod')" "NODE_ENV named"
+if "$NMIG" help test >/dev/null 2>&1; then
+	NMIG_ENV=Production run_nmig test
+	expect_rc 10 "test refused with NMIG_ENV=Production"
+	NODE_ENV=prod run_nmig test
+	expect_rc 10 "test refused with NODE_ENV=prod"
+fi
+run_nmig --json doctor
+expect_out_contains '"production":null' "doctor --json outside production"
+NMIG_ENV=PROD run_nmig --json doctor
+expect_out_contains '"production":"NMIG_ENV"' "doctor --json sees NMIG_ENV=PROD"
 
 ### upgrade that will refuse: only the target is announced
 psql_q prod "update schema_version set checksum = 'edited' where revision = '20261126090000'" >/dev/null
