@@ -27,7 +27,10 @@ static const struct nmig_cmd commands[] = {
     {"heads", cmd_heads, "list the heads (revisions with no children)",
      NMIG_CMD_CONFIG},
     {"branches", cmd_branches, "list the branch points", NMIG_CMD_CONFIG},
-    {"history", cmd_history, "list revisions, newest first", NMIG_CMD_CONFIG},
+    {"history", cmd_history, "list revisions, newest first (--graph: lanes)",
+     NMIG_CMD_CONFIG},
+    {"graph", cmd_graph, "print the revision graph as Graphviz dot or Mermaid",
+     NMIG_CMD_CONFIG | NMIG_CMD_NO_JSON},
     {"show", cmd_show, "show everything about one revision", NMIG_CMD_CONFIG},
     {"check", cmd_check, "check files, SQL and graph (no database needed)",
      NMIG_CMD_CONFIG},
@@ -49,7 +52,12 @@ static const struct nmig_cmd commands[] = {
     {"cache", cmd_cache, "show or clear the plan cache", NMIG_CMD_CONFIG},
     {"import", cmd_import, "import a migration history from another tool",
      NMIG_CMD_CONFIG},
+    {"completion", cmd_completion,
+     "print a bash, zsh or fish completion script", NMIG_CMD_NO_JSON},
     {"help", NULL, "show help for a command", 0},
+    /* what the completion scripts call for revision ids */
+    {"__complete", cmd_complete_helper, "completion candidates",
+     NMIG_CMD_CONFIG | NMIG_CMD_HIDDEN},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -86,7 +94,8 @@ static void print_help(FILE *out)
 	      "  -q, --quiet      print only errors and results\n"
 	      "  -v, --verbose    print more detail (repeatable)\n"
 	      "  --json           machine-readable output (refused by init, "
-	      "which has none)\n"
+	      "graph and\n"
+	      "                   completion, which have none)\n"
 	      "  --no-color       no colour (also when NO_COLOR is set)\n"
 	      "  --no-cache       run without the plan cache (.nmig/cache.db; "
 	      "also\n"

@@ -122,7 +122,7 @@ expect_exit 0 "import --dir DEST is import's own option"
 expect_stdout_contains "dest" "import writes to its --dir"
 
 # --json where a command has no JSON output: refused, before or after.
-for c in init; do
+for c in init completion graph; do
 	run_nmig --json "$c"
 	expect_exit 2 "--json $c"
 	expect_stderr_contains "'$c' has no JSON output" "--json $c: why"
