@@ -7,7 +7,7 @@
 cli_init
 
 commands="init revision merge heads branches history show check lint upgrade
-downgrade current stamp repair cache import"
+downgrade current stamp repair cache import graph completion"
 
 run_nmig --version
 expect_exit 0 "--version"
