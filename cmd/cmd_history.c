@@ -5,77 +5,18 @@
  * ancestors of B, B included, that are not ancestors of A, A excluded).
  * When a database URL is set, the applied revisions are read and marked
  * (applied) / (current); without one, history works from the files alone.
+ * --graph draws the same revisions with lanes, as `git log --graph`
+ * (graphview.c), marking pending and dirty revisions too.
  */
 #include "commands.h"
 #include "db.h"
+#include "graphview.h"
 
 #include "error.h"
 #include "plan.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/*
- * Mark the nodes selected by range (NULL: all). Returns NMIG_OK or a
- * libnmig error code with the error set.
- */
-static int select_range(const struct nmig_graph *graph,
-			const struct nmig_applied *applied, const char *range,
-			unsigned char *sel)
-{
-	size_t count = nmig_graph_count(graph), i, nn = 0;
-	unsigned char *excl = NULL;
-	size_t *nodes = NULL;
-	char *from = NULL, *to = NULL;
-	int rc;
-
-	if (!range) {
-		memset(sel, 1, count);
-		return NMIG_OK;
-	}
-	if (!strchr(range, ':')) {
-		nmig_error_set(NMIG_EUSAGE, "invalid range '%s'", range);
-		nmig_error_hint(
-		    "write A:B (from A, excluded, to B); either "
-		    "side may be empty, e.g. -r 2026:  or  -r :head");
-		return NMIG_EUSAGE;
-	}
-	rc = nmig_range_parse(range, &from, &to);
-	if (rc)
-		goto cleanup;
-	if (to && *to) {
-		rc = nmig_target_resolve(graph, applied, NMIG_UP, to, &nodes,
-					 &nn);
-		if (rc)
-			goto cleanup;
-		nmig_graph_mark_ancestors(graph, nodes, nn, sel);
-		free(nodes);
-		nodes = NULL;
-	} else {
-		memset(sel, 1, count);
-	}
-	if (from && *from) {
-		excl = calloc(count ? count : 1, 1);
-		if (!excl) {
-			rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
-			goto cleanup;
-		}
-		rc = nmig_target_resolve(graph, applied, NMIG_UP, from, &nodes,
-					 &nn);
-		if (rc)
-			goto cleanup;
-		nmig_graph_mark_ancestors(graph, nodes, nn, excl);
-		for (i = 0; i < count; i++)
-			if (excl[i])
-				sel[i] = 0;
-	}
-cleanup:
-	free(nodes);
-	free(excl);
-	free(from);
-	free(to);
-	return rc;
-}
 
 /*
  * Whether node i is applied with no applied child: the database's
@@ -187,7 +128,7 @@ static int print_history(struct nmig_global *g, const struct nmig_graph *graph,
 
 	if (!sel)
 		return nmig_error_set(NMIG_ENOMEM, "out of memory");
-	rc = select_range(graph, applied, range, sel);
+	rc = gv_select_range(graph, applied, range, sel);
 	if (rc)
 		goto cleanup;
 	if (g->json)
@@ -212,10 +153,48 @@ cleanup:
 	return rc;
 }
 
+/* history --graph: the selected revisions drawn with lanes (exit code). */
+static int history_graph(struct nmig_global *g, const char *range)
+{
+	struct nmig_revset set;
+	struct nmig_graph *graph = NULL;
+	struct gv_marks marks;
+	unsigned char *sel = NULL;
+	int rc;
+
+	memset(&marks, 0, sizeof(marks));
+	rc = nmig_load_graph(g, &set, &graph);
+	if (rc)
+		goto cleanup;
+	gv_marks_read(&marks, g, graph);
+	sel = calloc(nmig_graph_count(graph) + 1, 1);
+	if (!sel) {
+		nmig_error_set(NMIG_ENOMEM, "out of memory");
+		rc = nmig_report_error(g);
+		goto cleanup;
+	}
+	if (gv_select_range(graph, marks.have_applied ? &marks.applied : NULL,
+			    range, sel)) {
+		rc = nmig_report_error(g);
+		goto cleanup;
+	}
+	if (gv_draw_lanes(stdout, g, graph, sel, &marks)) {
+		nmig_error_set(NMIG_ENOMEM, "out of memory");
+		rc = nmig_report_error(g);
+	}
+cleanup:
+	free(sel);
+	gv_marks_release(&marks);
+	if (graph)
+		nmig_graph_free(graph);
+	nmig_revset_release(&set);
+	return rc;
+}
+
 int cmd_history(struct nmig_global *g, int argc, char **argv)
 {
 	const char *range = NULL;
-	int verbose = 0, rc;
+	int verbose = 0, graph_view = 0, rc;
 	const struct nmig_opt opts[] = {
 	    {'r', "rev-range", "A:B",
 	     "only revisions after A (excluded) up to B (included)", &range,
@@ -223,6 +202,9 @@ int cmd_history(struct nmig_global *g, int argc, char **argv)
 	    {'v', "verbose", NULL,
 	     "also print paths, checksums and transaction mode", NULL, &verbose,
 	     NULL, NULL},
+	    {0, "graph", NULL,
+	     "draw the graph with lanes (and the database's marks)", NULL,
+	     &graph_view, NULL, NULL},
 	    {0, "json", NULL, "print a JSON array, newest first", NULL,
 	     &g->json, NULL, NULL},
 	    {0},
@@ -235,11 +217,15 @@ int cmd_history(struct nmig_global *g, int argc, char **argv)
 	    "<message>',\nwith '<base>' as the parent of a root. -r A:B "
 	    "keeps the ancestors of B\n(B included) that are not ancestors "
 	    "of A (A excluded), as in Alembic;\neither side may be empty "
-	    "and each is any target (id, prefix, head...).",
+	    "and each is any target (id, prefix, head...).\n--graph draws "
+	    "the revisions with lanes, newest first, as 'git log\n--graph' "
+	    "does: '*' is a revision, '|' '/' '\\' its edges; a parent "
+	    "outside\nthe range ends its lane.",
 	    opts,
 	    "nmig history\n"
 	    "nmig history -r 20261126091000:head --verbose\n"
-	    "nmig history -r :20261126092000 --json",
+	    "nmig history -r :20261126092000 --json\n"
+	    "nmig history --graph",
 	};
 	struct nmig_revset set;
 	struct nmig_graph *graph = NULL;
@@ -251,6 +237,16 @@ int cmd_history(struct nmig_global *g, int argc, char **argv)
 				  "limit the history with -r A:B");
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
+	if (graph_view) {
+		if (g->json) {
+			nmig_errorf(g, "--graph has no JSON form");
+			nmig_hintf(g, "'nmig history --json' lists parents and "
+				      "children; 'nmig graph' prints dot or "
+				      "Mermaid");
+			return NMIG_EXIT_USAGE;
+		}
+		return history_graph(g, range);
+	}
 	rc = nmig_load_graph(g, &set, &graph);
 	if (rc == NMIG_EXIT_OK)
 		have_applied = db_applied_marks(g, graph, &applied);

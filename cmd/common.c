@@ -482,29 +482,106 @@ void nmig_json_children(FILE *out, const struct nmig_graph *graph, size_t node)
 	fputc(']', out);
 }
 
-/* Global options, named in the hint when one is given after a command. */
-static int is_global_option(const char *arg)
-{
-	static const char *const names[] = {
-	    "--dir",	  "--config",	"--url-env", "-q", "--quiet",
-	    "--no-color", "--no-cache", "--version", NULL,
-	};
-	size_t len = strcspn(arg, "=");
-	int i;
+/* The run's global options (nmig_opts_bind) and the capture hook. */
+static struct nmig_global *bound;
+static void (*capture_fn)(const struct nmig_usage *u, void *ud);
+static void *capture_ud;
 
-	for (i = 0; names[i]; i++)
-		if (strlen(names[i]) == len && strncmp(arg, names[i], len) == 0)
-			return 1;
-	return 0;
+/* nmig_opts_bind: see nmig.h. */
+void nmig_opts_bind(struct nmig_global *g)
+{
+	bound = g;
+}
+
+/* nmig_opts_capture: see nmig.h. */
+void nmig_opts_capture(void (*fn)(const struct nmig_usage *u, void *ud),
+		       void *ud)
+{
+	capture_fn = fn;
+	capture_ud = ud;
+}
+
+static int is_opt(const char *arg, const char *name)
+{
+	size_t len = strlen(name);
+
+	return strncmp(arg, name, len) == 0 &&
+	       (arg[len] == '\0' || arg[len] == '=');
+}
+
+/*
+ * Value of a global option with an argument: `--dir=X` or `--dir X`.
+ * Returns NULL (after printing) when it is missing.
+ */
+static const char *opt_value(struct nmig_global *g, int argc, char **argv,
+			     int *i, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (argv[*i][len] == '=')
+		return argv[*i] + len + 1;
+	if (*i + 1 >= argc) {
+		nmig_errorf(g, "option '%s' needs a value", name);
+		nmig_hintf(g, "see 'nmig --help'");
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+/* nmig_global_opt: see nmig.h. */
+int nmig_global_opt(struct nmig_global *g, int argc, char **argv, int *i)
+{
+	static const char *const valued[] = {"--dir", "--config", "--url-env"};
+	const char **dest[] = {&g->dir, &g->config_path, &g->url_env};
+	static const char *const flags[] = {"--quiet",	  "--verbose",
+					    "--json",	  "--no-cache",
+					    "--no-color", "--no-colour"};
+	const char *arg = argv[*i];
+	size_t k;
+
+	for (k = 0; k < sizeof(valued) / sizeof(valued[0]); k++) {
+		if (!is_opt(arg, valued[k]))
+			continue;
+		*dest[k] = opt_value(g, argc, argv, i, valued[k]);
+		return *dest[k] ? 1 : NMIG_EXIT_USAGE;
+	}
+	for (k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
+		if (!is_opt(arg, flags[k]) || !arg[strlen(flags[k])])
+			continue;
+		nmig_errorf(g, "option '%s' takes no value", flags[k]);
+		nmig_hintf(g, "see 'nmig --help'");
+		return NMIG_EXIT_USAGE;
+	}
+	if (strcmp(arg, "--quiet") == 0) {
+		g->quiet = 1;
+	} else if (strcmp(arg, "--verbose") == 0) {
+		g->verbose++;
+	} else if (strcmp(arg, "--json") == 0) {
+		g->json = 1;
+	} else if (strcmp(arg, "--no-cache") == 0) {
+		g->no_cache = 1;
+	} else if (strcmp(arg, "--no-color") == 0 ||
+		   strcmp(arg, "--no-colour") == 0) {
+		g->color = 0;
+	} else if (arg[0] == '-' && arg[1] != '-' && arg[1] != '\0' &&
+		   strspn(arg + 1, "qv") == strlen(arg + 1)) {
+		for (const char *p = arg + 1; *p; p++) {
+			if (*p == 'q')
+				g->quiet = 1;
+			else
+				g->verbose++;
+		}
+	} else {
+		return 0;
+	}
+	return 1;
 }
 
 /* Print a usage error about command u and return NMIG_EXIT_USAGE. */
-static int opt_error(const struct nmig_usage *u, const char *arg,
-		     const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static int opt_error(const struct nmig_usage *u, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
-static int opt_error(const struct nmig_usage *u, const char *arg,
-		     const char *fmt, ...)
+static int opt_error(const struct nmig_usage *u, const char *fmt, ...)
 {
 	struct nmig_buf b = NMIG_BUF_INIT;
 	va_list ap;
@@ -515,13 +592,7 @@ static int opt_error(const struct nmig_usage *u, const char *arg,
 	fputs("error: ", stderr);
 	put_safe(stderr, b.ptr, 0);
 	fputc('\n', stderr);
-	if (arg && is_global_option(arg))
-		fprintf(stderr,
-			"hint: global options go before the command name, "
-			"e.g. 'nmig %.*s ... %s'\n",
-			(int)strcspn(arg, "="), arg, u->name);
-	else
-		fprintf(stderr, "hint: see 'nmig %s --help'\n", u->name);
+	fprintf(stderr, "hint: see 'nmig %s --help'\n", u->name);
 	nmig_buf_release(&b);
 	return NMIG_EXIT_USAGE;
 }
@@ -553,9 +624,8 @@ static int opt_apply(const struct nmig_usage *u, const struct nmig_opt *o,
 		if (o->on_value(value, o->ud) == 0)
 			return 0;
 		if (nmig_error_last()->message[0])
-			return opt_error(u, NULL, "%s",
-					 nmig_error_last()->message);
-		return opt_error(u, NULL, "invalid value '%s' for '%s'",
+			return opt_error(u, "%s", nmig_error_last()->message);
+		return opt_error(u, "invalid value '%s' for '%s'",
 				 value ? value : "", spelled);
 	}
 	if (o->argname && o->str)
@@ -571,12 +641,65 @@ static int is_negative_number(const char *arg)
 	return arg[0] == '-' && arg[1] >= '0' && arg[1] <= '9';
 }
 
+/*
+ * Load the config and apply the command-line overrides over it. Returns
+ * NMIG_OK or a libnmig code with the last error set (nothing printed).
+ */
+static int setup_config(struct nmig_global *g)
+{
+	int rc = nmig_config_load(&g->cfg, g->config_path);
+
+	if (!rc && g->dir)
+		rc = nmig_config_set(&g->cfg, "dir", g->dir, NULL, 0);
+	if (!rc && g->url_env)
+		rc = nmig_config_set(&g->cfg, "url_env", g->url_env, NULL, 0);
+	return rc;
+}
+
+/*
+ * The setup the bound command asks for, once its options (and the global
+ * options among them) are known; done once. 0 or an exit code after
+ * printing.
+ */
+static int run_setup(void)
+{
+	struct nmig_global *g = bound;
+
+	if (!g || !g->cmd || g->setup_done)
+		return 0;
+	g->setup_done = 1;
+	if (g->json && (g->cmd->flags & NMIG_CMD_NO_JSON)) {
+		nmig_errorf(g, "'%s' has no JSON output", g->cmd->name);
+		nmig_hintf(g, "drop --json; 'nmig --help' says which commands "
+			      "have it");
+		return NMIG_EXIT_USAGE;
+	}
+	if ((g->cmd->flags & NMIG_CMD_CONFIG) && setup_config(g))
+		return nmig_report_error(g);
+	return 0;
+}
+
+/*
+ * A global option at argv[*i] that the command's table does not claim:
+ * 1 when taken, 0 when it is none, or NMIG_EXIT_USAGE after printing.
+ */
+static int global_among(int argc, char **argv, int *i)
+{
+	if (!bound)
+		return 0;
+	return nmig_global_opt(bound, argc, argv, i);
+}
+
 /* nmig_opts_parse: see nmig.h. Options and positionals may be mixed;
  * `--` ends the options. */
 int nmig_opts_parse(const struct nmig_usage *u, int *argc, char **argv)
 {
 	int i, npos = 1, rc;
 
+	if (capture_fn) {
+		capture_fn(u, capture_ud);
+		return 1;
+	}
 	for (i = 1; i < *argc; i++) {
 		char *arg = argv[i];
 		const struct nmig_opt *o;
@@ -601,19 +724,24 @@ int nmig_opts_parse(const struct nmig_usage *u, int *argc, char **argv)
 				nmig_opts_help(u, stdout);
 				return 1;
 			}
+			if (!o && (rc = global_among(*argc, argv, &i)) != 0) {
+				if (rc != 1)
+					return rc;
+				continue;
+			}
 			if (!o)
-				return opt_error(u, arg,
+				return opt_error(u,
 						 "unknown option '--%.*s' for "
 						 "'%s'",
 						 (int)len, name, u->name);
 			if (!o->argname && value)
-				return opt_error(u, NULL,
+				return opt_error(u,
 						 "option '--%s' takes no value",
 						 o->longname);
 			if (o->argname && !value) {
 				if (i + 1 >= *argc)
 					return opt_error(
-					    u, NULL,
+					    u,
 					    "option '--%s' needs a "
 					    "value (%s)",
 					    o->longname, o->argname);
@@ -626,16 +754,24 @@ int nmig_opts_parse(const struct nmig_usage *u, int *argc, char **argv)
 		}
 		for (const char *p = arg + 1; *p; p++) {
 			char spelled[3] = {'-', *p, '\0'};
+			char *one[2] = {spelled, NULL};
+			int k = 0;
 
 			o = find_short(u->opts, *p);
 			if (!o && *p == 'h') {
 				nmig_opts_help(u, stdout);
 				return 1;
 			}
+			/* -q and -v, also inside a cluster such as -vr A:B */
+			if (!o && (rc = global_among(1, one, &k)) != 0) {
+				if (rc != 1)
+					return rc;
+				continue;
+			}
 			if (!o)
 				return opt_error(
-				    u, spelled, "unknown option '-%c' for '%s'",
-				    *p, u->name);
+				    u, "unknown option '-%c' for '%s'", *p,
+				    u->name);
 			if (!o->argname) {
 				rc = opt_apply(u, o, NULL, spelled);
 				if (rc)
@@ -648,8 +784,8 @@ int nmig_opts_parse(const struct nmig_usage *u, int *argc, char **argv)
 				rc = opt_apply(u, o, argv[++i], spelled);
 			} else {
 				return opt_error(
-				    u, NULL, "option '-%c' needs a value (%s)",
-				    *p, o->argname);
+				    u, "option '-%c' needs a value (%s)", *p,
+				    o->argname);
 			}
 			if (rc)
 				return rc;
@@ -657,7 +793,7 @@ int nmig_opts_parse(const struct nmig_usage *u, int *argc, char **argv)
 		}
 	}
 	*argc = npos;
-	return 0;
+	return run_setup();
 }
 
 /* The left column of one option in --help: "-m, --message MSG". */
@@ -716,8 +852,8 @@ void nmig_opts_help(const struct nmig_usage *u, FILE *out)
 		}
 	}
 	fputs("\nGlobal options (--dir, --config, --url-env, -q, -v, --json, "
-	      "--no-color,\n--no-cache) go before the command name; see 'nmig "
-	      "--help'.\n",
+	      "--no-color,\n--no-cache) go before or after the command name; "
+	      "see 'nmig --help'.\n",
 	      out);
 	nmig_buf_release(&left);
 }

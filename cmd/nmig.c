@@ -1,11 +1,11 @@
 /*
- * The nmig executable: global options (before the command name, as in
- * git; the flags among them also after it), the command table, and
- * dispatch. A command name may be
- * abbreviated to any unique prefix (as in tmux); `nmig help CMD` is
- * `nmig CMD --help`. Before a command runs, the setup its flags ask for is
- * done here (the config loaded, --dir and --url-env applied over it), so
- * each cmd_<name>.c only does its own work.
+ * The nmig executable: global options (before the command name as in git,
+ * or after it as dbmate users type them), the command table, and dispatch.
+ * A command name may be abbreviated to any unique prefix (as in tmux);
+ * `nmig help CMD` is `nmig CMD --help`. The setup a command's flags ask
+ * for (the config loaded, --dir and --url-env applied over it) is done by
+ * nmig_opts_parse once the command's options are parsed, since global
+ * options may come among them; each cmd_<name>.c only does its own work.
  */
 #include "commands.h"
 #include "buf.h"
@@ -31,7 +31,10 @@ static const struct nmig_cmd commands[] = {
     {"heads", cmd_heads, "list the heads (revisions with no children)",
      NMIG_CMD_CONFIG},
     {"branches", cmd_branches, "list the branch points", NMIG_CMD_CONFIG},
-    {"history", cmd_history, "list revisions, newest first", NMIG_CMD_CONFIG},
+    {"history", cmd_history, "list revisions, newest first (--graph: lanes)",
+     NMIG_CMD_CONFIG},
+    {"graph", cmd_graph, "print the revision graph as Graphviz dot or Mermaid",
+     NMIG_CMD_CONFIG | NMIG_CMD_NO_JSON},
     {"show", cmd_show, "show everything about one revision", NMIG_CMD_CONFIG},
     {"check", cmd_check, "check files, SQL and graph (no database needed)",
      NMIG_CMD_CONFIG},
@@ -53,10 +56,22 @@ static const struct nmig_cmd commands[] = {
     {"cache", cmd_cache, "show or clear the plan cache", NMIG_CMD_CONFIG},
     {"import", cmd_import, "import a migration history from another tool",
      NMIG_CMD_CONFIG},
+    {"completion", cmd_completion,
+     "print a bash, zsh or fish completion script", NMIG_CMD_NO_JSON},
     {"help", NULL, "show help for a command", 0},
+    /* what the completion scripts call for revision ids */
+    {"__complete", cmd_complete_helper, "completion candidates",
+     NMIG_CMD_CONFIG | NMIG_CMD_HIDDEN},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* nmig_commands: see nmig.h. */
+const struct nmig_cmd *nmig_commands(size_t *n)
+{
+	*n = NCOMMANDS;
+	return commands;
+}
 
 static void print_help(FILE *out)
 {
@@ -68,9 +83,10 @@ static void print_help(FILE *out)
 	      "downgrade.\n\ncommands:\n",
 	      out);
 	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name,
-			commands[i].summary);
-	fputs("\nglobal options (before the command name):\n"
+		if (!(commands[i].flags & NMIG_CMD_HIDDEN))
+			fprintf(out, "  %-10s %s\n", commands[i].name,
+				commands[i].summary);
+	fputs("\nglobal options (before or after the command name):\n"
 	      "  --dir DIR        migrations directory (default: 'dir' in "
 	      "nmig.conf, else\n"
 	      "                   ./migrations)\n"
@@ -81,8 +97,9 @@ static void print_help(FILE *out)
 	      "                   nmig.conf, else DATABASE_URL)\n"
 	      "  -q, --quiet      print only errors and results\n"
 	      "  -v, --verbose    print more detail (repeatable)\n"
-	      "  --json           machine-readable output, where a command "
-	      "has it\n"
+	      "  --json           machine-readable output (refused by init, "
+	      "graph and\n"
+	      "                   completion, which have none)\n"
 	      "  --no-color       no colour (also when NO_COLOR is set)\n"
 	      "  --no-cache       run without the plan cache (.nmig/cache.db; "
 	      "also\n"
@@ -90,8 +107,10 @@ static void print_help(FILE *out)
 	      "  --version        print the version and exit\n"
 	      "  -h, --help       show this help and exit\n\n"
 	      "A command may be abbreviated to a unique prefix ('nmig hist'). "
-	      "Run\n'nmig help <command>' for its options and examples; exit "
-	      "codes are listed\nin nmig(1) and docs/exit-codes.md.\n",
+	      "A command's own\noption of the same name as a global one wins "
+	      "(import --dir); '--' ends\nthe options. Run 'nmig help "
+	      "<command>' for its options and examples; exit\ncodes are "
+	      "listed in nmig(1) and docs/exit-codes.md.\n",
 	      out);
 }
 
@@ -108,7 +127,8 @@ static const struct nmig_cmd *lookup(struct nmig_global *g, const char *name)
 	for (i = 0; i < NCOMMANDS; i++) {
 		if (strcmp(commands[i].name, name) == 0)
 			return &commands[i];
-		if (len && strncmp(commands[i].name, name, len) == 0)
+		if (len && !(commands[i].flags & NMIG_CMD_HIDDEN) &&
+		    strncmp(commands[i].name, name, len) == 0)
 			match[n++] = &commands[i];
 	}
 	if (n == 1)
@@ -135,82 +155,36 @@ static const struct nmig_cmd *lookup(struct nmig_global *g, const char *name)
 }
 
 /*
- * Value of a global option with an argument: `--dir=X` or `--dir X`.
- * Returns NULL (after printing) when it is missing.
- */
-static const char *opt_value(struct nmig_global *g, int argc, char **argv,
-			     int *i, const char *name)
-{
-	size_t len = strlen(name);
-
-	if (argv[*i][len] == '=')
-		return argv[*i] + len + 1;
-	if (*i + 1 >= argc) {
-		nmig_errorf(g, "option '%s' needs a value", name);
-		nmig_hintf(g, "see 'nmig --help'");
-		return NULL;
-	}
-	return argv[++*i];
-}
-
-static int is_opt(const char *arg, const char *name)
-{
-	size_t len = strlen(name);
-
-	return strncmp(arg, name, len) == 0 &&
-	       (arg[len] == '\0' || arg[len] == '=');
-}
-
-/*
  * Parse the global options at the front of argv. Returns the index of the
  * command name, or -1 after printing a usage error.
  */
 static int parse_globals(struct nmig_global *g, int argc, char **argv,
-			 int *no_color, int *want_version, int *want_help)
+			 int *want_version, int *want_help)
 {
-	int i;
+	int i, rc;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		const char *arg = argv[i];
 
 		if (strcmp(arg, "--") == 0)
 			return i + 1;
-		if (is_opt(arg, "--dir")) {
-			if (!(g->dir = opt_value(g, argc, argv, &i, "--dir")))
-				return -1;
-		} else if (is_opt(arg, "--config")) {
-			if (!(g->config_path =
-				  opt_value(g, argc, argv, &i, "--config")))
-				return -1;
-		} else if (is_opt(arg, "--url-env")) {
-			if (!(g->url_env =
-				  opt_value(g, argc, argv, &i, "--url-env")))
-				return -1;
-		} else if (strcmp(arg, "--quiet") == 0) {
-			g->quiet = 1;
-		} else if (strcmp(arg, "--verbose") == 0) {
-			g->verbose++;
-		} else if (strcmp(arg, "--json") == 0) {
-			g->json = 1;
-		} else if (strcmp(arg, "--no-cache") == 0) {
-			g->no_cache = 1;
-		} else if (strcmp(arg, "--no-color") == 0 ||
-			   strcmp(arg, "--no-colour") == 0) {
-			*no_color = 1;
-		} else if (strcmp(arg, "--version") == 0) {
+		rc = nmig_global_opt(g, argc, argv, &i);
+		if (rc == 1)
+			continue;
+		if (rc)
+			return -1;
+		if (strcmp(arg, "--version") == 0) {
 			*want_version = 1;
-		} else if (strcmp(arg, "--help") == 0) {
-			*want_help = 1;
-		} else if (arg[1] != '-' && arg[1] != '\0' &&
-			   strspn(arg + 1, "qvh") == strlen(arg + 1)) {
-			for (const char *p = arg + 1; *p; p++) {
+		} else if (strcmp(arg, "--help") == 0 ||
+			   (arg[1] != '-' && arg[1] != '\0' &&
+			    strspn(arg + 1, "qvh") == strlen(arg + 1))) {
+			/* -h, alone or in a cluster such as -vh */
+			for (const char *p = arg + 1; *p != '-' && *p; p++)
 				if (*p == 'q')
 					g->quiet = 1;
 				else if (*p == 'v')
 					g->verbose++;
-				else
-					*want_help = 1;
-			}
+			*want_help = 1;
 		} else {
 			nmig_errorf(g, "unknown option '%s'", arg);
 			nmig_hintf(g, "see 'nmig --help'");
@@ -220,68 +194,6 @@ static int parse_globals(struct nmig_global *g, int argc, char **argv,
 	return i;
 }
 
-/*
- * Take the global flags that need no value (--json, -v/--verbose,
- * -q/--quiet, --no-color, --no-cache, and -v/-q bundles) out of a
- * command's arguments argv[1..argc), up to a "--", as git and dbmate
- * accept them after the command name. Returns the new argc.
- */
-static int take_global_flags(struct nmig_global *g, int argc, char **argv,
-			     int *no_color)
-{
-	int i, n = 1, rest = 0;
-
-	for (i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-
-		if (rest || strcmp(arg, "--") == 0) {
-			rest = 1;
-			argv[n++] = argv[i];
-			continue;
-		}
-		if (strcmp(arg, "--json") == 0)
-			g->json = 1;
-		else if (strcmp(arg, "--verbose") == 0)
-			g->verbose++;
-		else if (strcmp(arg, "--quiet") == 0)
-			g->quiet = 1;
-		else if (strcmp(arg, "--no-cache") == 0)
-			g->no_cache = 1;
-		else if (strcmp(arg, "--no-color") == 0 ||
-			 strcmp(arg, "--no-colour") == 0)
-			*no_color = 1;
-		else if (arg[0] == '-' && arg[1] != '-' && arg[1] != '\0' &&
-			 strspn(arg + 1, "qv") == strlen(arg + 1)) {
-			const char *p;
-
-			for (p = arg + 1; *p; p++) {
-				if (*p == 'q')
-					g->quiet = 1;
-				else
-					g->verbose++;
-			}
-		} else
-			argv[n++] = argv[i];
-	}
-	argv[n] = NULL;
-	return n;
-}
-
-/* Whether the command's own arguments ask for --help (then no setup). */
-static int asks_help(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			return 0;
-		if (strcmp(argv[i], "--help") == 0 ||
-		    strcmp(argv[i], "-h") == 0)
-			return 1;
-	}
-	return 0;
-}
-
 static int color_allowed(int no_color)
 {
 	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
@@ -289,21 +201,6 @@ static int color_allowed(int no_color)
 	if (no_color || (nc && *nc) || (term && strcmp(term, "dumb") == 0))
 		return 0;
 	return 1;
-}
-
-/*
- * Load the config and apply the command-line overrides over it. Returns
- * NMIG_OK or a libnmig code with the last error set (nothing printed).
- */
-static int setup_config(struct nmig_global *g)
-{
-	int rc = nmig_config_load(&g->cfg, g->config_path);
-
-	if (!rc && g->dir)
-		rc = nmig_config_set(&g->cfg, "dir", g->dir, NULL, 0);
-	if (!rc && g->url_env)
-		rc = nmig_config_set(&g->cfg, "url_env", g->url_env, NULL, 0);
-	return rc;
 }
 
 /*
@@ -329,16 +226,14 @@ int main(int argc, char **argv)
 	struct nmig_global g;
 	const struct nmig_cmd *cmd;
 	char *help_argv[3];
-	int no_color = 0, want_version = 0, want_help = 0, i, rc;
+	int want_version = 0, want_help = 0, i, rc;
 
 	harden_process();
 	memset(&g, 0, sizeof(g));
 	if (color_allowed(0))
 		g.color = (isatty(STDOUT_FILENO) ? NMIG_COLOR_STDOUT : 0) |
 			  (isatty(STDERR_FILENO) ? NMIG_COLOR_STDERR : 0);
-	i = parse_globals(&g, argc, argv, &no_color, &want_version, &want_help);
-	if (no_color)
-		g.color = 0;
+	i = parse_globals(&g, argc, argv, &want_version, &want_help);
 	if (i < 0)
 		return NMIG_EXIT_USAGE;
 	if (want_version) {
@@ -375,31 +270,9 @@ int main(int argc, char **argv)
 		argc = 2;
 		i = 0;
 	}
-	argc = i + take_global_flags(&g, argc - i, argv + i, &no_color);
-	if (no_color)
-		g.color = 0;
-	if (g.json && (cmd->flags & NMIG_CMD_NO_JSON)) {
-		nmig_errorf(&g, "'%s' has no JSON output", cmd->name);
-		nmig_hintf(&g, "drop --json; see 'nmig %s --help'", cmd->name);
-		return NMIG_EXIT_USAGE;
-	}
-	rc = NMIG_EXIT_OK;
-	if ((cmd->flags & NMIG_CMD_CONFIG) && setup_config(&g)) {
-		/* --help needs no config: show it even when the config is
-		 * broken, and run nothing else then */
-		if (!asks_help(argc - i, argv + i)) {
-			rc = nmig_report_error(&g);
-		} else {
-			help_argv[0] = (char *)cmd->name;
-			help_argv[1] = "--help";
-			help_argv[2] = NULL;
-			argv = help_argv;
-			argc = 2;
-			i = 0;
-		}
-	}
-	if (rc == NMIG_EXIT_OK)
-		rc = cmd->fn(&g, argc - i, argv + i);
+	g.cmd = cmd;
+	nmig_opts_bind(&g);
+	rc = cmd->fn(&g, argc - i, argv + i);
 	nmig_config_release(&g.cfg);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		nmig_errorf(&g, "cannot write the output");

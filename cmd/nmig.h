@@ -29,7 +29,12 @@ enum nmig_exit {
 	NMIG_EXIT_PRODUCTION = 10,	/* refused in production */
 };
 
-/* Global options, given before the command name as in git. */
+struct nmig_cmd;
+
+/*
+ * Global options, given before or after the command name (as git and dbmate
+ * users type them), and what the run has set up.
+ */
 struct nmig_global {
 	const char *dir;	/* --dir */
 	const char *config_path;	/* --config */
@@ -40,6 +45,8 @@ struct nmig_global {
 	int no_cache;		/* --no-cache: run without the plan cache */
 	int color;		/* NMIG_COLOR_* bits: which streams get colour */
 	struct nmig_config cfg;	/* loaded before commands that need it */
+	const struct nmig_cmd *cmd;	/* the command that runs, or NULL */
+	int setup_done;	/* cmd's setup (config) was done */
 };
 
 /* Bits of nmig_global.color: stdout / stderr is a TTY, and neither
@@ -52,6 +59,7 @@ enum nmig_cmd_flags {
 	NMIG_CMD_CONFIG = 1 << 0,	/* load the config */
 	NMIG_CMD_DATABASE = 1 << 1,	/* needs a database URL */
 	NMIG_CMD_NO_JSON = 1 << 2,	/* has no JSON output: --json refused */
+	NMIG_CMD_HIDDEN = 1 << 3,	/* not listed, never matched by prefix */
 };
 
 struct nmig_cmd {
@@ -86,10 +94,42 @@ struct nmig_usage {
 	const char *examples;	/* lines of example invocations, or NULL */
 };
 
+/* The command table of nmig.c, n entries (hidden ones included). */
+const struct nmig_cmd *nmig_commands(size_t *n);
+
+/*
+ * One global option at argv[*i] (not --help or --version, which only go
+ * before the command): --dir, --config, --url-env (each `X V` or `X=V`),
+ * -q, -v (clustered as -qv too), --json, --no-color, --no-cache. Returns 1
+ * when it was one (stored in g, *i at its last word), 0 when it is not a
+ * global option, or NMIG_EXIT_USAGE after printing an error.
+ */
+int nmig_global_opt(struct nmig_global *g, int argc, char **argv, int *i);
+
+/*
+ * Bind the run's global options: from then on nmig_opts_parse also
+ * accepts the global options among a command's (the command's own option
+ * of the same name wins, e.g. import's --dir) and, once they are parsed,
+ * does the setup g->cmd's flags ask for (the config loaded and --dir,
+ * --url-env applied over it; --json refused for NMIG_CMD_NO_JSON).
+ */
+void nmig_opts_bind(struct nmig_global *g);
+
+/*
+ * Capture mode, for completion: while fn is set, nmig_opts_parse hands
+ * each command's usage to fn(u, ud) instead of parsing, and returns 1 as
+ * after --help (so the command returns at once, having done nothing).
+ * u is valid only during the call. NULL ends capture mode.
+ */
+void nmig_opts_capture(void (*fn)(const struct nmig_usage *u, void *ud),
+		       void *ud);
+
 /*
  * Parse argv (argv[0] is the command name). Positional arguments are left
- * in argv[1..*argc-1] in order. Returns 0, 1 when --help was printed (the
- * command returns NMIG_EXIT_OK), or NMIG_EXIT_USAGE after printing an error.
+ * in argv[1..*argc-1] in order; `--` ends the options. Global options may
+ * be mixed in (see nmig_opts_bind). Returns 0, 1 when --help was printed
+ * (the command returns NMIG_EXIT_OK), NMIG_EXIT_USAGE after printing an
+ * error, or the exit code of a failed setup (a bad config) after printing.
  */
 int nmig_opts_parse(const struct nmig_usage *u, int *argc, char **argv);
 void nmig_opts_help(const struct nmig_usage *u, FILE *out);
