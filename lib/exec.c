@@ -305,6 +305,22 @@ static int migration_error(struct run *r, size_t i, const PGresult *res,
 	return NMIG_ESQL;
 }
 
+/*
+ * The hint of a run that stopped in migration rev (connection lost,
+ * interrupted): a dirty one needs repair, else running again goes on.
+ */
+static void stop_hint(const struct nmig_revision *rev, int dirty)
+{
+	if (dirty)
+		nmig_error_hint("check which of its statements ran, then 'nmig "
+				"repair --mark-applied %s' or "
+				"'--mark-rolled-back %s'",
+				rev->id, rev->id);
+	else
+		nmig_error_hint("run the command again to continue from "
+				"there");
+}
+
 /* The last error for a connection that dropped during (or before) step i. */
 static int lost_error(struct run *r, size_t i, int started, int dirty)
 {
@@ -333,14 +349,7 @@ static int lost_error(struct run *r, size_t i, int started, int dirty)
 			       rev->id, rev->message);
 	if (why.len)
 		nmig_error_detail("%s", why.ptr);
-	if (dirty)
-		nmig_error_hint("check which of its statements ran, then 'nmig "
-				"repair --mark-applied %s' or "
-				"'--mark-rolled-back %s'",
-				rev->id, rev->id);
-	else
-		nmig_error_hint("run the command again to continue from "
-				"there");
+	stop_hint(rev, dirty);
 	r->res->failed = (long)i;
 	r->res->connection_lost = 1;
 	nmig_buf_release(&why);
@@ -385,14 +394,7 @@ static int interrupted_error(struct run *r, size_t i, int started, int dirty)
 				"and rolled back",
 				rev->id, rev->message ? rev->message : rev->slug);
 	err = nmig_interrupt_error(what.ptr);
-	if (dirty)
-		nmig_error_hint("check which of its statements ran, then 'nmig "
-				"repair --mark-applied %s' or "
-				"'--mark-rolled-back %s'",
-				rev->id, rev->id);
-	else
-		nmig_error_hint("run the command again to continue from "
-				"there");
+	stop_hint(rev, dirty);
 	r->res->failed = (long)i;
 	r->res->interrupted = 1;
 	nmig_buf_release(&what);
@@ -676,23 +678,35 @@ static int owner_seen(struct run *r, size_t i)
  * After a failed CREATE INDEX CONCURRENTLY: the server leaves the index
  * behind, INVALID. Say so in the error, with the statement that drops it.
  */
-static void invalid_index_detail(struct run *r, const struct nmig_stmt *st)
+static void invalid_index_detail(struct run *r, size_t i,
+				 const struct nmig_stmt *st)
 {
+	const struct nmig_script *sc = r->steps[i].script;
 	struct nmig_error saved = *nmig_error_last();
 	PGresult *res = NULL;
+	const char *params[1];
+	char *text;
 	int k;
 
 	if (nmig_conn_lost(r->c) || !st->what ||
 	    !strstr(st->what, "INDEX CONCURRENTLY"))
 		return;
-	if (bookkeeping(r,
-			"SELECT pg_catalog.format('%I.%I', n.nspname, "
-			"c.relname) FROM pg_catalog.pg_index i JOIN "
-			"pg_catalog.pg_class c ON c.oid = i.indexrelid JOIN "
-			"pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-			"WHERE NOT i.indisvalid AND n.nspname NOT IN "
-			"('pg_catalog', 'information_schema') ORDER BY 1",
-			&res) == NMIG_OK) {
+	text = strndup(sc->text + st->offset, st->len);
+	if (!text)
+		return;
+	params[0] = text;
+	/* Only indexes of a table the statement names: an INVALID index
+	 * left by something else is not this build's. */
+	if (nmig_conn_query(r->c, "find the INVALID index",
+			    "SELECT pg_catalog.format('%I.%I', n.nspname, "
+			    "c.relname) FROM pg_catalog.pg_index i JOIN "
+			    "pg_catalog.pg_class c ON c.oid = i.indexrelid JOIN "
+			    "pg_catalog.pg_class t ON t.oid = i.indrelid JOIN "
+			    "pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+			    "WHERE NOT i.indisvalid AND pg_catalog.strpos("
+			    "pg_catalog.lower($1), pg_catalog.lower(t.relname)) "
+			    "OPERATOR(pg_catalog.>) 0 ORDER BY 1",
+			    1, params, &res) == NMIG_OK) {
 		nmig_error_restore(&saved);
 		for (k = 0; k < PQntuples(res); k++)
 			nmig_error_detail("the failed build left the INVALID "
@@ -705,6 +719,7 @@ static void invalid_index_detail(struct run *r, const struct nmig_stmt *st)
 	}
 	if (res)
 		PQclear(res);
+	free(text);
 }
 
 /* Run one statement of a non-transactional step, retrying lock conflicts. */
@@ -758,7 +773,7 @@ static int run_statement(struct run *r, size_t i, const struct nmig_stmt *st,
 		if (nmig_interrupt_pending()) {
 			PQclear(res);
 			err = interrupted_error(r, i, 1, 1);
-			invalid_index_detail(r, st);
+			invalid_index_detail(r, i, st);
 			record_row_error(r, i);
 			break;
 		}
@@ -780,7 +795,7 @@ static int run_statement(struct run *r, size_t i, const struct nmig_stmt *st,
 			off += at > tag_len ? at - tag_len : 0;
 		}
 		err = migration_error(r, i, res, off);
-		invalid_index_detail(r, st);
+		invalid_index_detail(r, i, st);
 		if (is_lock_conflict(state))
 			nmig_error_hint("a lock stayed held longer than "
 					"--lock-timeout through %d retries; "

@@ -129,10 +129,14 @@ cat >"$imig/20261201000002_uniq.up.sql" <<'EOF'
 -- nmig:transaction off
 CREATE UNIQUE INDEX CONCURRENTLY own_dup_v ON own_dup (v);
 EOF
+# An INVALID index left earlier by something else is not this build's.
+psql_q i "create table other_dup (v int); insert into other_dup values (1), (1)" >/dev/null
+psql -X -q -d "$(db_name i)" -c "create unique index concurrently other_dup_v on other_dup (v)" >/dev/null 2>&1
 run_nmig --dir "$imig" upgrade head
 expect_rc 6 "a failing CREATE INDEX CONCURRENTLY fails the run"
+expect_err_lacks "other_dup_v" "an unrelated INVALID index is not named"
 expect_err_contains "left the INVALID index public.own_dup_v" "the error names the INVALID index left behind"
 expect_err_contains "DROP INDEX CONCURRENTLY IF EXISTS public.own_dup_v;" "with the statement that drops it"
-expect_eq "$(psql_q i "select count(*) from pg_catalog.pg_index where not indisvalid")" 1 "the index is there, invalid"
+expect_eq "$(psql_q i "select count(*) from pg_catalog.pg_index where not indisvalid")" 2 "the index is there, invalid (beside the unrelated one)"
 
 db_finish
