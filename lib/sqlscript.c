@@ -1162,48 +1162,21 @@ static const char *const tx_inside[] = {
     "PREPARE TRANSACTION", NULL};
 
 /*
- * Whether the file's transaction control is its own and whole: every end
- * (or savepoint) comes inside a BEGIN the file opened, and none is left
- * open (COMMIT / ROLLBACK PREPARED need none). Only then does `-- nmig:
- * transaction off` make it work as written.
+ * Walk the file's transaction control as autocommit runs it (each
+ * statement on its own, as with `-- nmig:transaction off`): an end of a
+ * transaction, or a savepoint, where the file opened none fails there
+ * (SQLSTATE 25P01) after the statements before it committed. Each such
+ * statement is reported to diags when diags is not NULL. Returns how many
+ * there are; *open (may be NULL) says whether a transaction is still open
+ * at the end.
  */
-static int tx_balanced(const struct nmig_script *sc)
-{
-	size_t i;
-	int open = 0;
-
-	for (i = 0; i < sc->n; i++) {
-		const struct nmig_stmt *st = &sc->stmts[i];
-
-		if (!(st->flags & NMIG_STMT_TXCONTROL))
-			continue;
-		if (tx_is(st, tx_starts)) {
-			if (open)
-				return 0;
-			open = 1;
-		} else if (tx_is(st, tx_ends)) {
-			if (!open)
-				return 0;
-			open = tx_chains(sc, st);
-		} else if (tx_is(st, tx_inside) && !open) {
-			return 0;
-		}
-	}
-	return !open;
-}
-
-/*
- * In a `-- nmig:transaction off` migration every statement runs in
- * autocommit: an end of a transaction, or a savepoint, where the file
- * opened none fails at run time (SQLSTATE 25P01) after the statements
- * before it committed. Report each such statement.
- */
-static void check_autocommit_tx(const struct nmig_script *sc,
-				struct nmig_diags *diags, struct cursor *cur)
+static size_t autocommit_tx(const struct nmig_script *sc,
+			    struct nmig_diags *diags, struct cursor *cur,
+			    int *open_at_end)
 {
 	struct nmig_buf msg = NMIG_BUF_INIT;
 	struct nmig_diag *d;
-	size_t i;
+	size_t i, bad = 0;
 	int open = 0;
 
 	for (i = 0; i < sc->n; i++) {
@@ -1223,6 +1196,9 @@ static void check_autocommit_tx(const struct nmig_script *sc,
 		/* COMMIT / ROLLBACK PREPARED run outside a transaction */
 		if (!tx_is(st, tx_ends) && !tx_is(st, tx_inside))
 			continue;
+		bad++;
+		if (!diags)
+			continue;
 		nmig_buf_clear(&msg);
 		nmig_buf_printf(&msg,
 				"'%s%s' would fail at run time: no "
@@ -1236,6 +1212,21 @@ static void check_autocommit_tx(const struct nmig_script *sc,
 				      "remove it");
 	}
 	nmig_buf_release(&msg);
+	if (open_at_end)
+		*open_at_end = open;
+	return bad;
+}
+
+/*
+ * Whether the file's transaction control is its own and whole, so that
+ * `-- nmig:transaction off` makes it work as written: nothing fails in
+ * autocommit and no transaction is left open.
+ */
+static int tx_balanced(const struct nmig_script *sc)
+{
+	int open;
+
+	return autocommit_tx(sc, NULL, NULL, &open) == 0 && !open;
 }
 
 int nmig_script_check(const struct nmig_script *script, int transactional,
@@ -1292,7 +1283,7 @@ int nmig_script_check(const struct nmig_script *script, int transactional,
 		}
 	}
 	if (!rc && !transactional)
-		check_autocommit_tx(script, diags, &cur);
+		autocommit_tx(script, diags, &cur, NULL);
 	nmig_buf_release(&msg);
 	if (!rc)
 		rc = nmig_diags_raise(diags, from) ? NMIG_EINPUT : NMIG_OK;
