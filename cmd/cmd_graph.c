@@ -220,14 +220,9 @@ int cmd_graph(struct nmig_global *g, int argc, char **argv)
 	    "nmig graph --format mermaid >> pr-description.md\n"
 	    "nmig graph -r 20261126091000:head",
 	};
-	struct nmig_revset set;
-	struct nmig_graph *graph = NULL;
-	struct gv_marks marks;
-	unsigned char *sel = NULL;
+	struct gv_view v;
 	int rc;
 
-	memset(&set, 0, sizeof(set));
-	memset(&marks, 0, sizeof(marks));
 	rc = nmig_opts_parse_none(g, &usage, &argc, argv,
 				  "limit the graph with -r A:B");
 	if (rc)
@@ -237,30 +232,11 @@ int cmd_graph(struct nmig_global *g, int argc, char **argv)
 		nmig_hintf(g, "write --format dot or --format mermaid");
 		return NMIG_EXIT_USAGE;
 	}
-	rc = nmig_load_graph(g, &set, &graph);
-	if (rc)
-		goto cleanup;
-	gv_marks_read(&marks, g, graph);
-	sel = calloc(nmig_graph_count(graph) + 1, 1);
-	if (!sel) {
-		nmig_error_set(NMIG_ENOMEM, "out of memory");
-		rc = nmig_report_error(g);
-		goto cleanup;
-	}
-	if (gv_select_range(graph, marks.have_applied ? &marks.applied : NULL,
-			    range, sel)) {
-		rc = nmig_report_error(g);
-		goto cleanup;
-	}
-	if (strcmp(format, "dot") == 0)
-		print_dot(stdout, graph, sel, &marks);
-	else
-		print_mermaid(stdout, graph, sel, &marks);
-cleanup:
-	free(sel);
-	gv_marks_release(&marks);
-	if (graph)
-		nmig_graph_free(graph);
-	nmig_revset_release(&set);
+	rc = gv_view_load(&v, g, range);
+	if (!rc && strcmp(format, "dot") == 0)
+		print_dot(stdout, v.graph, v.sel, &v.marks);
+	else if (!rc)
+		print_mermaid(stdout, v.graph, v.sel, &v.marks);
+	gv_view_release(&v);
 	return rc;
 }

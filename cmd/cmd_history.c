@@ -156,38 +156,14 @@ cleanup:
 /* history --graph: the selected revisions drawn with lanes (exit code). */
 static int history_graph(struct nmig_global *g, const char *range)
 {
-	struct nmig_revset set;
-	struct nmig_graph *graph = NULL;
-	struct gv_marks marks;
-	unsigned char *sel = NULL;
-	int rc;
+	struct gv_view v;
+	int rc = gv_view_load(&v, g, range);
 
-	memset(&marks, 0, sizeof(marks));
-	rc = nmig_load_graph(g, &set, &graph);
-	if (rc)
-		goto cleanup;
-	gv_marks_read(&marks, g, graph);
-	sel = calloc(nmig_graph_count(graph) + 1, 1);
-	if (!sel) {
-		nmig_error_set(NMIG_ENOMEM, "out of memory");
-		rc = nmig_report_error(g);
-		goto cleanup;
-	}
-	if (gv_select_range(graph, marks.have_applied ? &marks.applied : NULL,
-			    range, sel)) {
-		rc = nmig_report_error(g);
-		goto cleanup;
-	}
-	if (gv_draw_lanes(stdout, g, graph, sel, &marks)) {
+	if (!rc && gv_draw_lanes(stdout, g, v.graph, v.sel, &v.marks)) {
 		nmig_error_set(NMIG_ENOMEM, "out of memory");
 		rc = nmig_report_error(g);
 	}
-cleanup:
-	free(sel);
-	gv_marks_release(&marks);
-	if (graph)
-		nmig_graph_free(graph);
-	nmig_revset_release(&set);
+	gv_view_release(&v);
 	return rc;
 }
 

@@ -377,3 +377,35 @@ cleanup:
 	nmig_buf_release(&l.row);
 	return rc;
 }
+
+/* gv_view_load: see graphview.h. */
+int gv_view_load(struct gv_view *v, struct nmig_global *g, const char *range)
+{
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	if ((rc = nmig_load_graph(g, &v->set, &v->graph)))
+		return rc;
+	gv_marks_read(&v->marks, g, v->graph);
+	v->sel = calloc(nmig_graph_count(v->graph) + 1, 1);
+	if (!v->sel) {
+		nmig_error_set(NMIG_ENOMEM, "out of memory");
+		return nmig_report_error(g);
+	}
+	if (gv_select_range(v->graph,
+			    v->marks.have_applied ? &v->marks.applied : NULL,
+			    range, v->sel))
+		return nmig_report_error(g);
+	return NMIG_EXIT_OK;
+}
+
+/* gv_view_release: see graphview.h. */
+void gv_view_release(struct gv_view *v)
+{
+	free(v->sel);
+	gv_marks_release(&v->marks);
+	if (v->graph)
+		nmig_graph_free(v->graph);
+	nmig_revset_release(&v->set);
+	memset(v, 0, sizeof(*v));
+}

@@ -61,4 +61,20 @@ int gv_draw_lanes(FILE *out, struct nmig_global *g,
 		  const struct nmig_graph *graph, const unsigned char *sel,
 		  const struct gv_marks *marks);
 
+/* What history --graph and graph draw: the files, the marks, the range. */
+struct gv_view {
+	struct nmig_revset set;
+	struct nmig_graph *graph;
+	struct gv_marks marks;
+	unsigned char *sel; /* graph count entries: 1 = drawn */
+};
+
+/*
+ * Load the migration files, read the marks (a database that cannot be
+ * read is a warning) and select range (NULL: everything) into v. Exit
+ * code, after printing; release v with gv_view_release in every case.
+ */
+int gv_view_load(struct gv_view *v, struct nmig_global *g, const char *range);
+void gv_view_release(struct gv_view *v);
+
 #endif
