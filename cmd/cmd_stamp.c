@@ -22,7 +22,7 @@ static int stamp(struct nmig_db *db, const char *target, int purge)
 	unsigned char *mark = NULL;
 	int rc, have_applied = 0;
 
-	if ((rc = db_load(db)) || (rc = db_connect(db)) || (rc = db_begin(db, 1)))
+	if ((rc = db_load(db)) || (rc = db_connect(db)) || (rc = db_begin(db)))
 		goto cleanup;
 	/* The set may be broken (that is what stamp repairs): keep going. */
 	if (nmig_applied_init(&applied, db->graph, db->report.applied_ids,

@@ -341,17 +341,12 @@ static void adopt(struct nmig_db *db, struct nmig_migrate_result *mr)
 	mr->done_ms = NULL;
 }
 
-int db_begin(struct nmig_db *db, int create)
+int db_begin(struct nmig_db *db)
 {
 	struct nmig_migrate_opts mo;
 	struct nmig_migrate_result mr;
 	int err;
 
-	if (!create) {
-		int rc = db_lock(db);
-
-		return rc ? rc : db_read(db, 0);
-	}
 	memset(&mo, 0, sizeof(mo));
 	mo.no_lock = db->no_lock;
 	mo.lock_wait_ms = db->lock_wait_ms;
@@ -493,34 +488,6 @@ void db_on_event(void *ud, const struct nmig_exec_event *ev)
 			   db->lock_retries);
 		break;
 	}
-}
-
-int db_load_steps(struct nmig_db *db, const struct nmig_plan *plan,
-		  struct nmig_script **scripts_out,
-		  struct nmig_step **steps_out)
-{
-	struct nmig_diags diags = NMIG_DIAGS_INIT;
-	int err, rc = NMIG_EXIT_OK;
-
-	err = nmig_steps_load(scripts_out, steps_out, db->graph, plan,
-			      db->g->cfg.max_file_size, &diags);
-	if (err && diags.errors) {
-		nmig_report_diags(db->g, &diags);
-		nmig_hintf(db->g, "nothing was run; fix the files above");
-		rc = NMIG_EXIT_INPUT;
-	} else if (err) {
-		rc = db_fail(db);
-	} else if (diags.n && db->g->verbose) {
-		nmig_report_diags(db->g, &diags);
-	}
-	nmig_diags_release(&diags);
-	return rc;
-}
-
-void db_free_steps(struct nmig_script *scripts, struct nmig_step *steps,
-		   size_t n)
-{
-	nmig_steps_free(scripts, steps, n);
 }
 
 /* Applied heads from the current mark: marked, no marked child. */

@@ -210,14 +210,13 @@ size_t db_check_stage(struct nmig_global *g, struct nmig_graph *graph,
 int db_lock(struct nmig_db *db);
 
 /*
- * The start of a run that changes the database: the lock and the state.
- * create: in one round trip, try the lock (not behind a pooler), create
- * the version table when missing (refused when another version table holds
- * this history) and read it; when another run holds the lock, wait for it
- * (--lock-wait) and read again. !create: db_lock, then db_read(db, 0).
- * Exit code.
+ * The start of a run that changes the database (stamp): in one round trip
+ * try the lock (not behind a pooler), make the version table ready
+ * (refused when another version table holds this history) and read it;
+ * when another run holds the lock, wait for it (--lock-wait) and read
+ * again. Exit code.
  */
-int db_begin(struct nmig_db *db, int create);
+int db_begin(struct nmig_db *db);
 
 /*
  * client_connection_check_interval for migrations (PG 14+): a killed nmig
@@ -260,16 +259,6 @@ void db_on_event(void *ud, const struct nmig_exec_event *ev);
 
 /* Clear a live progress line before other output. */
 void db_clear_live(struct nmig_db *db);
-
-/*
- * Load (and check) the file each step of plan runs -- the up file, or
- * the down file for a downgrade -- into scripts and steps (arrays of
- * plan->n). Syntax errors are printed; exit code 3.
- */
-int db_load_steps(struct nmig_db *db, const struct nmig_plan *plan,
-		  struct nmig_script **scripts, struct nmig_step **steps);
-void db_free_steps(struct nmig_script *scripts, struct nmig_step *steps,
-		   size_t n);
 
 /*
  * Print the applied heads after a run, as "X (head)" or "base", to out,
