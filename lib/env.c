@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -176,6 +177,10 @@ int nmig_env_parse(const char *text, size_t len, const char *path,
 	const char *p = text, *end = text + len;
 	int lineno = 0, err = NMIG_OK;
 
+	/* a UTF-8 byte order mark, as editors on Windows write; nmig.conf
+	 * accepts one too */
+	if (len >= 3 && memcmp(p, "\xef\xbb\xbf", 3) == 0)
+		p += 3;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *eol = nl ? nl : end;
@@ -256,14 +261,37 @@ int nmig_env_load(const char *path, int *nset)
 {
 	struct nmig_buf text = NMIG_BUF_INIT;
 	struct pairs p = {NULL, 0, 0};
+	struct stat st;
 	int count = 0, err;
 	size_t i;
 
 	if (nset)
 		*nset = 0;
-	if (access(path, F_OK) != 0 && errno == ENOENT)
-		return NMIG_OK;
+	if (stat(path, &st) != 0) {
+		if (errno == ENOENT)
+			return NMIG_OK;
+		/* else the read below names the reason */
+	} else if (!S_ISREG(st.st_mode)) {
+		err = nmig_error_set(NMIG_ECONFIG,
+				     "'%s' is %s, not a file of KEY=value "
+				     "lines",
+				     path,
+				     S_ISDIR(st.st_mode) ? "a directory"
+							 : "not a regular file");
+		nmig_error_hint("nmig reads its database URL from a .env file "
+				"beside the migrations when there is one; "
+				"rename or remove '%s'",
+				path);
+		goto cleanup;
+	}
 	err = nmig_buf_read_file(&text, path, ENV_MAX_SIZE);
+	if (err && err != NMIG_ENOMEM) {
+		/* the environment is the configuration: its exit code */
+		err = nmig_error_set(NMIG_ECONFIG, "%s",
+				     nmig_error_last()->message);
+		nmig_error_hint("make '%s' readable, or remove it", path);
+		goto cleanup;
+	}
 	if (err)
 		goto cleanup;
 	/* Parse the whole file first: a bad file sets nothing. */

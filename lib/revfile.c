@@ -426,8 +426,21 @@ static int header_line(struct hctx *h, int lineno, const char *line, size_t n,
 	struct nmig_revision *rev = h->rev;
 	size_t k = rest, kend, v, vend;
 	int col, rc = NMIG_OK;
+	const char *nul = memchr(line, '\0', n);
 	char *s;
 
+	if (nul) {
+		/* not a shorter key: the loader's encoding check names the
+		 * byte with its line and column; alone, say it here */
+		if (h->diags) {
+			h->rc = NMIG_EINPUT;
+			return NMIG_OK;
+		}
+		herr(h, lineno, line, char_col(line, (size_t)(nul - line)),
+		     "migration files must be UTF-8 text; remove the byte",
+		     "NUL byte in a header line");
+		return NMIG_OK;
+	}
 	while (k < n && is_blank(line[k]))
 		k++;
 	for (kend = k; kend < n && !is_blank(line[kend]); kend++)

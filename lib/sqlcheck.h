@@ -24,7 +24,7 @@ struct nmig_cache;
  * (a new check, another message, another position): cached results of an
  * older checker are then misses.
  */
-#define NMIG_SQLCHECK_VERSION 1
+#define NMIG_SQLCHECK_VERSION 2
 
 /*
  * The checker version string stored with SQL check results: nmig's

@@ -463,6 +463,14 @@ static unsigned classify(struct splitter *sp, const PgQuery__Node *node,
 		if (!slotless_has(sp, node->drop_subscription_stmt->subname))
 			*what = "DROP SUBSCRIPTION";
 		break;
+	case PG_QUERY__NODE__NODE_COPY_STMT:
+		if (node->copy_stmt->is_from && !node->copy_stmt->is_program &&
+		    (!node->copy_stmt->filename ||
+		     !node->copy_stmt->filename[0])) {
+			*what = "COPY ... FROM STDIN";
+			return NMIG_STMT_COPY_STDIN;
+		}
+		break;
 	case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
 		for (i = 0; i < node->alter_table_stmt->n_cmds; i++) {
 			if (node->alter_table_stmt->cmds[i]->node_case !=
@@ -981,6 +989,21 @@ static const struct marker *newer_marker(const char *q,
 	return NULL;
 }
 
+/*
+ * 1 when the word at text[off] (up to the next blank, ';' or end of line)
+ * holds a UTF-8 byte order mark: the parser reads U+FEFF as part of a word,
+ * so a BOM that is not the file's first bytes is an invisible syntax error.
+ */
+static int bom_in_word(const char *text, size_t len, size_t off)
+{
+	size_t i;
+
+	for (i = off; i < len && !strchr(" \t\r\n;", text[i]); i++)
+		if (i + 3 <= len && memcmp(text + i, UTF8_BOM, 3) == 0)
+			return 1;
+	return 0;
+}
+
 /* Add a finding for script at byte offset off of its text. */
 static struct nmig_diag *add_at(struct nmig_diags *diags,
 				const struct nmig_script *sc, size_t off,
@@ -995,6 +1018,19 @@ static struct nmig_diag *add_at(struct nmig_diags *diags,
 		cursor_init(cur, sc->text, sc->len);
 	if (off > cur->pos)
 		cursor_to(cur, sc->text, off);
+	if (sev == NMIG_SEV_ERROR && strcmp(rule, "sql-syntax") == 0 &&
+	    bom_in_word(sc->text, sc->len, off)) {
+		d = nmig_diags_add(diags, sev, NMIG_EINPUT, "sql-bom", sc->path,
+				   cur->line, cur->col,
+				   "UTF-8 byte order mark (U+FEFF) in the "
+				   "middle of the file, read by PostgreSQL as "
+				   "part of a word");
+		nmig_diag_set_source(d, nmig_text_line_start(sc->text, off));
+		nmig_diag_set_hint(d, "delete it (it is invisible in most "
+				      "editors; files saved with a BOM and "
+				      "joined together leave one)");
+		return d;
+	}
 	/* "at or near" may quote a multi-line token: keep its first line */
 	if (nl)
 		d = nmig_diags_add(diags, sev, NMIG_EINPUT, rule, sc->path,
@@ -1056,8 +1092,13 @@ cleanup:
 	return NMIG_OK;
 }
 
-/* Syntax findings of a script the parser refused as a whole. */
-static int check_syntax(const struct nmig_script *sc, struct nmig_diags *diags)
+/*
+ * Syntax findings of a script the parser refused as a whole; statements
+ * at or after byte offset limit are not looked at (the data of a COPY ...
+ * FROM STDIN is no SQL).
+ */
+static int check_syntax(const struct nmig_script *sc, size_t limit,
+			struct nmig_diags *diags)
 {
 	size_t base =
 	    sc->len >= 3 && memcmp(sc->text, UTF8_BOM, 3) == 0 ? 3 : 0;
@@ -1087,13 +1128,13 @@ static int check_syntax(const struct nmig_script *sc, struct nmig_diags *diags)
 		rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
 		goto cleanup;
 	}
-	for (i = 0; i < sc->n && !rc; i++)
+	for (i = 0; i < sc->n && !rc && sc->stmts[i].offset < limit; i++)
 		if (sc->stmts[i].flags & NMIG_STMT_UNPARSED)
 			rc = report_syntax(
 			    sc, base, scan, sc->stmts[i].offset - base,
 			    sc->stmts[i].offset - base + sc->stmts[i].len, &cur,
 			    diags);
-	if (rc || diags->n > reported)
+	if (rc || diags->n > reported || limit < sc->len)
 		goto cleanup;
 	/*
 	 * Every piece parses alone but the whole does not: report the whole
@@ -1237,15 +1278,31 @@ int nmig_script_check(const struct nmig_script *script, int transactional,
 	struct nmig_diag *d;
 	struct cursor cur;
 	struct nmig_buf msg = NMIG_BUF_INIT;
-	size_t from, i;
+	size_t from, i, copy_at = script->len;
 	int rc = NMIG_OK;
 
 	cursor_init(&cur, script->text, script->len);
 	if (!diags)
 		diags = &local;
 	from = diags->n;
+	for (i = 0; i < script->n; i++) {
+		st = &script->stmts[i];
+		if (!(st->flags & NMIG_STMT_COPY_STDIN))
+			continue;
+		if (copy_at == script->len)
+			copy_at = st->offset;
+		d = add_at(diags, script, st->offset, &cur, NMIG_SEV_ERROR,
+			   "sql-copy-stdin",
+			   "COPY ... FROM STDIN is not supported in a "
+			   "migration: nmig sends SQL, not psql's data stream");
+		nmig_diag_set_hint(d, "write the rows as INSERT ... VALUES, "
+				      "or COPY from a file on the server "
+				      "(COPY t FROM '/path'), or load them "
+				      "with psql's \\copy outside the "
+				      "migration");
+	}
 	if (!script->parse_ok)
-		rc = check_syntax(script, diags);
+		rc = check_syntax(script, copy_at, diags);
 	for (i = 0; !rc && transactional && i < script->n; i++) {
 		st = &script->stmts[i];
 		nmig_buf_clear(&msg);

@@ -14,6 +14,8 @@ enum nmig_stmt_flags {
 	NMIG_STMT_TXCONTROL = 1 << 0,	/* BEGIN, COMMIT, SAVEPOINT, ... */
 	NMIG_STMT_NO_TX = 1 << 1,	/* cannot run in a transaction block */
 	NMIG_STMT_UNPARSED = 1 << 2,	/* the bundled parser did not know it */
+	NMIG_STMT_COPY_STDIN = 1 << 3,	/* COPY ... FROM STDIN: psql's data
+					 * stream, which a migration lacks */
 };
 
 struct nmig_stmt {
@@ -22,8 +24,8 @@ struct nmig_stmt {
 	int line, col;		/* 1-based position of the first token */
 	unsigned flags;
 	char *kind;		/* parse-tree node name, e.g. "IndexStmt" */
-	const char *what;	/* static: readable name of a TXCONTROL or
-				 * NO_TX statement ("COMMIT", "CREATE INDEX
+	const char *what;	/* static: readable name of a TXCONTROL,
+				 * NO_TX or COPY_STDIN statement ("COMMIT", "CREATE INDEX
 				 * CONCURRENTLY"), else NULL */
 };
 

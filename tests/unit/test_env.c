@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -54,6 +55,8 @@ static const struct parse_case cases[] = {
      "URL=postgres://u:p%40ss@h:5432/d?sslmode=require;", 0},
     {"_under_score9=ok\n", "_under_score9=ok;", 0},
     {"exported=1\n", "exported=1;", 0},
+    /* a UTF-8 byte order mark at the start, as nmig.conf accepts */
+    {"\xef\xbb\xbf" "A=1\nB=2\n", "A=1;B=2;", 0},
     /* errors */
     {"A=1\nno equals sign\n", NULL, 2},
     {"9BAD=1\n", NULL, 1},
@@ -62,6 +65,8 @@ static const struct parse_case cases[] = {
     {"A=\"unterminated\n", NULL, 1},
     {"A='x' trailing\n", NULL, 1},
     {"A-B=1\n", NULL, 1},
+    /* only at the start: elsewhere it is no variable name */
+    {"A=1\n\xef\xbb\xbf" "B=2\n", NULL, 2},
 };
 
 static void test_parse_table(void **state)
@@ -193,6 +198,23 @@ static void test_load_bad_file(void **state)
 	unsetenv("GOOD");
 }
 
+static void test_load_directory(void **state)
+{
+	char dir[] = "/tmp/nmig-test-env.XXXXXX";
+	char path[64];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/.env", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	/* the configuration's code, with a hint: not a read error */
+	assert_int_equal(nmig_env_load(path, NULL), NMIG_ECONFIG);
+	assert_non_null(strstr(nmig_error_last()->message, "is a directory"));
+	assert_non_null(strstr(nmig_error_last()->hint, "rename or remove"));
+	rmdir(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -201,6 +223,7 @@ int main(void)
 	    cmocka_unit_test(test_callback_stops),
 	    cmocka_unit_test(test_load_never_overrides),
 	    cmocka_unit_test(test_load_bad_file),
+	    cmocka_unit_test(test_load_directory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -513,6 +513,27 @@ static void test_header_errors(void **state)
 	}
 }
 
+/* A NUL byte in a header line is named, not read as a shorter key. */
+static void test_header_nul_byte(void **state)
+{
+	static const char text[] = "-- nmig:par\0ents base\nSELECT 1;\n";
+	const struct nmig_error *e = nmig_error_last();
+	struct nmig_revision rev;
+
+	(void)state;
+	memset(&rev, 0, sizeof(rev));
+	rev.slug = strdup("s");
+	assert_int_equal(nmig_revision_parse_header(&rev, "m/001_s.up.sql",
+						    text, sizeof(text) - 1),
+			 NMIG_EINPUT);
+	assert_string_equal(e->message, "NUL byte in a header line");
+	assert_string_equal(e->file, "m/001_s.up.sql");
+	assert_int_equal(e->line, 1);
+	assert_int_equal(e->col, 12);
+	assert_null(strstr(e->message, "unknown header key"));
+	nmig_revision_release(&rev);
+}
+
 /* ---- checksums ---------------------------------------------------- */
 
 /* Plain SHA-256 hex of data, for comparison. */
@@ -1233,6 +1254,7 @@ int main(void)
 	    T(test_header_fields),
 	    T(test_header_reparse),
 	    T(test_header_errors),
+	    T(test_header_nul_byte),
 	    T(test_checksum_vectors),
 	    T(test_checksum_folding),
 	    T(test_load_dag),

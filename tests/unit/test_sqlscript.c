@@ -389,11 +389,66 @@ static void test_syntax_every_error(void **state)
 			    "syntax error at or near \"SELEC\"");
 }
 
+/*
+ * COPY ... FROM STDIN has no data stream in a migration: one error at the
+ * COPY, none for psql's inline data after it.
+ */
+static void test_copy_from_stdin(void **state)
+{
+	struct ctx *c = *state;
+
+	split(c, "CREATE TABLE t (id int);\nCOPY t (id) FROM stdin;\n1\n2\n"
+		 "\\.\nSELECT 1;\n");
+	assert_int_equal(nmig_script_check(&c->sc, 1, &c->diags), NMIG_EINPUT);
+	assert_int_equal(c->diags.errors, 1);
+	assert_string_equal(c->diags.items[0].rule, "sql-copy-stdin");
+	assert_int_equal(c->diags.items[0].line, 2);
+	assert_non_null(strstr(c->diags.items[0].message,
+			       "COPY ... FROM STDIN is not supported in a "
+			       "migration"));
+	assert_non_null(strstr(c->diags.items[0].hint, "INSERT"));
+	/* without its data it parses, and is still refused */
+	split(c, "COPY t FROM STDIN WITH (FORMAT csv);");
+	assert_int_equal(c->sc.parse_ok, 1);
+	assert_int_equal(c->sc.stmts[0].flags, NMIG_STMT_COPY_STDIN);
+	assert_int_equal(nmig_script_check(&c->sc, 0, &c->diags), NMIG_EINPUT);
+	assert_string_equal(c->diags.items[0].rule, "sql-copy-stdin");
+	/* from a file or a program it is the server's business */
+	split(c, "COPY t FROM '/srv/t.csv';\nCOPY t FROM PROGRAM 'cat x';");
+	assert_int_equal(c->sc.stmts[0].flags, 0);
+	assert_int_equal(c->sc.stmts[1].flags, 0);
+}
+
+/*
+ * A byte order mark past the start, where the parser trips on it, is
+ * named at its line and column; one at the very start, or inside a string
+ * or a comment, is no finding.
+ */
+static void test_bom_in_middle(void **state)
+{
+	struct ctx *c = *state;
+
+	split(c, "SELECT 1;\n\xef\xbb\xbfSELECT 2;\n");
+	assert_int_equal(nmig_script_check(&c->sc, 1, &c->diags), NMIG_EINPUT);
+	assert_int_equal(c->diags.errors, 1);
+	assert_string_equal(c->diags.items[0].rule, "sql-bom");
+	assert_int_equal(c->diags.items[0].line, 2);
+	assert_int_equal(c->diags.items[0].col, 1);
+	assert_non_null(strstr(c->diags.items[0].message, "U+FEFF"));
+	split(c, "SELECT 1;\nCRE\xef\xbb\xbf" "ATE TABLE t (id int);\n");
+	assert_int_equal(nmig_script_check(&c->sc, 1, &c->diags), NMIG_EINPUT);
+	assert_string_equal(c->diags.items[0].rule, "sql-bom");
+	split(c, "\xef\xbb\xbfSELECT '\xef\xbb\xbf'; -- \xef\xbb\xbf\n");
+	assert_int_equal(nmig_script_check(&c->sc, 1, &c->diags), NMIG_OK);
+	assert_int_equal(c->diags.n, 0);
+}
+
 /* Syntax that this parser accepts needs no marker. */
 static void test_syntax_accepted(void **state)
 {
 	static const char *const texts[] = {
-	    "COPY t FROM STDIN (ON_ERROR ignore);",
+	    "COPY t FROM '/srv/t.csv' (ON_ERROR ignore);",
+	    "COPY t TO STDOUT;",
 	    "ALTER TYPE mood ADD VALUE 'meh';",
 	    "CREATE TABLE t (a int GENERATED ALWAYS AS (1) STORED);",
 	    "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE;",
@@ -1033,6 +1088,8 @@ int main(void)
 	    T(test_split),
 	    T(test_syntax),
 	    T(test_syntax_every_error),
+	    T(test_copy_from_stdin),
+	    T(test_bom_in_middle),
 	    T(test_syntax_accepted),
 	    T(test_tx_statements),
 	    T(test_tx_drop_slotless_subscription),
