@@ -687,6 +687,9 @@ struct file {
 	struct objs created;  /* what this file creates, in order */
 	struct objs dropped;  /* what this file drops, in order */
 	struct objs renames;  /* existing tables renamed: name -> table */
+	struct objs plain_index_drops; /* DROP INDEX without CONCURRENTLY of
+					* an index this file did not create */
+	const struct file *up; /* for a down file: its up file, else NULL */
 	int undo_unknown;     /* down-does-not-undo cannot judge this file */
 	int parse_failed;     /* a statement did not parse */
 	struct span *secrets; /* string literals holding a secret, in order */
@@ -977,7 +980,8 @@ static int drops(const struct obj *d, const struct obj *o)
 		if (d->kind == OBJ_TABLE &&
 		    same(d->schema, d->name, o->schema, o->table))
 			return 1;
-		if (d->kind == OBJ_COLUMN && o->kind == OBJ_CONSTRAINT &&
+		if (d->kind == OBJ_COLUMN &&
+		    (o->kind == OBJ_CONSTRAINT || o->kind == OBJ_INDEX) &&
 		    same(d->schema, d->table, o->schema, o->table))
 			for (i = 0; i < o->ncols; i++)
 				if (strcmp(o->cols[i], d->name) == 0)
@@ -1405,12 +1409,41 @@ static void lint_create_table(struct file *f, const PgQuery__CreateStmt *s)
 		!s->if_not_exists);
 }
 
+/*
+ * The columns index o uses (keys, expressions, INCLUDE, the WHERE of a
+ * partial index): PostgreSQL drops the index with any one of them, so a
+ * down file's DROP COLUMN undoes it.
+ */
+static void index_columns(struct file *f, struct obj *o,
+			  const PgQuery__IndexStmt *s)
+{
+	struct colrefs refs = {f, o};
+	PgQuery__Node **lists[2] = {s->index_params, s->index_including_params};
+	size_t ns[2] = {s->n_index_params, s->n_index_including_params};
+	size_t i, k;
+
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < ns[k]; i++) {
+			const PgQuery__Node *n = lists[k][i];
+
+			if (n->node_case != PG_QUERY__NODE__NODE_INDEX_ELEM)
+				continue;
+			obj_add_col(f, o, n->index_elem->name);
+			if (n->index_elem->expr)
+				walk(&n->index_elem->expr->base,
+				     collect_colrefs, &refs);
+		}
+	if (s->where_clause)
+		walk(&s->where_clause->base, collect_colrefs, &refs);
+}
+
 /* CREATE INDEX. */
 static void lint_index(struct file *f, const PgQuery__IndexStmt *s)
 {
 	const char *schema = rv_schema(s->relation);
 	const char *table = rv_name(s->relation);
 	const char *name = str(s->idxname);
+	struct obj *o;
 
 	if (!s->concurrent && !is_new_table(f, schema, table)) {
 		if (*name)
@@ -1431,9 +1464,9 @@ static void lint_index(struct file *f, const PgQuery__IndexStmt *s)
 			      "CREATE INDEX without IF NOT EXISTS",
 			      *name ? "CREATE INDEX ... IF NOT EXISTS"
 				    : "a named index with IF NOT EXISTS");
-	if (*name)
-		obj_add(f, &f->created, OBJ_INDEX, schema, name, table,
-			!s->if_not_exists);
+	if (*name && (o = obj_add(f, &f->created, OBJ_INDEX, schema, name,
+				  table, !s->if_not_exists)))
+		index_columns(f, o, s);
 }
 
 /* A constraint that ALTER TABLE adds to table (new: created in this file). */
@@ -1759,12 +1792,12 @@ static void lint_drop(struct file *f, const PgQuery__DropStmt *s)
 		} else if ((x = node_str(n))) {
 			name = x;
 		}
+		/* judged at the end of the file: a later DROP TABLE of the
+		 * index's table makes the lock moot */
 		if (kind == OBJ_INDEX && !s->concurrent &&
 		    !is_new_index(f, schema, name))
-			report(f, NMIG_LINT_CONCURRENT_INDEX_DELETION,
-			       f->stmt_off, 1,
-			       "index '%s' is dropped without CONCURRENTLY",
-			       name);
+			obj_add(f, &f->plain_index_drops, OBJ_INDEX, schema,
+				name, NULL, 0);
 		if (kind == OBJ_TABLE && !is_new_table(f, schema, name))
 			report(f, NMIG_LINT_DROPPING_TABLE, f->stmt_off, 1,
 			       "table '%s' is dropped", name);
@@ -2630,9 +2663,74 @@ static void file_release(struct file *f)
 	objs_release(&f->created);
 	objs_release(&f->dropped);
 	objs_release(&f->renames);
+	objs_release(&f->plain_index_drops);
 	free(f->secrets);
 	free(f->lines);
 	memset(f, 0, sizeof(*f));
+}
+
+/*
+ * The table of an index this file drops, or NULL when unknown: from the
+ * up file of a down file (which made the index), else from PostgreSQL's
+ * default names (<table>_<cols>_idx, _key, _pkey, _excl) and Rails'
+ * (index_<table>_on_<cols>) when a table of that name is dropped later.
+ */
+static const char *index_table(const struct file *f, const struct obj *ix)
+{
+	static const char *const tails[] = {"_idx", "_key", "_pkey", "_excl",
+					    NULL};
+	const struct obj *o;
+	size_t i, n, len = strlen(ix->name);
+	int t;
+
+	if (f->up && (o = created_obj(f->up, ix->schema, ix->name, OBJ_INDEX,
+				      OBJ_INDEX)))
+		return o->table;
+	for (i = 0; i < f->dropped.n; i++) {
+		o = &f->dropped.v[i];
+		if (o->kind != OBJ_TABLE || o->off <= ix->off ||
+		    !same(o->schema, "", ix->schema, ""))
+			continue;
+		n = strlen(o->name);
+		if (len > n + 1 && strncmp(ix->name, o->name, n) == 0 &&
+		    ix->name[n] == '_')
+			for (t = 0; tails[t]; t++)
+				if (len >= n + strlen(tails[t]) &&
+				    strcmp(ix->name + len - strlen(tails[t]),
+					   tails[t]) == 0)
+					return o->name;
+		if (len > n + 10 && strncmp(ix->name, "index_", 6) == 0 &&
+		    strncmp(ix->name + 6, o->name, n) == 0 &&
+		    strncmp(ix->name + 6 + n, "_on_", 4) == 0)
+			return o->name;
+	}
+	return NULL;
+}
+
+/*
+ * require-concurrent-index-deletion, at the end of the file: a DROP INDEX
+ * without CONCURRENTLY is reported unless the file drops the index's table
+ * after it (the table's own ACCESS EXCLUSIVE lock is taken anyway, so
+ * CONCURRENTLY would save nothing).
+ */
+static void finish_index_drops(struct file *f)
+{
+	struct obj table;
+	size_t i;
+
+	memset(&table, 0, sizeof(table));
+	table.kind = OBJ_TABLE;
+	for (i = 0; i < f->plain_index_drops.n; i++) {
+		const struct obj *ix = &f->plain_index_drops.v[i];
+		const char *t = index_table(f, ix);
+
+		table.schema = ix->schema;
+		table.name = (char *)(uintptr_t)t;
+		if (t && dropped_as(&f->dropped, t, &table, ix->off + 1))
+			continue;
+		report(f, NMIG_LINT_CONCURRENT_INDEX_DELETION, ix->off, 1,
+		       "index '%s' is dropped without CONCURRENTLY", ix->name);
+	}
 }
 
 /*
@@ -2674,6 +2772,7 @@ static int lint_file(struct file *f)
 	}
 	scan_tokens(f);
 	finish_renames(f);
+	finish_index_drops(f);
 	if (!f->transactional && s->n > 1)
 		report(f, NMIG_LINT_NONTX_MULTIPLE,
 		       skip_space(s->text, s->stmts[1].offset,
@@ -2740,6 +2839,7 @@ static int lint_revision(const struct nmig_revision *rev,
 			goto cleanup;
 		down_loaded = 1;
 		file_init(&df, &run, &down, rev, 1, rev->transactional);
+		df.up = &uf;
 		rc = lint_file(&df);
 		if (rc == NMIG_ENOMEM)
 			goto cleanup;

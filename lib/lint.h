@@ -165,7 +165,7 @@ int nmig_lint_revision_history(const struct nmig_revision *rev,
  * from an older rule set are then misses. The rule table itself (names,
  * levels, flags, why, fix) is fingerprinted into the checker string too.
  */
-#define NMIG_LINT_VERSION 1
+#define NMIG_LINT_VERSION 2
 
 struct nmig_cache;
 

@@ -225,4 +225,40 @@ else
 	echo "NOTE: git is not installed: env-file-tracked is covered by the unit test only" >&2
 fi
 
+# lint precision, from the patterns of real histories: a down file that
+# drops an index and then its table, and one that drops the column an
+# index uses
+mkdir -p prec
+cat >prec/001_widgets.up.sql <<'SQL'
+-- nmig:parents base
+CREATE TABLE widgets (id bigint PRIMARY KEY, name text, owner bigint);
+CREATE INDEX widgets_name_idx ON widgets (name);
+SQL
+cat >prec/001_widgets.down.sql <<'SQL'
+DROP INDEX widgets_name_idx;
+DROP TABLE widgets;
+SQL
+cat >prec/002_email.up.sql <<'SQL'
+-- nmig:parents 001
+ALTER TABLE accounts ADD COLUMN email text;
+CREATE INDEX accounts_email_idx ON accounts (email);
+SQL
+cat >prec/002_email.down.sql <<'SQL'
+ALTER TABLE accounts DROP COLUMN email;
+SQL
+cat >prec/003_drop_old.up.sql <<'SQL'
+-- nmig:parents 002
+DROP INDEX gadgets_owner_idx;
+DROP TABLE gadgets;
+DROP INDEX orders_owner_idx;
+SQL
+cat >prec/003_drop_old.down.sql <<'SQL'
+SELECT 1;
+SQL
+run_nmig --dir prec lint
+expect_stdout_not_contains "widgets_name_idx' is dropped without CONCURRENTLY" "DROP INDEX before DROP TABLE of its table (from the up file): no finding"
+expect_stdout_not_contains "gadgets_owner_idx' is dropped" "an index named after a table dropped later: no finding"
+expect_stdout_contains "003_drop_old.up.sql:4:1: warning: index 'orders_owner_idx' is dropped without CONCURRENTLY [require-concurrent-index-deletion]" "an index whose table stays is still reported"
+expect_stdout_not_contains "accounts_email_idx' is created here but the down file does not drop it" "an index goes with the column the down file drops"
+
 finish

@@ -513,6 +513,22 @@ static const struct sql_case sql_cases[] = {
     {"require-concurrent-index-deletion", 1, 0,
      "CREATE INDEX CONCURRENTLY i ON users (a);\nDROP INDEX i;"},
     {"require-concurrent-index-deletion", 1, 2, "DROP INDEX IF EXISTS a, b;"},
+    /* the index's table is dropped later in the file: no lock is saved */
+    {"require-concurrent-index-deletion", 1, 0,
+     "DROP INDEX users_email_idx;\nDROP INDEX users_pkey;\n"
+     "DROP INDEX index_users_on_name;\nDROP TABLE users;"},
+    {"require-concurrent-index-deletion", 1, 0,
+     "DROP INDEX public.users_email_key;\nDROP TABLE public.users;"},
+    /* ... but not a table dropped before, another table, another schema,
+     * or a name that only starts like the table */
+    {"require-concurrent-index-deletion", 1, 1,
+     "DROP TABLE users;\nDROP INDEX users_email_idx;"},
+    {"require-concurrent-index-deletion", 1, 1,
+     "DROP INDEX orders_user_idx;\nDROP TABLE users;"},
+    {"require-concurrent-index-deletion", 1, 1,
+     "DROP INDEX a.users_email_idx;\nDROP TABLE b.users;"},
+    {"require-concurrent-index-deletion", 1, 1,
+     "DROP INDEX users_email;\nDROP TABLE users;"},
     /* defaults */
     {"adding-volatile-default", 1, 1,
      "ALTER TABLE public.users ADD COLUMN x float8 DEFAULT random();"},
@@ -980,6 +996,17 @@ static void test_undo(void **state)
 	    {"CREATE EXTENSION citext;\nCREATE SCHEMA s;\n"
 	     "CREATE SEQUENCE s.q;\n",
 	     "DROP SEQUENCE s.q;\nDROP SCHEMA s;\n", 1},
+	    /* an index goes with any column it uses (key, expression,
+	     * INCLUDE, partial WHERE) */
+	    {"ALTER TABLE t ADD COLUMN b text;\n"
+	     "CREATE INDEX t_b_idx ON t (b);\n"
+	     "CREATE INDEX t_lb ON t (lower(b)) INCLUDE (id);\n"
+	     "CREATE INDEX t_part ON t (id) WHERE b IS NOT NULL;\n",
+	     "ALTER TABLE t DROP COLUMN b;\n", 0},
+	    {"CREATE INDEX t_b_idx ON t (b);\n",
+	     "ALTER TABLE t DROP COLUMN c;\n", 1},
+	    {"CREATE INDEX t_b_idx ON t (b);\n",
+	     "ALTER TABLE u DROP COLUMN b;\n", 1},
 	    /* created and dropped in the up file itself */
 	    {"CREATE TABLE tmp (id bigint);\nDROP TABLE tmp;\n", "SELECT 1;\n",
 	     0},
@@ -1010,6 +1037,40 @@ static void test_undo(void **state)
 		nmig_diags_release(&d);
 		rmtree(dir);
 	}
+}
+
+/*
+ * A down file that drops an index before the table the up file made it
+ * on saves no lock with CONCURRENTLY; one that drops only the index does.
+ */
+static void test_down_drops_index_then_table(void **state)
+{
+	struct nmig_lint_config cfg;
+	struct nmig_diags d = NMIG_DIAGS_INIT;
+	char dir[512];
+
+	(void)state;
+	nmig_lint_config_init(&cfg);
+	make_rev(dir, sizeof(dir),
+		 "CREATE TABLE things (id bigint, tag text);\n"
+		 "CREATE INDEX by_tag ON things (tag);\n",
+		 "DROP INDEX by_tag;\nDROP TABLE things;\n");
+	assert_int_equal(lint_one(dir, 0, &cfg, &d), NMIG_OK);
+	assert_int_equal(count_rule(&d, "require-concurrent-index-deletion"),
+			 0);
+	nmig_diags_release(&d);
+	rmtree(dir);
+	make_rev(dir, sizeof(dir),
+		 "CREATE INDEX CONCURRENTLY IF NOT EXISTS by_tag ON things "
+		 "(tag);\n",
+		 "DROP INDEX by_tag;\nDROP TABLE other;\n");
+	assert_int_equal(lint_one(dir, 0, &cfg, &d), NMIG_OK);
+	assert_int_equal(count_rule(&d, "require-concurrent-index-deletion"),
+			 1);
+	assert_int_equal(
+	    find_rule(&d, "require-concurrent-index-deletion")->line, 1);
+	nmig_diags_release(&d);
+	rmtree(dir);
 }
 
 /* A file the parser refuses: NMIG_EINPUT, explained unless told not to. */
@@ -1098,6 +1159,7 @@ int main(void)
 	    cmocka_unit_test(test_lint_ignore),
 	    cmocka_unit_test(test_history),
 	    cmocka_unit_test(test_undo),
+	    cmocka_unit_test(test_down_drops_index_then_table),
 	    cmocka_unit_test(test_unparsable),
 	    cmocka_unit_test(test_down_file),
 	};
