@@ -172,6 +172,19 @@ static size_t distance(const char *a, const char *b)
 	return row[lb];
 }
 
+const char *nmig_key_suggest(const char *word, const char *const *known)
+{
+	const char *best = NULL;
+	size_t d, bestd = 3;
+
+	for (; *known; known++)
+		if ((d = distance(word, *known)) < bestd) {
+			bestd = d;
+			best = *known;
+		}
+	return best;
+}
+
 static const struct key_def *find_key(const char *key)
 {
 	size_t i;

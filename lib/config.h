@@ -54,4 +54,11 @@ void nmig_config_release(struct nmig_config *cfg);
 int nmig_config_set(struct nmig_config *cfg, const char *key,
 		    const char *value, const char *file, int line);
 
+/*
+ * The key of the NULL-terminated list known closest to word (case-
+ * insensitive edit distance at most 2), for a "did you mean" hint on an
+ * unknown key; NULL when none is that close.
+ */
+const char *nmig_key_suggest(const char *word, const char *const *known);
+
 #endif

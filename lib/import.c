@@ -10,6 +10,7 @@
  */
 #include "import.h"
 #include "buf.h"
+#include "config.h"
 #include "error.h"
 #include "revfile.h"
 #include "sqlscript.h"
@@ -664,10 +665,22 @@ static int diesel_metadata(struct reader *r, const char *path, int *tx)
 			continue;
 		}
 		if (klen != 18 || memcmp(k, "run_in_transaction", 18) != 0) {
-			notef(r, NMIG_SEV_WARNING, path, ln.no,
-			      "unknown key '%.*s' ignored (diesel knows only "
-			      "'run_in_transaction')",
-			      (int)klen, k);
+			static const char *const known[] = {
+			    "run_in_transaction", NULL};
+			char key[64];
+
+			snprintf(key, sizeof(key), "%.*s", (int)klen, k);
+			if (nmig_key_suggest(key, known))
+				notef(r, NMIG_SEV_WARNING, path, ln.no,
+				      "unknown key '%s'; did you mean "
+				      "'run_in_transaction'? (ignored, as "
+				      "diesel ignores it)",
+				      key);
+			else
+				notef(r, NMIG_SEV_WARNING, path, ln.no,
+				      "unknown key '%s' ignored (diesel knows "
+				      "only 'run_in_transaction')",
+				      key);
 			continue;
 		}
 		if (vlen == 4 && memcmp(v, "true", 4) == 0) {
@@ -1081,8 +1094,25 @@ static void dbmate_options(struct reader *r, const char *path, int lineno,
 				memcmp(colon + 1, "false", 5) == 0);
 			continue;
 		}
-		notef(r, NMIG_SEV_WARNING, path, lineno,
-		      "dbmate option '%.*s' ignored", (int)(p - t), t);
+		{
+			static const char *const known[] = {"transaction",
+							    NULL};
+			char opt[64];
+			size_t n = colon ? (size_t)(colon - t)
+					 : (size_t)(p - t);
+
+			snprintf(opt, sizeof(opt), "%.*s", (int)n, t);
+			if (strcmp(opt, "transaction") != 0 &&
+			    nmig_key_suggest(opt, known))
+				notef(r, NMIG_SEV_WARNING, path, lineno,
+				      "dbmate option '%.*s' ignored; did you "
+				      "mean 'transaction'?",
+				      (int)(p - t), t);
+			else
+				notef(r, NMIG_SEV_WARNING, path, lineno,
+				      "dbmate option '%.*s' ignored",
+				      (int)(p - t), t);
+		}
 	}
 }
 
@@ -1591,14 +1621,171 @@ static int sg_flow_list(struct reader *r, struct item *it, const char *s,
 	return 1;
 }
 
-/* metadata.yaml, the flat subset Sourcegraph writes; 1, 0 or ENOMEM. */
+/*
+ * The keys Sourcegraph's loader reads from metadata.yaml (its payload
+ * struct, internal/database/migration/definition/read.go). `parent` is the
+ * older single-parent form, still read: its id is added to `parents`.
+ * yaml.Unmarshal ignores every other key.
+ */
+static const char *const sg_keys[] = {
+    "name",	  "parent",	   "parents", "createIndexConcurrently",
+    "privileged", "nonIdempotent", NULL,
+};
+
+/* A YAML 1.1 boolean as yaml.v2 reads it: 1, 0, or -1 for neither. */
+static int yaml_bool(const char *v)
+{
+	static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes",
+					  "YES",  "y",	  "Y",	  "on",	 "On",
+					  "ON",	  NULL};
+	static const char *const no[] = {"false", "False", "FALSE", "no", "No",
+					 "NO",	  "n",	   "N",	    "off", "Off",
+					 "OFF",	  NULL};
+	size_t i;
+
+	for (i = 0; yes[i]; i++)
+		if (strcmp(v, yes[i]) == 0)
+			return 1;
+	for (i = 0; no[i]; i++)
+		if (strcmp(v, no[i]) == 0)
+			return 0;
+	return -1;
+}
+
+/* Warn about a key Sourcegraph ignores, with the known key it may mean. */
+static void sg_unknown_key(struct reader *r, const struct item *it, int line,
+			   const char *k, size_t klen)
+{
+	char key[64];
+	const char *near;
+
+	snprintf(key, sizeof(key), "%.*s", (int)klen, k);
+	near = nmig_key_suggest(key, sg_keys);
+	if (near)
+		notef(r, NMIG_SEV_WARNING, it->meta, line,
+		      "unknown key '%s'; did you mean '%s'? (ignored, as "
+		      "Sourcegraph's loader ignores it)",
+		      key, near);
+	else
+		notef(r, NMIG_SEV_WARNING, it->meta, line,
+		      "unknown key '%s' (ignored, as Sourcegraph's loader "
+		      "ignores it)",
+		      key);
+}
+
+/* `parent: <id>`: added to the parents, as Sourcegraph does (0 = none). */
+static int sg_single_parent(struct reader *r, struct item *it, const char *p,
+			    size_t vlen, const struct line *ln)
+{
+	size_t i;
+	int rc;
+
+	if (vlen == 1 && p[0] == '0')
+		return 1;
+	rc = sg_add_parent(r, it, p, vlen, ln);
+	if (rc <= 0)
+		return rc;
+	/* also in `parents`: the same edge, kept once */
+	for (i = 0; i + 1 < it->nsrc_parents; i++)
+		if (strcmp(it->src_parents[i],
+			   it->src_parents[it->nsrc_parents - 1]) == 0) {
+			free(it->src_parents[--it->nsrc_parents]);
+			break;
+		}
+	return 1;
+}
+
+/* `createIndexConcurrently: <bool>`; 1, 0 or NMIG_ENOMEM. */
+static int sg_concurrent(struct reader *r, struct item *it, const char *p,
+			 size_t vlen, const struct line *ln)
+{
+	char src[256], *v;
+	int bad, b;
+
+	v = yaml_scalar(p, vlen, &bad);
+	if (!v && !bad)
+		return oom();
+	b = v ? yaml_bool(v) : -1;
+	free(v);
+	if (b < 0) {
+		fail(r, NMIG_EINPUT, it->meta, ln->no,
+		     line_text(ln, src, sizeof(src)), NULL,
+		     "'createIndexConcurrently' must be true or false");
+		return 0;
+	}
+	if (b)
+		it->rev.transactional = 0;
+	return 1;
+}
+
+/*
+ * One `key: value` line of metadata.yaml (k[0..klen), value p[0..vlen));
+ * *in_list is set when a block list of parents follows, *skip when the
+ * indented lines that follow belong to an ignored key. 1, 0 or ENOMEM.
+ */
+static int sg_key(struct reader *r, struct item *it, const struct line *ln,
+		  const char *k, size_t klen, const char *p, size_t vlen,
+		  int *in_list, int *skip, int *have_parents)
+{
+	char src[256], *v;
+	int bad;
+
+	if (klen == 7 && memcmp(k, "parents", 7) == 0) {
+		if (*have_parents) {
+			fail(r, NMIG_EINPUT, it->meta, ln->no,
+			     line_text(ln, src, sizeof(src)), NULL,
+			     "second 'parents' key");
+			return 0;
+		}
+		*have_parents = 1;
+		if (!it->parents_line)
+			it->parents_line = ln->no;
+		if (!vlen) {
+			*in_list = 1;
+			return 1;
+		}
+		return sg_flow_list(r, it, p, vlen, ln);
+	}
+	if (klen == 6 && memcmp(k, "parent", 6) == 0) {
+		if (!it->parents_line)
+			it->parents_line = ln->no;
+		return sg_single_parent(r, it, p, vlen, ln);
+	}
+	if (klen == 4 && memcmp(k, "name", 4) == 0) {
+		v = yaml_scalar(p, vlen, &bad);
+		if (!v && !bad)
+			return oom();
+		if (bad)
+			return -2; /* an unreadable line */
+		free(it->rev.message);
+		it->rev.message = v;
+		return 1;
+	}
+	if (klen == 23 && memcmp(k, "createIndexConcurrently", 23) == 0)
+		return sg_concurrent(r, it, p, vlen, ln);
+	/* privileged, nonIdempotent: they change how Sourcegraph's runner
+	 * behaves, not what runs */
+	if ((klen == 10 && memcmp(k, "privileged", 10) == 0) ||
+	    (klen == 13 && memcmp(k, "nonIdempotent", 13) == 0))
+		return 1;
+	sg_unknown_key(r, it, ln->no, k, klen);
+	*skip = !vlen;
+	return 1;
+}
+
+/*
+ * metadata.yaml, the flat subset Sourcegraph writes, read as Sourcegraph
+ * reads it: unknown keys (and what is nested under them) are ignored with a
+ * warning, and a file with neither `parents` nor `parent` is a root. 1, 0
+ * or NMIG_ENOMEM.
+ */
 static int sg_metadata(struct reader *r, struct item *it)
 {
 	struct line ln = {0};
-	char *text = NULL, *v = NULL, src[256];
+	char *text = NULL, src[256];
 	size_t len = 0, pos = 0, klen, vlen;
 	const char *p, *e, *k;
-	int rc, bad, in_list = 0, have_parents = 0;
+	int rc, in_list = 0, skip = 0, have_parents = 0;
 
 	rc = read_source(r, it->meta, &text, &len);
 	if (rc <= 0)
@@ -1613,11 +1800,12 @@ static int sg_metadata(struct reader *r, struct item *it)
 		    (ln.no == 1 && (size_t)(e - p) == 3 &&
 		     memcmp(p, "---", 3) == 0))
 			continue;
+		if (skip && (p != ln.p || *p == '-'))
+			continue; /* nested under an ignored key */
+		skip = 0;
 		if (*p == '-' && (p + 1 == e || is_space(p[1]))) {
-			if (!in_list) {
-				rc = 0;
+			if (!in_list)
 				goto bad_line;
-			}
 			p++;
 			rc = sg_add_parent(
 			    r, it, p, yaml_strip_comment(p, (size_t)(e - p)),
@@ -1643,67 +1831,15 @@ static int sg_metadata(struct reader *r, struct item *it)
 		}
 		while (vlen && is_space(p[vlen - 1]))
 			vlen--;
-		if (klen == 7 && memcmp(k, "parents", 7) == 0) {
-			if (have_parents) {
-				fail(r, NMIG_EINPUT, it->meta, ln.no,
-				     line_text(&ln, src, sizeof(src)), NULL,
-				     "second 'parents' key");
-				rc = 0;
-				goto cleanup;
-			}
-			have_parents = 1;
-			it->parents_line = ln.no;
-			if (!vlen) {
-				in_list = 1;
-				continue;
-			}
-			rc = sg_flow_list(r, it, p, vlen, &ln);
-			if (rc <= 0)
-				goto cleanup;
-		} else if (klen == 4 && memcmp(k, "name", 4) == 0) {
-			v = yaml_scalar(p, vlen, &bad);
-			if (!v && !bad) {
-				rc = oom();
-				goto cleanup;
-			}
-			if (bad)
-				goto bad_line;
-			free(it->rev.message);
-			it->rev.message = v;
-			v = NULL;
-		} else if (klen == 23 &&
-			   memcmp(k, "createIndexConcurrently", 23) == 0) {
-			v = yaml_scalar(p, vlen, &bad);
-			if (!v && !bad) {
-				rc = oom();
-				goto cleanup;
-			}
-			if (v && (!strcmp(v, "true") || !strcmp(v, "True") ||
-				  !strcmp(v, "TRUE"))) {
-				it->rev.transactional = 0;
-			} else if (!v ||
-				   (strcmp(v, "false") && strcmp(v, "False") &&
-				    strcmp(v, "FALSE"))) {
-				fail(r, NMIG_EINPUT, it->meta, ln.no,
-				     line_text(&ln, src, sizeof(src)), NULL,
-				     "'createIndexConcurrently' must be true "
-				     "or false");
-				rc = 0;
-				goto cleanup;
-			}
-			free(v);
-			v = NULL;
-		}
-		/* privileged, nonIdempotent, bestEffortTerminate...: they
-		 * change how Sourcegraph's runner behaves, not what runs */
+		rc = sg_key(r, it, &ln, k, klen, p, vlen, &in_list, &skip,
+			    &have_parents);
+		if (rc == -2)
+			goto bad_line;
+		if (rc <= 0)
+			goto cleanup;
 	}
-	if (!have_parents) {
-		fail(r, NMIG_EINPUT, it->meta, 0, NULL,
-		     "add 'parents: []' for a root migration",
-		     "no 'parents' list");
-		rc = 0;
-		goto cleanup;
-	}
+	/* the listed order is kept (Sourcegraph sorts the ids, which gives
+	 * the same graph) */
 	rc = 1;
 	goto cleanup;
 bad_line:
@@ -1712,7 +1848,6 @@ bad_line:
 	     "cannot read this line");
 	rc = 0;
 cleanup:
-	free(v);
 	free(text);
 	return rc;
 }
@@ -2023,6 +2158,41 @@ static size_t heap_pop(struct heap *h)
 }
 
 /*
+ * Sourcegraph's loader refuses a history with more than one root
+ * ("multiple roots"): so does the import, naming them, without guessing
+ * the parents they lack. 1 when there is one root (or none: a cycle,
+ * reported later), else 0 after recording the error.
+ */
+static int sg_single_root(struct reader *r)
+{
+	struct nmig_buf ids = NMIG_BUF_INIT;
+	const char *file = NULL;
+	size_t i, k = 0;
+
+	for (i = 0; i < r->n; i++) {
+		if (r->items[i].nsrc_parents)
+			continue;
+		if (k == 1)
+			file = r->items[i].meta;
+		if (k++ < 20)
+			nmig_buf_printf(&ids, "%s'%s'", k > 1 ? ", " : "",
+					r->items[i].rev.id);
+	}
+	if (k > 20)
+		nmig_buf_printf(&ids, " and %zu more", k - 20);
+	if (k > 1)
+		fail(r, NMIG_EGRAPH, file, 0, NULL,
+		     "Sourcegraph's own loader refuses this history too "
+		     "('multiple roots'); a metadata.yaml without 'parents' "
+		     "or 'parent' makes a root (see the warnings about "
+		     "unknown keys above)",
+		     "%zu migrations have no parent: %s", k,
+		     ids.oom ? "several" : ids.ptr);
+	nmig_buf_release(&ids);
+	return k <= 1;
+}
+
+/*
  * Sourcegraph: resolve the `parents` lists to ids, then put the items in
  * topological order (parents first, ties by id, as nmig plans) so that a
  * cycle is found here, naming its members.
@@ -2108,7 +2278,7 @@ static int order_sourcegraph(struct reader *r)
 			indeg[i]++;
 		}
 	}
-	if (r->first) {
+	if (r->first || !sg_single_root(r)) {
 		rc = NMIG_OK; /* the graph is incomplete; errors recorded */
 		goto cleanup;
 	}

@@ -316,4 +316,40 @@ expect_stderr_contains "bad/4_code.go" "its file"
 expect_stderr_contains "nothing was written" "the user is told nothing was written"
 expect_no_file bad-out "nothing written after bad input"
 
+# Sourcegraph's metadata.yaml read as Sourcegraph reads it: 'parent: N'
+# (its older single-parent key) is that parent; an unknown key is ignored
+# with a warning at its line; a metadata.yaml with neither is a root, and
+# two roots are refused as Sourcegraph refuses them, with no hint that
+# would invent parents
+mkdir -p sgk/1000_root sgk/1001_two sgk/1002_three
+printf 'CREATE TABLE a (id int);\n' >sgk/1000_root/up.sql
+printf 'DROP TABLE a;\n' >sgk/1000_root/down.sql
+printf 'name: root\nparents: []\n' >sgk/1000_root/metadata.yaml
+printf 'CREATE TABLE b (id int);\n' >sgk/1001_two/up.sql
+printf 'DROP TABLE b;\n' >sgk/1001_two/down.sql
+printf 'name: two\nparent: 1000\n' >sgk/1001_two/metadata.yaml
+printf 'CREATE TABLE c (id int);\n' >sgk/1002_three/up.sql
+printf 'DROP TABLE c;\n' >sgk/1002_three/down.sql
+printf 'name: three\nparents: [1001]\nprivilegd: true\n' >sgk/1002_three/metadata.yaml
+run_nmig import --from sourcegraph sgk --dir sgk-out
+expect_exit 0 "a Sourcegraph history with 'parent:' imports"
+expect_file sgk-out/1001_two.up.sql "the migration with 'parent:' is written"
+grep -q '^-- nmig:parents 1000$' sgk-out/1001_two.up.sql
+check $? "'parent: 1000' is its parent, as Sourcegraph reads it"
+expect_stderr_contains "warning: unknown key 'privilegd'; did you mean 'privileged'?" "an unknown key is a warning with a suggestion"
+expect_stderr_contains "sgk/1002_three/metadata.yaml:3" "at its file and line"
+run_nmig --dir sgk-out heads
+expect_stdout_contains "1002 (head)" "the imported graph has the one head"
+
+mkdir -p sgr
+cp -R sgk/1000_root sgk/1001_two sgr/
+printf 'name: two\nparnet: 1000\n' >sgr/1001_two/metadata.yaml
+run_nmig import --from sourcegraph sgr --dir sgr-out
+expect_exit 3 "two roots are refused, as Sourcegraph's loader refuses them"
+expect_stderr_contains "2 migrations have no parent: '1000', '1001'" "the roots are named"
+expect_stderr_contains "warning: unknown key 'parnet'; did you mean 'parent'?" "the misspelt key is pointed at"
+expect_stderr_contains "sgr/1001_two/metadata.yaml:2" "with its file and line"
+expect_stderr_not_contains "parents: []" "no hint that would make it a second root"
+expect_no_file sgr-out "nothing written"
+
 finish

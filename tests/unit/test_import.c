@@ -851,12 +851,16 @@ static const struct bad bad_cases[] = {
      "migration directory has no 'metadata.yaml'",
      "/1_a",
      0},
-    {"sourcegraph without parents",
+    /* no parents: a root, and Sourcegraph refuses a second root */
+    {"sourcegraph two roots",
      NMIG_IMPORT_SOURCEGRAPH,
-     {{"1_a/up.sql", "SELECT 1;\n"}, {"1_a/metadata.yaml", "name: a\n"}},
-     NMIG_EINPUT,
-     "no 'parents' list",
-     "/1_a/metadata.yaml",
+     {{"1_a/up.sql", "SELECT 1;\n"},
+      {"1_a/metadata.yaml", "parents: []\n"},
+      {"2_b/up.sql", "SELECT 2;\n"},
+      {"2_b/metadata.yaml", "name: b\nparnets: [1]\n"}},
+     NMIG_EGRAPH,
+     "2 migrations have no parent: '1', '2'",
+     "/2_b/metadata.yaml",
      0},
     {"sourcegraph unclosed list",
      NMIG_IMPORT_SOURCEGRAPH,
@@ -873,14 +877,21 @@ static const struct bad bad_cases[] = {
      "parent 'abc' is not a migration id",
      "/1_a/metadata.yaml",
      1},
-    {"sourcegraph nested value",
+    {"sourcegraph nested value under a known key",
      NMIG_IMPORT_SOURCEGRAPH,
      {{"1_a/up.sql", "SELECT 1;\n"},
-      {"1_a/metadata.yaml", "parents: []\nextra:\n  key: value\n"}},
+      {"1_a/metadata.yaml", "parents: []\nname:\n  key: value\n"}},
      NMIG_EINPUT,
      "cannot read this line",
      "/1_a/metadata.yaml",
      3},
+    {"sourcegraph parent not a number",
+     NMIG_IMPORT_SOURCEGRAPH,
+     {{"1_a/up.sql", "SELECT 1;\n"}, {"1_a/metadata.yaml", "parent: x1\n"}},
+     NMIG_EINPUT,
+     "parent 'x1' is not a migration id",
+     "/1_a/metadata.yaml",
+     1},
     {"sourcegraph bad flag",
      NMIG_IMPORT_SOURCEGRAPH,
      {{"1_a/up.sql", "SELECT 1;\n"},
@@ -979,12 +990,19 @@ static void test_dbmate_options(void **state)
 		 "-- migrate:down\nSELECT 2;\n");
 	put_file(c, "src/2_b.sql",
 		 "--migrate:up   foo:bar transaction:true\nSELECT 1;\n");
+	put_file(c, "src/3_c.sql",
+		 "-- migrate:up transacton:false\nSELECT 1;\n");
 	assert_int_equal(nmig_import_read(&c->imp, scratch(c, "src"),
 					  NMIG_IMPORT_DBMATE, &c->diags),
 			 NMIG_OK);
-	assert_int_equal(c->imp.n, 2);
+	assert_int_equal(c->imp.n, 3);
 	assert_int_equal(c->imp.revs[0].transactional, 0);
 	assert_int_equal(c->imp.revs[1].transactional, 1);
+	/* a misspelt option is ignored, as dbmate ignores it: warned */
+	assert_int_equal(c->imp.revs[2].transactional, 1);
+	assert_true(has_diag(&c->diags, NMIG_SEV_WARNING, "/3_c.sql",
+			     "dbmate option 'transacton:false' ignored; did "
+			     "you mean 'transaction'?"));
 	assert_true(has_diag(&c->diags, NMIG_SEV_WARNING, "/1_a.sql",
 			     "only the up block has transaction:false"));
 	assert_true(has_diag(&c->diags, NMIG_SEV_WARNING, "/2_b.sql",
@@ -1025,6 +1043,79 @@ static void test_sourcegraph_names(void **state)
 	/* the parent id as written in the directory name, not in the list */
 	check_parents("17", c->imp.revs[1].parents, c->imp.revs[1].nparents);
 	check_roundtrip(c);
+}
+
+/*
+ * metadata.yaml read as Sourcegraph's loader reads it: `parent: N` (its
+ * older single-parent key) adds N to the parents; any other key, and what
+ * is nested under it, is ignored with a warning at its line that suggests
+ * a near known key; YAML 1.1 booleans.
+ */
+static void test_sourcegraph_keys(void **state)
+{
+	struct ctx *c = *state;
+	const struct nmig_diag *w = NULL;
+	size_t i, nwarn = 0;
+
+	put_file(c, "src/1/up.sql", "SELECT 1;\n");
+	put_file(c, "src/1/metadata.yaml", "name: root\nparents: []\n");
+	put_file(c, "src/2/up.sql", "SELECT 2;\n");
+	put_file(c, "src/2/metadata.yaml", "name: two\nparent: 1\n");
+	put_file(c, "src/3/up.sql", "SELECT 3;\n");
+	put_file(c, "src/3/metadata.yaml",
+		 "name: three\nparents: [2]\nparent: 1\nowner:\n  team: x\n"
+		 "  - y\n");
+	put_file(c, "src/4/up.sql", "CREATE INDEX CONCURRENTLY i ON t (a);\n");
+	put_file(c, "src/4/metadata.yaml",
+		 "parents: [3]\nparent: 3\ncreateIndexConcurently: yes\n"
+		 "createIndexConcurrently: yes\n");
+	assert_int_equal(nmig_import_read(&c->imp, scratch(c, "src"),
+					  NMIG_IMPORT_SOURCEGRAPH, &c->diags),
+			 NMIG_OK);
+	assert_int_equal(c->imp.n, 4);
+	check_parents("1", c->imp.revs[1].parents, c->imp.revs[1].nparents);
+	check_parents("2 1", c->imp.revs[2].parents, c->imp.revs[2].nparents);
+	/* the same edge in both keys is one parent */
+	check_parents("3", c->imp.revs[3].parents, c->imp.revs[3].nparents);
+	assert_int_equal(c->imp.revs[3].transactional, 0);
+	for (i = 0; i < c->diags.n; i++) {
+		if (c->diags.items[i].severity != NMIG_SEV_WARNING ||
+		    !strstr(c->diags.items[i].message, "unknown key"))
+			continue;
+		nwarn++;
+		if (strstr(c->diags.items[i].message, "createIndexConcurently"))
+			w = &c->diags.items[i];
+	}
+	/* 'owner' (line 4 of 3) and the misspelt key (line 3 of 4) */
+	assert_int_equal(nwarn, 2);
+	assert_non_null(w);
+	assert_int_equal(w->line, 3);
+	assert_non_null(strstr(w->file, "/4/metadata.yaml"));
+	assert_non_null(strstr(w->message, "did you mean "
+					   "'createIndexConcurrently'?"));
+	check_roundtrip(c);
+}
+
+/* diesel's metadata.toml: an unknown key is a warning at its line, with
+ * the known key it may mean; the revision keeps diesel's default. */
+static void test_diesel_unknown_key(void **state)
+{
+	struct ctx *c = *state;
+
+	put_file(c, "src/2019-01-01-000000_a/up.sql", "SELECT 1;\n");
+	put_file(c, "src/2019-01-01-000000_a/down.sql", "SELECT 2;\n");
+	put_file(c, "src/2019-01-01-000000_a/metadata.toml",
+		 "# tuned\nrun_in_transacton = false\nowner = \"me\"\n");
+	assert_int_equal(nmig_import_read(&c->imp, scratch(c, "src"),
+					  NMIG_IMPORT_DIESEL, &c->diags),
+			 NMIG_OK);
+	assert_int_equal(c->imp.n, 1);
+	assert_int_equal(c->imp.revs[0].transactional, 1);
+	assert_true(has_diag(&c->diags, NMIG_SEV_WARNING, "/metadata.toml",
+			     "unknown key 'run_in_transacton'; did you mean "
+			     "'run_in_transaction'?"));
+	assert_true(has_diag(&c->diags, NMIG_SEV_WARNING, "/metadata.toml",
+			     "unknown key 'owner' ignored"));
 }
 
 /* ---- the destination ---- */
@@ -1124,6 +1215,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_all_errors_reported, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_dbmate_options, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_sourcegraph_keys, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_diesel_unknown_key, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_sourcegraph_names, setup,
 					    teardown),
