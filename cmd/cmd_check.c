@@ -4,7 +4,8 @@
  * parser (syntax, transaction control, statements that cannot run in a
  * transaction), the revision graph, and the lint rules -- reported sorted
  * by file and line with a summary. A check is a list of stages that append
- * findings to one list; when a database URL is set, a last stage (db.h)
+ * findings to one list; with --db (never because a URL is set), a last
+ * stage (db.h)
  * adds the applied state's problems: drift, dirty rows, unknown applied
  * revisions, a set that is not ancestor-closed.
  */
@@ -192,7 +193,7 @@ static void check_lint(struct check_run *run)
 		nmig_diags_add_last_error(&run->diags, "lint");
 }
 
-/* Stage 5: with a database URL set, the applied state (see db.h). */
+/* Stage 5: with --db, the applied state (see db.h). */
 static void check_database(struct check_run *run)
 {
 	if (run->graph)
@@ -247,6 +248,9 @@ static const char *plural(size_t n, const char *one, const char *many)
 int cmd_check(struct nmig_global *g, int argc, char **argv)
 {
 	const struct nmig_opt opts[] = {
+	    {0, "db", NULL,
+	     "also check the database's applied state (drift, dirty, gaps)",
+	     NULL, &g->use_db, NULL, NULL},
 	    {0, "json", NULL,
 	     "print {revisions, errors, warnings, findings[]} as JSON", NULL,
 	     &g->json, NULL, NULL},
@@ -264,12 +268,13 @@ int cmd_check(struct nmig_global *g, int argc, char **argv)
 	    "('nmig lint --list-rules'; levels from 'lint.<rule>' lines\n"
 	    "in nmig.conf). Every finding is reported, sorted by file and "
 	    "line,\nthen a summary. Exits 3 when there is an error, 0 "
-	    "otherwise (warnings\ndo not fail). When a database URL is set "
-	    "(DATABASE_URL, url_env\nor .env), the applied state is checked "
-	    "too: drift, dirty rows,\nunknown applied revisions and gaps "
-	    "(exit 7 when only those fail).",
+	    "otherwise (warnings\ndo not fail). No database is touched, even "
+	    "when a URL is set. With\n--db the applied state of the database "
+	    "(DATABASE_URL, url_env or .env)\nis checked too: drift, dirty "
+	    "rows, unknown applied revisions and gaps\n(exit 7 when only "
+	    "those fail, 5 when the database cannot be reached).",
 	    opts,
-	    "nmig check\nnmig check --json | jq '.findings[]'",
+	    "nmig check\nnmig check --json | jq '.findings[]'\nnmig check --db",
 	};
 	struct check_run run;
 	struct stat st;
@@ -286,7 +291,14 @@ int cmd_check(struct nmig_global *g, int argc, char **argv)
 			      "name it with 'nmig --dir DIR check'");
 		return NMIG_EXIT_USAGE;
 	}
-	if (stat(g->cfg.dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+	if (stat(g->cfg.dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		nmig_errorf(g, "migrations directory '%s' is not a directory",
+			    g->cfg.dir);
+		nmig_hintf(g, "name the directory that holds the migrations "
+			      "with --dir or 'dir' in nmig.conf");
+		return NMIG_EXIT_INPUT;
+	}
+	if (stat(g->cfg.dir, &st) != 0) {
 		nmig_errorf(g, "migrations directory '%s' does not exist",
 			    g->cfg.dir);
 		nmig_hintf(g, "create it with 'nmig init', or name it with "

@@ -201,6 +201,8 @@ int cmd_graph(struct nmig_global *g, int argc, char **argv)
 	    {'r', "rev-range", "A:B",
 	     "only revisions after A (excluded) up to B (included)", &range,
 	     NULL, NULL, NULL},
+	    {0, "db", NULL, "colour the revisions by their state in the database",
+	     NULL, &g->use_db, NULL, NULL},
 	    {0},
 	};
 	const struct nmig_usage usage = {
@@ -210,15 +212,16 @@ int cmd_graph(struct nmig_global *g, int argc, char **argv)
 	    "(the\ndefault) or a Mermaid flowchart in a ```mermaid block, "
 	    "which GitHub\nrenders in pull requests and Markdown files. Edges "
 	    "go from parent to\nchild, newest at the top; heads have a double "
-	    "border (dot) or bars\n(Mermaid), merges are hexagons. With a "
-	    "database URL set and reachable,\nrevisions are coloured by state: "
+	    "border (dot) or bars\n(Mermaid), merges are hexagons. With --db "
+	    "(and the database reachable),\nrevisions are coloured by state: "
 	    "applied (green), current (darker\ngreen: applied, no applied "
 	    "child), pending (white), dirty (red).\n-r A:B limits the graph as "
 	    "in 'nmig history -r'.",
 	    opts,
 	    "nmig graph | dot -Tsvg > graph.svg\n"
 	    "nmig graph --format mermaid >> pr-description.md\n"
-	    "nmig graph -r 20261126091000:head",
+	    "nmig graph -r 20261126091000:head\n"
+	    "nmig graph --db --format mermaid",
 	};
 	struct gv_view v;
 	int rc;

@@ -178,9 +178,11 @@ int cmd_history(struct nmig_global *g, int argc, char **argv)
 	    {'v', "verbose", NULL,
 	     "also print paths, checksums and transaction mode", NULL, &verbose,
 	     NULL, NULL},
-	    {0, "graph", NULL,
-	     "draw the graph with lanes (and the database's marks)", NULL,
-	     &graph_view, NULL, NULL},
+	    {0, "graph", NULL, "draw the graph with lanes", NULL, &graph_view,
+	     NULL, NULL},
+	    {0, "db", NULL,
+	     "mark the revisions with their state in the database",
+	     NULL, &g->use_db, NULL, NULL},
 	    {0, "json", NULL, "print a JSON array, newest first", NULL,
 	     &g->json, NULL, NULL},
 	    {0},
@@ -196,12 +198,17 @@ int cmd_history(struct nmig_global *g, int argc, char **argv)
 	    "and each is any target (id, prefix, head...).\n--graph draws "
 	    "the revisions with lanes, newest first, as 'git log\n--graph' "
 	    "does: '*' is a revision, '|' '/' '\\' its edges; a parent "
-	    "outside\nthe range ends its lane.",
+	    "outside\nthe range ends its lane. No database is touched unless "
+	    "--db is given:\nthen the revisions are marked (applied), "
+	    "(current), (pending) or\n(dirty) from the database named by "
+	    "the URL variable (or .env); a\ndatabase that cannot be read is "
+	    "a warning, and the files are shown.",
 	    opts,
 	    "nmig history\n"
 	    "nmig history -r 20261126091000:head --verbose\n"
 	    "nmig history -r :20261126092000 --json\n"
-	    "nmig history --graph",
+	    "nmig history --graph\n"
+	    "nmig history --db",
 	};
 	struct nmig_revset set;
 	struct nmig_graph *graph = NULL;

@@ -316,9 +316,9 @@ static int ensure_config(struct nmig_global *g, const char *format,
 }
 
 /*
- * The default selection when the URL variable is set: revisions the
- * database has applied are history (1), the pending ones strict (2).
- * Returns 1 when sel was filled; 0 when no URL is set, or with a warning
+ * The selection of lint --db: revisions the database has applied are
+ * history (1), the pending ones strict (2). Returns 1 when sel was
+ * filled; 0 without --db, or with a warning
  * when the database cannot be read (the caller then lints everything).
  */
 static int pending_from_db(struct nmig_global *g, struct nmig_graph *graph,
@@ -331,8 +331,9 @@ static int pending_from_db(struct nmig_global *g, struct nmig_graph *graph,
 	if (rc < 0) {
 		nmig_warnf(g, "cannot read the applied revisions: %s",
 			   nmig_error_last()->message);
-		nmig_hintf(g, "every revision gets every rule; use --all to "
-			      "skip the database, or --since REV");
+		nmig_hintf(g, "every revision gets every rule; without --db "
+			      "the database is not asked, or use --since "
+			      "REV");
 	} else if (rc == 1) {
 		for (i = 0; i < n; i++) {
 			sel[i] = db.report.mark[i] ? 1 : 2;
@@ -469,9 +470,11 @@ int cmd_lint(struct nmig_global *g, int argc, char **argv)
 	     &format, NULL, NULL, NULL},
 	    {0, "since", "REV", "only revisions after REV get every rule",
 	     &since, NULL, NULL, NULL},
-	    {0, "all", NULL,
-	     "every revision gets every rule (the database is not asked)", NULL,
+	    {0, "all", NULL, "every revision gets every rule (the default)", NULL,
 	     &all, NULL, NULL},
+	    {0, "db", NULL,
+	     "only the revisions the database has not applied get every rule",
+	     NULL, &g->use_db, NULL, NULL},
 	    {0, "rule", "NAME=LEVEL",
 	     "set a rule to error, warning or off (repeatable)", NULL, NULL,
 	     on_rule, &rules},
@@ -484,18 +487,18 @@ int cmd_lint(struct nmig_global *g, int argc, char **argv)
 	    "[REV...]",
 	    "Check migrations for operations that lock or rewrite big "
 	    "tables, break\nrunning clients, or leak credentials, by walking "
-	    "PostgreSQL's parse tree.\nThe revisions the database (the "
-	    "URL variable, when set) has not\napplied are held to every "
-	    "rule; without a database, or with --all,\nevery revision; with "
-	    "--since only the newer ones. The others are\nhistory: only the "
-	    "credential rules apply. REV arguments lint just\nthose. "
+	    "PostgreSQL's parse tree.\nEvery revision is held to every rule; "
+	    "with --since only the newer ones,\nwith --db only those the "
+	    "database (the URL variable, or .env) has not\napplied; no "
+	    "database is touched without --db. The others are history:\nonly "
+	    "the credential rules apply. REV arguments lint just those. "
 	    "'lint.<rule> = error|warning|off' in nmig.conf\nand "
 	    "--rule change levels; '-- nmig:lint-ignore <rule>' in a file's "
 	    "header\nsilences a rule there. Exit status: 1 when an error "
 	    "remains, 3 when a\nfile cannot be parsed, 0 otherwise. Rules: "
 	    "docs/lint.md.",
 	    opts,
-	    "nmig lint\nnmig lint --all\nnmig lint --since 20261126120000\n"
+	    "nmig lint\nnmig lint --db\nnmig lint --since 20261126120000\n"
 	    "nmig lint --format github\nnmig lint --rule prefer-text=off "
 	    "20261201093000\nnmig lint --list-rules",
 	};
@@ -528,6 +531,14 @@ int cmd_lint(struct nmig_global *g, int argc, char **argv)
 		nmig_errorf(g, "'--all' excludes '--since' and revision "
 			       "arguments");
 		nmig_hintf(g, "--all lints every revision strictly");
+		rc = NMIG_EXIT_USAGE;
+		goto cleanup;
+	}
+	if (g->use_db && (all || since || argc > 1)) {
+		nmig_errorf(g, "'--db' excludes '--all', '--since' and "
+			       "revision arguments");
+		nmig_hintf(g, "--db takes the revisions to hold to every rule "
+			      "from the database");
 		rc = NMIG_EXIT_USAGE;
 		goto cleanup;
 	}

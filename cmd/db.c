@@ -250,8 +250,10 @@ int db_attach(struct nmig_db *db, struct nmig_global *g,
 		db->connect_timeout_ms = DB_ATTACH_CONNECT_MS;
 	db->graph = graph;
 	db->borrowed_graph = 1;
-	err = db_find_url(db->g, &url);
-	if (err || !url)
+	if (!g->use_db)
+		return 0;
+	err = nmig_dsn_require(g->cfg.root, g->cfg.url_env, &url);
+	if (err)
 		return err;
 	err = open_conn(db, url);
 	if (!err)

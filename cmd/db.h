@@ -172,12 +172,14 @@ int db_find_url(struct nmig_global *g, const char **url);
 int db_connect(struct nmig_db *db);
 
 /*
- * The database side of an offline command (history, check): when the URL
- * variable is set (in the environment or .env), connect without the lock
- * and read the version table against graph, which stays the caller's.
- * Returns 1 when db->state and db->report were read, 0 when no URL is set,
- * or a negative NMIG_E* code with the last error set (nothing printed but
- * connection warnings). The database only adds to what these commands show,
+ * The database side of an offline command (check, history, lint, graph):
+ * only when the command was given --db (g->use_db), connect without the
+ * lock to the URL variable's database (in the environment or .env, else
+ * libpq's variables) and read the version table against graph, which stays
+ * the caller's. A URL that is merely set is never used. Returns 1 when
+ * db->state and db->report were read, 0 without --db, or a negative NMIG_E*
+ * code with the last error set (NMIG_ECONNECT "no database URL" when --db
+ * finds none; nothing printed but connection warnings). The database only adds to what these commands show,
  * so transient connection failures are retried for at most
  * DB_ATTACH_CONNECT_MS, not the full connect_timeout. Release db with
  * db_release in every case.
@@ -187,21 +189,21 @@ int db_attach(struct nmig_db *db, struct nmig_global *g,
 	      struct nmig_graph *graph);
 
 /*
- * history's applied marks: when the URL variable is set, read the applied
- * set into *applied and return 1 (release it with nmig_applied_release);
- * 0 when no URL is set, or when the database cannot be read (a warning
+ * history's applied marks (history --db): read the applied set into
+ * *applied and return 1 (release it with nmig_applied_release); 0 without
+ * --db, or when the database cannot be read (a warning
  * says why: history still works from the files).
  */
 int db_applied_marks(struct nmig_global *g, struct nmig_graph *graph,
 		     struct nmig_applied *applied);
 
 /*
- * check's database stage: when the URL variable is set, read the version
+ * check's database stage (check --db): read the version
  * table against graph and add an error finding for every drifted, dirty
  * and unknown row and for an applied set that is not ancestor-closed
  * (rules db-drift, db-dirty, db-unknown, db-not-closed); a failure to
  * connect or read is one db-connect error. Returns how many errors were
- * added (0 when no URL is set) and their exit code in *exit_code.
+ * added (0 without --db) and their exit code in *exit_code.
  */
 size_t db_check_stage(struct nmig_global *g, struct nmig_graph *graph,
 		      struct nmig_diags *diags, int *exit_code);

@@ -43,6 +43,9 @@ struct nmig_global {
 	int verbose;		/* -v (repeatable) */
 	int json;		/* --json */
 	int no_cache;		/* --no-cache: run without the plan cache */
+	int use_db;		/* --db of check, history, lint, graph: the
+				 * offline commands ask the database only
+				 * when told to */
 	int color;		/* NMIG_COLOR_* bits: which streams get colour */
 	struct nmig_config cfg;	/* loaded before commands that need it */
 	const struct nmig_cmd *cmd;	/* the command that runs, or NULL */

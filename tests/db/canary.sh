@@ -67,7 +67,8 @@ echo 'DROP INDEX CONCURRENTLY IF EXISTS canary_tasks_user_idx;' \
 
 export DATABASE_URL=$URL
 cd "$proj" || exit 1
-crun 0 "check (files only and database)" check
+crun 0 "check (files only)" check
+crun 0 "check --db (files and database)" check --db
 crun 0 "-v upgrade --dry-run" -v upgrade --dry-run
 crun 0 "--json upgrade --dry-run" --json upgrade --dry-run
 # Offline SQL (--sql) comes with the offline emitter; without it the
@@ -87,13 +88,13 @@ crun 0 "current --verbose" current --verbose
 crun 0 "-v current" -v current
 crun 0 "--json current" --json current
 crun 0 "history" history
-crun 0 "-v history" -v history
+crun 0 "-v history --db" -v history --db
 crun 0 "heads" heads
 crun 0 "branches" branches
 crun 0 "show 20261202000002" show 20261202000002
-crun 0 "check (everything applied)" check
-crun 0 "-v check" -v check
-crun 0 "--json check" --json check
+crun 0 "check --db (everything applied)" check --db
+crun 0 "-v check --db" -v check --db
+crun 0 "--json check --db" --json check --db
 crun 0 "-v downgrade --dry-run base" -v downgrade --dry-run base
 crun 0 "-v downgrade -1" -v downgrade -1
 crun 0 "--json downgrade 20261202000001" --json downgrade 20261202000001

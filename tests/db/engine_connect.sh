@@ -58,7 +58,7 @@ fi
 # history only adds applied marks from the database: a server that is down
 # costs it a short retry window (DB_ATTACH_CONNECT_MS), not connect_timeout.
 start=$(date +%s%N)
-DATABASE_URL="postgres://postgres:$pw@127.0.0.1:1/$name" run_nmig history
+DATABASE_URL="postgres://postgres:$pw@127.0.0.1:1/$name" run_nmig history --db
 elapsed=$((($(date +%s%N) - start) / 1000000))
 expect_rc 0 "history with the server down"
 expect_err_contains "warning: cannot read the applied revisions" "history says it shows the files only"

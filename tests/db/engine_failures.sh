@@ -112,7 +112,10 @@ expect_err_contains "applied revision '0002' was edited after it was applied" "d
 expect_err_contains "0002: migrations/0002_second.up.sql" "drift lists revision and file"
 expect_err_contains "nmig repair --checksums" "drift hint"
 run_nmig check
-expect_rc 7 "check reports drift with a URL set"
+expect_rc 0 "check without --db does not ask the database: no drift finding"
+expect_err_lacks "[db-drift]" "no database finding without --db"
+run_nmig check --db
+expect_rc 7 "check --db reports drift"
 expect_err_contains "applied revision '0002' was edited after it was applied" "check names the drift"
 expect_err_contains "[db-drift]" "the drift rule"
 run_nmig current
@@ -126,11 +129,19 @@ expect_eq "$(exists fail t6)" t "the pending migration ran"
 run_nmig repair
 expect_rc 0 "repair --checksums (the default)"
 expect_out_contains "re-recorded checksums of 0002 (migrations/0002_second.up.sql)" "repair lists each revision"
-run_nmig check
-expect_rc 0 "check passes with a consistent database"
+run_nmig check --db
+expect_rc 0 "check --db passes with a consistent database"
 DATABASE_URL="postgres://postgres:$NMIG_PG_PASSWORD@127.0.0.1:1/x" run_nmig check --json
-expect_rc 5 "check cannot reach the database"
+expect_rc 0 "check without --db never fails for an unreachable server"
+expect_out_lacks '"db-connect"' "and does not try it"
+DATABASE_URL="postgres://postgres:wrong-password@127.0.0.1:$PGPORT/x" run_nmig check
+expect_rc 0 "nor for a wrong password"
+DATABASE_URL="postgres://postgres:$NMIG_PG_PASSWORD@127.0.0.1:1/x" run_nmig check --json --db
+expect_rc 5 "check --db cannot reach the database"
 expect_out_contains '"rule": "db-connect"' "the connection failure is a finding"
+DATABASE_URL= PGHOST= PGHOSTADDR= PGPORT= PGUSER= PGSERVICE= PGDATABASE= run_nmig check --db
+expect_rc 5 "check --db without any database URL"
+expect_err_contains "no database URL" "says there is none"
 run_nmig upgrade
 expect_rc 0 "no drift after repair"
 expect_out_contains "nothing to do" "nothing left"
@@ -142,7 +153,7 @@ psql_q fail "delete from schema_version where revision = '0003'" >/dev/null
 run_nmig upgrade
 expect_rc 7 "an applied set that is not ancestor-closed"
 expect_err_contains "'0004' is applied but its parent '0003' is not" "the gap is named"
-run_nmig check
+run_nmig check --db
 expect_rc 7 "check reports a gap"
 expect_err_contains "[db-not-closed]" "the gap rule"
 run_nmig current
@@ -174,7 +185,7 @@ run_nmig upgrade
 expect_rc 7 "an unknown applied revision refuses upgrade"
 expect_err_contains "'7777'" "the unknown revision is named"
 expect_err_contains "nmig stamp --purge" "the hint names stamp --purge"
-run_nmig check
+run_nmig check --db
 expect_rc 7 "check reports the unknown revision"
 expect_err_contains "revision '7777' applied, which has no migration file" "check names it"
 run_nmig stamp head
@@ -226,7 +237,7 @@ expect_err_contains "nosuchcolumn" "the recorded error is shown"
 expect_err_contains "nmig repair --mark-applied 0002" "the hint names repair"
 run_nmig downgrade base
 expect_rc 7 "a dirty row blocks downgrade too"
-run_nmig check
+run_nmig check --db
 expect_rc 3 "check: lint errors in these files win over the state (exit 3)"
 expect_err_contains "[db-dirty]" "the dirty rule"
 run_nmig current

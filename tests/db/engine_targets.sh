@@ -39,7 +39,10 @@ expect_out_matches '^upgraded 2 revisions in [0-9.]+ s; at 20261126091000$' "sum
 expect_eq "$(applied ex)" "20261126090000 20261126091000" "closure of the full id applied"
 
 run_nmig history
-expect_rc 0 "history with a database URL"
+expect_rc 0 "history with a database URL and no --db"
+expect_out_lacks "(applied)" "a URL alone does not make history ask the database"
+run_nmig history --db
+expect_rc 0 "history --db"
 expect_out_contains "20261126090000 -> 20261126091000 (current), create tasks" "history marks the current revision"
 expect_out_contains "<base> -> 20261126090000 (branchpoint) (applied), create users" "history marks applied revisions"
 expect_out_contains "20261126093000 -> 20261126094000 (head), add task due date" "pending revisions are unmarked"

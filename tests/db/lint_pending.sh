@@ -39,7 +39,7 @@ export DATABASE_URL
 rule="[require-concurrent-index-creation]"
 
 ### nothing applied yet: everything is pending, everything strict
-run_nmig lint
+run_nmig lint --db
 expect_rc 1 "nothing applied: both index revisions are errors"
 expect_out_contains "002_items_name_index.up.sql:3:1: error:" "002 is linted strictly"
 expect_out_contains "003_items_id_name_index.up.sql:3:1: error:" "003 is linted strictly"
@@ -50,16 +50,16 @@ run_nmig upgrade 002
 expect_rc 0 "apply 001 and 002"
 
 ### the default: pending revisions only
-run_nmig lint
+run_nmig lint --db
 expect_rc 1 "003 is pending and still an error"
 expect_out_lacks "002_items_name_index.up.sql" "applied 002 is history"
 expect_out_contains "003_items_id_name_index.up.sql:3:1: error: " "pending 003 is strict"
 expect_out_contains "$rule" "the rule is named"
 expect_out_contains "1 error, 1 warning in 3 revisions" "summary: three revisions read (003's down file drops its index plainly)"
 expect_err_contains "1 revision pending on postgres@127.0.0.1:$PGPORT/$name gets every rule; 2 applied are history" "the selection is explained"
-run_nmig -q lint
+run_nmig -q lint --db
 expect_err_lacks "pending on" "-q drops the explanation"
-run_nmig --json lint
+run_nmig --json lint --db
 expect_rc 1 "--json lint with a database"
 if command -v python3 >/dev/null 2>&1; then
 	if python3 -c '
@@ -78,9 +78,18 @@ sys.exit(0 if ok and d["errors"] == 1 and d["revisions"] == 3 else 1)
 else
 	echo "SKIP (not counted): python3 is missing: --json output not parsed" >&2
 fi
-run_nmig lint --format github
+run_nmig lint --format github --db
 expect_out_contains "::error file=migrations/003_items_id_name_index.up.sql" "github annotations for the pending revision"
 expect_out_lacks "002_items_name_index" "no annotation for history"
+
+### a URL alone does not make lint ask the database
+run_nmig lint
+expect_rc 1 "without --db every revision is strict"
+expect_out_contains "002_items_name_index.up.sql:3:1: error:" "without --db, applied 002 is strict too"
+expect_err_lacks "pending on" "without --db the database is not asked"
+run_nmig lint --db --all
+expect_rc 2 "--db with --all"
+expect_err_contains "'--db' excludes '--all', '--since' and revision arguments" "says why"
 
 ### --all, --since and REV arguments decide without the database
 run_nmig lint --all
@@ -103,7 +112,7 @@ expect_rc 2 "--all with a revision"
 ### everything applied: nothing strict
 run_nmig upgrade
 expect_rc 0 "apply 003"
-run_nmig lint
+run_nmig lint --db
 expect_rc 0 "everything applied: clean"
 expect_out_contains "0 errors, 0 warnings in 3 revisions" "three revisions read as history"
 expect_err_contains "0 revisions pending on" "none pending"
@@ -113,11 +122,11 @@ expect_err_contains "0 revisions pending on" "none pending"
 	DB_PASSED=0 DB_FAILED=0
 	url=$DATABASE_URL
 	unset DATABASE_URL
-	OTHER_DB=$url run_nmig --url-env OTHER_DB lint
+	OTHER_DB=$url run_nmig --url-env OTHER_DB lint --db
 	expect_rc 0 "--url-env names the variable"
 	expect_err_contains "0 revisions pending on" "the database was asked"
 	printf 'DATABASE_URL=%s\n' "$url" >.env
-	run_nmig lint
+	run_nmig lint --db
 	expect_rc 0 "the URL from .env"
 	expect_err_contains "0 revisions pending on" "the database in .env was asked"
 	rm .env
@@ -127,10 +136,13 @@ expect_err_contains "0 revisions pending on" "none pending"
 
 ### an unreachable database: a warning, and every revision is strict
 printf 'connect_timeout = 300ms\n' >nmig.conf
-DATABASE_URL="postgres://postgres:$NMIG_PG_PASSWORD@127.0.0.1:1/$name" run_nmig lint
+DATABASE_URL="postgres://postgres:$NMIG_PG_PASSWORD@127.0.0.1:1/$name" run_nmig lint --db
 expect_rc 1 "unreachable database: everything linted"
 expect_err_contains "warning: cannot read the applied revisions: cannot connect to 'postgres@127.0.0.1:1/$name'" "the warning says why"
-expect_err_contains "--all" "the hint names --all"
+expect_err_contains "without --db the database is not asked" "the hint says --db asked it"
+DATABASE_URL="postgres://postgres:$NMIG_PG_PASSWORD@127.0.0.1:1/$name" run_nmig lint
+expect_rc 1 "no --db: the unreachable database is not asked"
+expect_err_lacks "cannot read the applied revisions" "no warning without --db"
 expect_out_contains "002_items_name_index.up.sql:3:1: error:" "002 is strict"
 expect_out_contains "003_items_id_name_index.up.sql:3:1: error:" "003 is strict"
 rm nmig.conf
