@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "error.h"
+#include "hashmap.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -29,8 +30,7 @@ struct nmig_graph {
 	const struct nmig_revision **revs; /* by plan position */
 	size_t *poff, *par; /* parents of i: par[poff[i] .. poff[i + 1]) */
 	size_t *coff, *chi; /* children, likewise */
-	size_t *slots;	    /* hash table: plan position + 1; 0 empty */
-	size_t mask;	    /* table size - 1 (a power of two) */
+	struct nmig_hashmap ids; /* id -> plan position */
 	size_t *heads, nheads;
 	size_t *bases, nbases;
 	size_t *branch, nbranch;
@@ -46,8 +46,7 @@ struct build {
 	struct nmig_diags *diags;
 	int failed; /* a graph problem was reported */
 	size_t n;
-	size_t *slots; /* original index + 1; 0 empty */
-	size_t mask;
+	struct nmig_hashmap ids; /* id -> original index */
 	unsigned char *dup;  /* 1: duplicate id, left out of the graph */
 	size_t *eoff, *edge; /* resolved parents, original indices */
 	size_t *indeg;	     /* parents not yet placed (Kahn) */
@@ -56,53 +55,14 @@ struct build {
 	size_t nordered;
 };
 
-/* FNV-1a: cheap and good enough for revision ids. */
-static size_t hash_id(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	while (*s) {
-		h ^= (unsigned char)*s++;
-		h *= 1099511628211ULL;
-	}
-	return (size_t)(h ^ (h >> 29));
-}
-
-/* The slot holding id, or the empty slot where it would go. */
-static size_t probe(const size_t *slots, size_t mask,
-		    const struct nmig_revision *const *byslot,
-		    const struct nmig_revision *revs, const char *id)
-{
-	size_t h = hash_id(id) & mask;
-
-	while (slots[h]) {
-		const struct nmig_revision *r =
-		    byslot ? byslot[slots[h] - 1] : &revs[slots[h] - 1];
-
-		if (strcmp(r->id, id) == 0)
-			break;
-		h = (h + 1) & mask;
-	}
-	return h;
-}
-
 /* Original index of the revision with this id, or SIZE_MAX. */
 static size_t build_lookup(const struct build *b, const char *id)
 {
-	size_t h = probe(b->slots, b->mask, NULL, b->set->revs, id);
+	size_t i;
 
-	return b->slots[h] ? b->slots[h] - 1 : SIZE_MAX;
+	return nmig_hashmap_get(&b->ids, id, &i) ? i : SIZE_MAX;
 }
 
-/* A table size: a power of two at least twice n. */
-static size_t table_size(size_t n)
-{
-	size_t cap = 16;
-
-	while (cap < 2 * n)
-		cap *= 2;
-	return cap;
-}
 
 static int oom(void)
 {
@@ -161,17 +121,14 @@ static int hash_ids(struct build *b)
 	const struct nmig_revision *revs = b->set->revs;
 	size_t i;
 
-	b->mask = table_size(b->n) - 1;
-	b->slots = calloc(b->mask + 1, sizeof(*b->slots));
 	b->dup = calloc(b->n ? b->n : 1, 1);
-	if (!b->slots || !b->dup)
+	if (!b->dup || nmig_hashmap_reserve(&b->ids, b->n))
 		return oom();
 	for (i = 0; i < b->n; i++) {
-		size_t h = probe(b->slots, b->mask, NULL, revs, revs[i].id);
+		size_t at;
 
-		if (b->slots[h]) {
-			const struct nmig_revision *first =
-			    &revs[b->slots[h] - 1];
+		if (nmig_hashmap_put(&b->ids, revs[i].id, i, &at)) {
+			const struct nmig_revision *first = &revs[at];
 
 			b->dup[i] = 1;
 			problemf(b, "graph-duplicate", revs[i].up.path,
@@ -183,7 +140,6 @@ static int hash_ids(struct build *b)
 				 revs[i].up.path ? revs[i].up.path : "?");
 			continue;
 		}
-		b->slots[h] = i + 1;
 	}
 	return NMIG_OK;
 }
@@ -535,12 +491,9 @@ static int finish(struct build *b, struct nmig_graph *g)
 		for (k = g->coff[i]; k < g->coff[i + 1]; k++)
 			g->par[fill[g->chi[k]]++] = i;
 
-	g->mask = b->mask;
-	g->slots = b->slots;
-	b->slots = NULL;
-	for (i = 0; i <= g->mask; i++)
-		if (g->slots[i])
-			g->slots[i] = pos[g->slots[i] - 1] + 1;
+	g->ids = b->ids;
+	memset(&b->ids, 0, sizeof(b->ids));
+	nmig_hashmap_renumber(&g->ids, pos);
 
 	if ((rc = collect(g->coff, n, is_zero, &g->heads, &g->nheads)) ||
 	    (rc = collect(g->poff, n, is_zero, &g->bases, &g->nbases)) ||
@@ -558,7 +511,7 @@ cleanup:
 
 static void build_release(struct build *b)
 {
-	free(b->slots);
+	nmig_hashmap_release(&b->ids);
 	free(b->dup);
 	free(b->eoff);
 	free(b->edge);
@@ -618,7 +571,7 @@ void nmig_graph_free(struct nmig_graph *g)
 	free(g->par);
 	free(g->coff);
 	free(g->chi);
-	free(g->slots);
+	nmig_hashmap_release(&g->ids);
 	free(g->heads);
 	free(g->bases);
 	free(g->branch);
@@ -638,12 +591,9 @@ const struct nmig_revision *nmig_graph_rev(const struct nmig_graph *g, size_t i)
 
 long nmig_graph_find(const struct nmig_graph *g, const char *id)
 {
-	size_t h;
+	size_t i;
 
-	if (!id)
-		return -1;
-	h = probe(g->slots, g->mask, g->revs, NULL, id);
-	return g->slots[h] ? (long)(g->slots[h] - 1) : -1;
+	return nmig_hashmap_get(&g->ids, id, &i) ? (long)i : -1;
 }
 
 const size_t *nmig_graph_parents(const struct nmig_graph *g, size_t i,

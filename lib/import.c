@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "config.h"
 #include "error.h"
+#include "hashmap.h"
 #include "revfile.h"
 #include "sqlscript.h"
 
@@ -2058,54 +2059,33 @@ static int order_linear(struct reader *r)
 	return NMIG_OK;
 }
 
-/* An open-addressing map from number_key ids to item indexes. */
-struct idmap {
-	size_t *slot; /* index + 1; 0 = empty */
-	size_t mask;
-};
-
-/* FNV-1a of a NUL-terminated string. */
-static size_t hash_str(const char *s)
+/* Map every item by its dup_key, its number_key (unique by then). */
+static int idmap_build(struct nmig_hashmap *m, const struct item *items,
+		       size_t n)
 {
-	size_t h = 14695981039346656037ULL & (size_t)-1;
+	size_t i;
 
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * (size_t)1099511628211ULL;
-	return h;
-}
-
-/* Map every item by its dup_key (ids are unique by then). */
-static int idmap_build(struct idmap *m, const struct item *items, size_t n)
-{
-	size_t cap = 16, i, h;
-
-	while (cap < 2 * n)
-		cap *= 2;
-	m->slot = calloc(cap, sizeof(*m->slot));
-	if (!m->slot)
+	if (nmig_hashmap_reserve(m, n))
 		return oom();
-	m->mask = cap - 1;
-	for (i = 0; i < n; i++) {
-		h = hash_str(items[i].dup_key) & m->mask;
-		while (m->slot[h])
-			h = (h + 1) & m->mask;
-		m->slot[h] = i + 1;
-	}
+	for (i = 0; i < n; i++)
+		if (nmig_hashmap_put(m, items[i].dup_key, i, NULL) ==
+		    NMIG_ENOMEM)
+			return oom();
 	return NMIG_OK;
 }
 
-/* Index of the item whose number_key is key, or -1. */
-static long idmap_find(const struct idmap *m, const struct item *items,
-		       const char *key)
+/* Index of the item whose number_key is that of id (digits), or -1. */
+static long idmap_find(const struct nmig_hashmap *m, const char *id)
 {
-	size_t h = hash_str(key) & m->mask;
+	char *key = number_key(id, strlen(id));
+	size_t at;
+	long found;
 
-	while (m->slot[h]) {
-		if (strcmp(items[m->slot[h] - 1].dup_key, key) == 0)
-			return (long)(m->slot[h] - 1);
-		h = (h + 1) & m->mask;
-	}
-	return -1;
+	if (!key)
+		return -2;
+	found = nmig_hashmap_get(m, key, &at) ? (long)at : -1;
+	free(key);
+	return found;
 }
 
 /* A binary min-heap of item indexes by order. */
@@ -2193,24 +2173,147 @@ static int sg_single_root(struct reader *r)
 }
 
 /*
+ * Resolve item i's `parents` ids to the ids of the items they name (into
+ * its rev.parents), counting each edge in nkids[parent] and indeg[i]. A
+ * parent that is no migration, the item itself, or one listed twice is
+ * recorded as an error and left out. NMIG_OK or NMIG_ENOMEM.
+ */
+static int sg_resolve_parents(struct reader *r, const struct nmig_hashmap *map,
+			      size_t i, size_t *nkids, size_t *indeg)
+{
+	struct item *it = &r->items[i];
+	size_t j, k;
+	long at;
+
+	it->rev.parents =
+	    calloc(it->nsrc_parents ? it->nsrc_parents : 1, sizeof(char *));
+	if (!it->rev.parents)
+		return oom();
+	for (j = 0; j < it->nsrc_parents; j++) {
+		at = idmap_find(map, it->src_parents[j]);
+		if (at == -2)
+			return oom();
+		if (at < 0) {
+			fail(r, NMIG_EINPUT, it->meta, it->parents_line, NULL,
+			     "each parent must be the id of a migration "
+			     "directory beside this one",
+			     "parent '%s' is not a migration in '%s'",
+			     it->src_parents[j], r->src);
+			continue;
+		}
+		if ((size_t)at == i) {
+			fail(r, NMIG_EINPUT, it->meta, it->parents_line, NULL,
+			     NULL, "migration '%s' lists itself as a parent",
+			     it->src_parents[j]);
+			continue;
+		}
+		for (k = 0; k < it->rev.nparents; k++)
+			if (strcmp(it->rev.parents[k], r->items[at].rev.id) ==
+			    0)
+				break;
+		if (k < it->rev.nparents) {
+			fail(r, NMIG_EINPUT, it->meta, it->parents_line, NULL,
+			     NULL, "parent '%s' is listed twice",
+			     it->src_parents[j]);
+			continue;
+		}
+		it->rev.parents[it->rev.nparents] = strdup(r->items[at].rev.id);
+		if (!it->rev.parents[it->rev.nparents])
+			return oom();
+		it->rev.nparents++;
+		nkids[at]++;
+		indeg[i]++;
+	}
+	return NMIG_OK;
+}
+
+/* kids[p]: the items that have p as a parent (nkids[p] of them). */
+static int sg_children(struct reader *r, const struct nmig_hashmap *map,
+		       size_t **kids, size_t *nkids)
+{
+	size_t i, j, n = r->n;
+	long at;
+
+	for (i = 0; i < n; i++) {
+		kids[i] = malloc((nkids[i] ? nkids[i] : 1) * sizeof(**kids));
+		if (!kids[i])
+			return oom();
+		nkids[i] = 0;
+	}
+	for (i = 0; i < n; i++)
+		for (j = 0; j < r->items[i].rev.nparents; j++) {
+			at = idmap_find(map, r->items[i].rev.parents[j]);
+			if (at == -2)
+				return oom();
+			kids[at][nkids[at]++] = i;
+		}
+	return NMIG_OK;
+}
+
+/* The cycle left when the sort stops early: its members (indeg > 0). */
+static void sg_report_cycle(struct reader *r, const size_t *indeg)
+{
+	struct nmig_buf ids = NMIG_BUF_INIT;
+	const char *file = NULL;
+	size_t i, k;
+
+	for (i = 0, k = 0; i < r->n; i++) {
+		if (!indeg[i])
+			continue;
+		if (!file)
+			file = r->items[i].meta;
+		if (k++ < 20)
+			nmig_buf_printf(&ids, "%s'%s'", k > 1 ? ", " : "",
+					r->items[i].rev.id);
+	}
+	if (k > 20)
+		nmig_buf_printf(&ids, " and %zu more", k - 20);
+	fail(r, NMIG_EGRAPH, file, 0, NULL,
+	     "a migration cannot be its own ancestor: fix the parents lists",
+	     "the parents lists make a cycle through %s",
+	     ids.oom ? "several revisions" : ids.ptr);
+	nmig_buf_release(&ids);
+}
+
+/*
+ * Kahn's sort of the items into order (parents first, ties by id through
+ * the heap); returns how many were placed (fewer than n: a cycle).
+ */
+static size_t sg_sort(struct reader *r, size_t **kids, const size_t *nkids,
+		      size_t *indeg, struct heap *heap, size_t *order)
+{
+	size_t i, j, done = 0;
+
+	for (i = 0; i < r->n; i++)
+		if (!indeg[i])
+			heap_push(heap, i);
+	while (heap->n) {
+		i = heap_pop(heap);
+		order[done++] = i;
+		for (j = 0; j < nkids[i]; j++)
+			if (--indeg[kids[i][j]] == 0)
+				heap_push(heap, kids[i][j]);
+	}
+	return done;
+}
+
+/*
  * Sourcegraph: resolve the `parents` lists to ids, then put the items in
  * topological order (parents first, ties by id, as nmig plans) so that a
  * cycle is found here, naming its members.
  */
 static int order_sourcegraph(struct reader *r)
 {
-	struct idmap map = {0};
+	struct nmig_hashmap map = NMIG_HASHMAP_INIT;
 	struct heap heap = {0};
 	size_t *indeg = NULL, *order = NULL, **kids = NULL, *nkids = NULL;
-	size_t i, j, k, n = r->n, done = 0;
+	size_t i, n = r->n;
 	struct item *sorted = NULL;
-	char *key = NULL;
-	long at;
 	int rc;
 
 	rc = idmap_build(&map, r->items, n);
 	if (rc)
-		return rc;
+		goto cleanup;
 	indeg = calloc(n, sizeof(*indeg));
 	nkids = calloc(n, sizeof(*nkids));
 	kids = calloc(n, sizeof(*kids));
@@ -2221,121 +2324,16 @@ static int order_sourcegraph(struct reader *r)
 		rc = oom();
 		goto cleanup;
 	}
-	for (i = 0; i < n; i++) {
-		struct item *it = &r->items[i];
-
-		it->rev.parents = calloc(
-		    it->nsrc_parents ? it->nsrc_parents : 1, sizeof(char *));
-		if (!it->rev.parents) {
-			rc = oom();
-			goto cleanup;
-		}
-		for (j = 0; j < it->nsrc_parents; j++) {
-			key = number_key(it->src_parents[j],
-					 strlen(it->src_parents[j]));
-			if (!key) {
-				rc = oom();
-				goto cleanup;
-			}
-			at = idmap_find(&map, r->items, key);
-			free(key);
-			key = NULL;
-			if (at < 0) {
-				fail(
-				    r, NMIG_EINPUT, it->meta, it->parents_line,
-				    NULL,
-				    "each parent must be the id of a migration "
-				    "directory beside this one",
-				    "parent '%s' is not a migration in '%s'",
-				    it->src_parents[j], r->src);
-				continue;
-			}
-			if ((size_t)at == i) {
-				fail(r, NMIG_EINPUT, it->meta, it->parents_line,
-				     NULL, NULL,
-				     "migration '%s' lists itself as a parent",
-				     it->src_parents[j]);
-				continue;
-			}
-			for (k = 0; k < it->rev.nparents; k++)
-				if (strcmp(it->rev.parents[k],
-					   r->items[at].rev.id) == 0)
-					break;
-			if (k < it->rev.nparents) {
-				fail(r, NMIG_EINPUT, it->meta, it->parents_line,
-				     NULL, NULL, "parent '%s' is listed twice",
-				     it->src_parents[j]);
-				continue;
-			}
-			it->rev.parents[it->rev.nparents] =
-			    strdup(r->items[at].rev.id);
-			if (!it->rev.parents[it->rev.nparents]) {
-				rc = oom();
-				goto cleanup;
-			}
-			it->rev.nparents++;
-			nkids[at]++;
-			indeg[i]++;
-		}
-	}
-	if (r->first || !sg_single_root(r)) {
-		rc = NMIG_OK; /* the graph is incomplete; errors recorded */
+	for (i = 0; i < n && !rc; i++)
+		rc = sg_resolve_parents(r, &map, i, nkids, indeg);
+	/* with errors recorded, the graph is incomplete: stop there */
+	if (rc || r->first || !sg_single_root(r))
 		goto cleanup;
-	}
-	for (i = 0; i < n; i++) {
-		kids[i] = malloc((nkids[i] ? nkids[i] : 1) * sizeof(**kids));
-		if (!kids[i]) {
-			rc = oom();
-			goto cleanup;
-		}
-		nkids[i] = 0;
-	}
-	for (i = 0; i < n; i++)
-		for (j = 0; j < r->items[i].rev.nparents; j++) {
-			key = number_key(r->items[i].rev.parents[j],
-					 strlen(r->items[i].rev.parents[j]));
-			if (!key) {
-				rc = oom();
-				goto cleanup;
-			}
-			at = idmap_find(&map, r->items, key);
-			free(key);
-			key = NULL;
-			kids[at][nkids[at]++] = i;
-		}
-	for (i = 0; i < n; i++)
-		if (!indeg[i])
-			heap_push(&heap, i);
-	while (heap.n) {
-		i = heap_pop(&heap);
-		order[done++] = i;
-		for (j = 0; j < nkids[i]; j++)
-			if (--indeg[kids[i][j]] == 0)
-				heap_push(&heap, kids[i][j]);
-	}
-	if (done < n) {
-		struct nmig_buf ids = NMIG_BUF_INIT;
-		const char *file = NULL;
-
-		for (i = 0, k = 0; i < n; i++) {
-			if (!indeg[i])
-				continue;
-			if (!file)
-				file = r->items[i].meta;
-			if (k++ < 20)
-				nmig_buf_printf(&ids, "%s'%s'",
-						k > 1 ? ", " : "",
-						r->items[i].rev.id);
-		}
-		if (k > 20)
-			nmig_buf_printf(&ids, " and %zu more", k - 20);
-		fail(r, NMIG_EGRAPH, file, 0, NULL,
-		     "a migration cannot be its own ancestor: fix the parents "
-		     "lists",
-		     "the parents lists make a cycle through %s",
-		     ids.oom ? "several revisions" : ids.ptr);
-		nmig_buf_release(&ids);
-		rc = NMIG_OK;
+	rc = sg_children(r, &map, kids, nkids);
+	if (rc)
+		goto cleanup;
+	if (sg_sort(r, kids, nkids, indeg, &heap, order) < n) {
+		sg_report_cycle(r, indeg);
 		goto cleanup;
 	}
 	sorted = malloc(n * sizeof(*sorted));
@@ -2348,7 +2346,6 @@ static int order_sourcegraph(struct reader *r)
 	free(r->items);
 	r->items = sorted;
 	r->cap = n;
-	rc = NMIG_OK;
 cleanup:
 	if (kids)
 		for (i = 0; i < n; i++)
@@ -2358,7 +2355,7 @@ cleanup:
 	free(indeg);
 	free(order);
 	free(heap.v);
-	free(map.slot);
+	nmig_hashmap_release(&map);
 	return rc;
 }
 
