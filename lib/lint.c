@@ -2105,187 +2105,247 @@ static void lint_creations(struct file *f, const PgQuery__Node *n)
 	}
 }
 
-/* One parsed statement: dispatch on the node type. */
-static void lint_stmt(struct file *f, const PgQuery__Node *n)
+/*
+ * Statement linters: one per parse-tree node type that a rule looks at,
+ * each checking that statement's rules and recording what it creates and
+ * drops. The table below maps node types to them; a statement of any
+ * other type goes to lint_creations.
+ */
+
+static void stmt_index(struct file *f, const PgQuery__Node *n)
 {
+	lint_index(f, n->index_stmt);
+}
+
+static void stmt_create_table(struct file *f, const PgQuery__Node *n)
+{
+	lint_create_table(f, n->create_stmt);
+}
+
+static void stmt_alter_table(struct file *f, const PgQuery__Node *n)
+{
+	lint_alter_table(f, n->alter_table_stmt);
+}
+
+static void stmt_drop(struct file *f, const PgQuery__Node *n)
+{
+	lint_drop(f, n->drop_stmt);
+}
+
+static void stmt_rename(struct file *f, const PgQuery__Node *n)
+{
+	lint_rename(f, n->rename_stmt);
+}
+
+static void stmt_dropdb(struct file *f, const PgQuery__Node *n)
+{
+	report(f, NMIG_LINT_DROP_DATABASE, f->stmt_off, 1,
+	       "database '%s' is dropped", str(n->dropdb_stmt->dbname));
+}
+
+static void stmt_truncate(struct file *f, const PgQuery__Node *n)
+{
+	const PgQuery__TruncateStmt *s = n->truncate_stmt;
+	const char *t = "";
+
+	if (s->behavior != PG_QUERY__DROP_BEHAVIOR__DROP_CASCADE)
+		return;
+	if (s->n_relations &&
+	    s->relations[0]->node_case == PG_QUERY__NODE__NODE_RANGE_VAR)
+		t = rv_name(s->relations[0]->range_var);
+	report(f, NMIG_LINT_TRUNCATE_CASCADE, f->stmt_off, 1,
+	       "table '%s' is truncated with CASCADE, which also empties "
+	       "every table that references it",
+	       t);
+}
+
+/* Whether a VACUUM option d is FULL, and not FULL false/off/0. */
+static int vacuum_full(const PgQuery__DefElem *d)
+{
+	const char *v;
+
+	if (strcmp(str(d->defname), "full") != 0)
+		return 0;
+	v = node_str(d->arg);
+	if (v && (strcasecmp(v, "false") == 0 || strcasecmp(v, "off") == 0 ||
+		  strcmp(v, "0") == 0))
+		return 0;
+	if (d->arg && d->arg->node_case == PG_QUERY__NODE__NODE_INTEGER &&
+	    d->arg->integer->ival == 0)
+		return 0;
+	return !(d->arg && d->arg->node_case == PG_QUERY__NODE__NODE_BOOLEAN &&
+		 !d->arg->boolean->boolval);
+}
+
+static void stmt_vacuum(struct file *f, const PgQuery__Node *n)
+{
+	const PgQuery__VacuumStmt *s = n->vacuum_stmt;
 	size_t i;
+
+	if (!s->is_vacuumcmd)
+		return;
+	for (i = 0; i < s->n_options; i++) {
+		if (s->options[i]->node_case != PG_QUERY__NODE__NODE_DEF_ELEM ||
+		    !vacuum_full(s->options[i]->def_elem))
+			continue;
+		if (s->n_rels &&
+		    s->rels[0]->node_case == PG_QUERY__NODE__NODE_VACUUM_RELATION)
+			report(f, NMIG_LINT_VACUUM_FULL, f->stmt_off, 1,
+			       "table '%s' is rewritten by VACUUM FULL",
+			       rv_name(s->rels[0]->vacuum_relation->relation));
+		else
+			report(f, NMIG_LINT_VACUUM_FULL, f->stmt_off, 1,
+			       "every table of the database is rewritten by "
+			       "VACUUM FULL");
+	}
+}
+
+static void stmt_cluster(struct file *f, const PgQuery__Node *n)
+{
+	if (n->cluster_stmt->relation)
+		report(f, NMIG_LINT_CLUSTER, f->stmt_off, 1,
+		       "table '%s' is rewritten by CLUSTER",
+		       rv_name(n->cluster_stmt->relation));
+	else
+		report(f, NMIG_LINT_CLUSTER, f->stmt_off, 1,
+		       "every clustered table is rewritten by CLUSTER");
+}
+
+static void stmt_alter_enum(struct file *f, const PgQuery__Node *n)
+{
+	const PgQuery__AlterEnumStmt *s = n->alter_enum_stmt;
+	const char *schema, *name;
+
+	if (*str(s->old_val))
+		return; /* RENAME VALUE */
+	qualified(s->type_name, s->n_type_name, &schema, &name);
+	if (!*str(s->new_val_neighbor))
+		report(f, NMIG_LINT_ENUM_VALUE_PLACEMENT, f->stmt_off, 1,
+		       "value '%s' is appended to enum '%s' without BEFORE or "
+		       "AFTER",
+		       str(s->new_val), name);
+	if (!s->skip_if_new_val_exists)
+		not_retryable(f, f->stmt_off, "ADD VALUE without IF NOT EXISTS",
+			      "ADD VALUE IF NOT EXISTS");
+}
+
+static void stmt_create_role(struct file *f, const PgQuery__Node *n)
+{
+	lint_password_options(f, PW_ROLE, n->create_role_stmt->options,
+			      n->create_role_stmt->n_options,
+			      str(n->create_role_stmt->role), "");
+}
+
+static void stmt_alter_role(struct file *f, const PgQuery__Node *n)
+{
+	lint_password_options(f, PW_ROLE, n->alter_role_stmt->options,
+			      n->alter_role_stmt->n_options,
+			      role_name(n->alter_role_stmt->role), "");
+}
+
+static void stmt_create_user_mapping(struct file *f, const PgQuery__Node *n)
+{
+	const PgQuery__CreateUserMappingStmt *s = n->create_user_mapping_stmt;
+
+	lint_password_options(f, PW_USER_MAPPING, s->options, s->n_options,
+			      role_name(s->user), str(s->servername));
+}
+
+static void stmt_alter_user_mapping(struct file *f, const PgQuery__Node *n)
+{
+	const PgQuery__AlterUserMappingStmt *s = n->alter_user_mapping_stmt;
+
+	lint_password_options(f, PW_USER_MAPPING, s->options, s->n_options,
+			      role_name(s->user), str(s->servername));
+}
+
+static void stmt_create_server(struct file *f, const PgQuery__Node *n)
+{
+	const PgQuery__CreateForeignServerStmt *s =
+	    n->create_foreign_server_stmt;
+
+	lint_password_options(f, PW_SERVER, s->options, s->n_options,
+			      str(s->servername), "");
+}
+
+static void stmt_alter_server(struct file *f, const PgQuery__Node *n)
+{
+	const PgQuery__AlterForeignServerStmt *s = n->alter_foreign_server_stmt;
+
+	lint_password_options(f, PW_SERVER, s->options, s->n_options,
+			      str(s->servername), "");
+}
+
+/* SET search_path: unqualified names may then mean other objects. */
+static void stmt_set(struct file *f, const PgQuery__Node *n)
+{
+	if (strcasecmp(str(n->variable_set_stmt->name), "search_path") == 0)
+		f->undo_unknown = 1;
+}
+
+static void stmt_undo_unknown(struct file *f, const PgQuery__Node *n)
+{
+	(void)n;
+	f->undo_unknown = 1;
+}
+
+/* DO, CALL, EXECUTE, DROP OWNED: a down file may drop anything. */
+static void stmt_dynamic(struct file *f, const PgQuery__Node *n)
+{
+	(void)n;
+	if (f->is_down)
+		f->undo_unknown = 1;
+}
+
+/* A SELECT that calls a function may run anything, as DO does. */
+static void stmt_select(struct file *f, const PgQuery__Node *n)
+{
 	int call = 0;
 
-	switch (n->node_case) {
-	case PG_QUERY__NODE__NODE_INDEX_STMT:
-		lint_index(f, n->index_stmt);
-		break;
-	case PG_QUERY__NODE__NODE_CREATE_STMT:
-		lint_create_table(f, n->create_stmt);
-		break;
-	case PG_QUERY__NODE__NODE_ALTER_TABLE_STMT:
-		lint_alter_table(f, n->alter_table_stmt);
-		break;
-	case PG_QUERY__NODE__NODE_DROP_STMT:
-		lint_drop(f, n->drop_stmt);
-		break;
-	case PG_QUERY__NODE__NODE_RENAME_STMT:
-		lint_rename(f, n->rename_stmt);
-		break;
-	case PG_QUERY__NODE__NODE_DROPDB_STMT:
-		report(f, NMIG_LINT_DROP_DATABASE, f->stmt_off, 1,
-		       "database '%s' is dropped", str(n->dropdb_stmt->dbname));
-		break;
-	case PG_QUERY__NODE__NODE_TRUNCATE_STMT: {
-		const PgQuery__TruncateStmt *s = n->truncate_stmt;
-		const char *t = "";
-
-		if (s->behavior != PG_QUERY__DROP_BEHAVIOR__DROP_CASCADE)
-			break;
-		if (s->n_relations && s->relations[0]->node_case ==
-					  PG_QUERY__NODE__NODE_RANGE_VAR)
-			t = rv_name(s->relations[0]->range_var);
-		report(f, NMIG_LINT_TRUNCATE_CASCADE, f->stmt_off, 1,
-		       "table '%s' is truncated with CASCADE, which also "
-		       "empties every table that references it",
-		       t);
-		break;
-	}
-	case PG_QUERY__NODE__NODE_VACUUM_STMT: {
-		const PgQuery__VacuumStmt *s = n->vacuum_stmt;
-
-		if (!s->is_vacuumcmd)
-			break;
-		for (i = 0; i < s->n_options; i++) {
-			const PgQuery__DefElem *d;
-			const char *v;
-
-			if (s->options[i]->node_case !=
-			    PG_QUERY__NODE__NODE_DEF_ELEM)
-				continue;
-			d = s->options[i]->def_elem;
-			if (strcmp(str(d->defname), "full") != 0)
-				continue;
-			v = node_str(d->arg);
-			if ((v && (strcasecmp(v, "false") == 0 ||
-				   strcasecmp(v, "off") == 0 ||
-				   strcmp(v, "0") == 0)) ||
-			    (d->arg &&
-			     d->arg->node_case ==
-				 PG_QUERY__NODE__NODE_INTEGER &&
-			     d->arg->integer->ival == 0) ||
-			    (d->arg &&
-			     d->arg->node_case ==
-				 PG_QUERY__NODE__NODE_BOOLEAN &&
-			     !d->arg->boolean->boolval))
-				continue;
-			if (s->n_rels &&
-			    s->rels[0]->node_case ==
-				PG_QUERY__NODE__NODE_VACUUM_RELATION)
-				report(
-				    f, NMIG_LINT_VACUUM_FULL, f->stmt_off, 1,
-				    "table '%s' is rewritten by VACUUM FULL",
-				    rv_name(
-					s->rels[0]->vacuum_relation->relation));
-			else
-				report(f, NMIG_LINT_VACUUM_FULL, f->stmt_off, 1,
-				       "every table of the database is "
-				       "rewritten by VACUUM FULL");
-		}
-		break;
-	}
-	case PG_QUERY__NODE__NODE_CLUSTER_STMT:
-		if (n->cluster_stmt->relation)
-			report(f, NMIG_LINT_CLUSTER, f->stmt_off, 1,
-			       "table '%s' is rewritten by CLUSTER",
-			       rv_name(n->cluster_stmt->relation));
-		else
-			report(f, NMIG_LINT_CLUSTER, f->stmt_off, 1,
-			       "every clustered table is rewritten by "
-			       "CLUSTER");
-		break;
-	case PG_QUERY__NODE__NODE_ALTER_ENUM_STMT: {
-		const PgQuery__AlterEnumStmt *s = n->alter_enum_stmt;
-		const char *schema, *name;
-
-		if (*str(s->old_val))
-			break; /* RENAME VALUE */
-		qualified(s->type_name, s->n_type_name, &schema, &name);
-		if (!*str(s->new_val_neighbor))
-			report(f, NMIG_LINT_ENUM_VALUE_PLACEMENT, f->stmt_off,
-			       1,
-			       "value '%s' is appended to enum '%s' without "
-			       "BEFORE or AFTER",
-			       str(s->new_val), name);
-		if (!s->skip_if_new_val_exists)
-			not_retryable(f, f->stmt_off,
-				      "ADD VALUE without IF NOT EXISTS",
-				      "ADD VALUE IF NOT EXISTS");
-		break;
-	}
-	case PG_QUERY__NODE__NODE_CREATE_ROLE_STMT:
-		lint_password_options(f, PW_ROLE, n->create_role_stmt->options,
-				      n->create_role_stmt->n_options,
-				      str(n->create_role_stmt->role), "");
-		break;
-	case PG_QUERY__NODE__NODE_ALTER_ROLE_STMT:
-		lint_password_options(f, PW_ROLE, n->alter_role_stmt->options,
-				      n->alter_role_stmt->n_options,
-				      role_name(n->alter_role_stmt->role), "");
-		break;
-	case PG_QUERY__NODE__NODE_CREATE_USER_MAPPING_STMT: {
-		const PgQuery__CreateUserMappingStmt *s =
-		    n->create_user_mapping_stmt;
-
-		lint_password_options(f, PW_USER_MAPPING, s->options,
-				      s->n_options, role_name(s->user),
-				      str(s->servername));
-		break;
-	}
-	case PG_QUERY__NODE__NODE_ALTER_USER_MAPPING_STMT: {
-		const PgQuery__AlterUserMappingStmt *s =
-		    n->alter_user_mapping_stmt;
-
-		lint_password_options(f, PW_USER_MAPPING, s->options,
-				      s->n_options, role_name(s->user),
-				      str(s->servername));
-		break;
-	}
-	case PG_QUERY__NODE__NODE_CREATE_FOREIGN_SERVER_STMT: {
-		const PgQuery__CreateForeignServerStmt *s =
-		    n->create_foreign_server_stmt;
-
-		lint_password_options(f, PW_SERVER, s->options, s->n_options,
-				      str(s->servername), "");
-		break;
-	}
-	case PG_QUERY__NODE__NODE_ALTER_FOREIGN_SERVER_STMT: {
-		const PgQuery__AlterForeignServerStmt *s =
-		    n->alter_foreign_server_stmt;
-
-		lint_password_options(f, PW_SERVER, s->options, s->n_options,
-				      str(s->servername), "");
-		break;
-	}
-	case PG_QUERY__NODE__NODE_VARIABLE_SET_STMT:
-		if (strcasecmp(str(n->variable_set_stmt->name),
-			       "search_path") == 0)
-			f->undo_unknown = 1;
-		break;
-	case PG_QUERY__NODE__NODE_ALTER_OBJECT_SCHEMA_STMT:
+	walk(&n->base, find_call, &call);
+	if (call && f->is_down)
 		f->undo_unknown = 1;
-		break;
-	case PG_QUERY__NODE__NODE_DO_STMT:
-	case PG_QUERY__NODE__NODE_CALL_STMT:
-	case PG_QUERY__NODE__NODE_EXECUTE_STMT:
-	case PG_QUERY__NODE__NODE_DROP_OWNED_STMT:
-		if (f->is_down)
-			f->undo_unknown = 1;
-		break;
-	case PG_QUERY__NODE__NODE_SELECT_STMT:
-		walk(&n->base, find_call, &call);
-		if (call && f->is_down)
-			f->undo_unknown = 1;
-		break;
-	default:
+}
+
+typedef void (*stmt_linter)(struct file *f, const PgQuery__Node *n);
+
+static const stmt_linter stmt_linters[] = {
+    [PG_QUERY__NODE__NODE_INDEX_STMT] = stmt_index,
+    [PG_QUERY__NODE__NODE_CREATE_STMT] = stmt_create_table,
+    [PG_QUERY__NODE__NODE_ALTER_TABLE_STMT] = stmt_alter_table,
+    [PG_QUERY__NODE__NODE_DROP_STMT] = stmt_drop,
+    [PG_QUERY__NODE__NODE_RENAME_STMT] = stmt_rename,
+    [PG_QUERY__NODE__NODE_DROPDB_STMT] = stmt_dropdb,
+    [PG_QUERY__NODE__NODE_TRUNCATE_STMT] = stmt_truncate,
+    [PG_QUERY__NODE__NODE_VACUUM_STMT] = stmt_vacuum,
+    [PG_QUERY__NODE__NODE_CLUSTER_STMT] = stmt_cluster,
+    [PG_QUERY__NODE__NODE_ALTER_ENUM_STMT] = stmt_alter_enum,
+    [PG_QUERY__NODE__NODE_CREATE_ROLE_STMT] = stmt_create_role,
+    [PG_QUERY__NODE__NODE_ALTER_ROLE_STMT] = stmt_alter_role,
+    [PG_QUERY__NODE__NODE_CREATE_USER_MAPPING_STMT] =
+	stmt_create_user_mapping,
+    [PG_QUERY__NODE__NODE_ALTER_USER_MAPPING_STMT] = stmt_alter_user_mapping,
+    [PG_QUERY__NODE__NODE_CREATE_FOREIGN_SERVER_STMT] = stmt_create_server,
+    [PG_QUERY__NODE__NODE_ALTER_FOREIGN_SERVER_STMT] = stmt_alter_server,
+    [PG_QUERY__NODE__NODE_VARIABLE_SET_STMT] = stmt_set,
+    [PG_QUERY__NODE__NODE_ALTER_OBJECT_SCHEMA_STMT] = stmt_undo_unknown,
+    [PG_QUERY__NODE__NODE_DO_STMT] = stmt_dynamic,
+    [PG_QUERY__NODE__NODE_CALL_STMT] = stmt_dynamic,
+    [PG_QUERY__NODE__NODE_EXECUTE_STMT] = stmt_dynamic,
+    [PG_QUERY__NODE__NODE_DROP_OWNED_STMT] = stmt_dynamic,
+    [PG_QUERY__NODE__NODE_SELECT_STMT] = stmt_select,
+};
+
+/* One parsed statement: its linter from the table, then the secrets. */
+static void lint_stmt(struct file *f, const PgQuery__Node *n)
+{
+	size_t k = (size_t)n->node_case;
+
+	if (k < sizeof(stmt_linters) / sizeof(stmt_linters[0]) &&
+	    stmt_linters[k])
+		stmt_linters[k](f, n);
+	else
 		lint_creations(f, n);
-		break;
-	}
 	walk(&n->base, find_secrets, f);
 }
 
