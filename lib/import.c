@@ -1624,13 +1624,20 @@ static int sg_flow_list(struct reader *r, struct item *it, const char *s,
 
 /*
  * The keys Sourcegraph's loader reads from metadata.yaml (its payload
- * struct, internal/database/migration/definition/read.go). `parent` is the
- * older single-parent form, still read: its id is added to `parents`.
+ * struct, internal/database/migration/definition/read.go; newer versions
+ * add bestEffortTerminateBlockingTransactions). `parent` is the older
+ * single-parent form, still read: its id is added to `parents`.
  * yaml.Unmarshal ignores every other key.
  */
 static const char *const sg_keys[] = {
-    "name",	  "parent",	   "parents", "createIndexConcurrently",
-    "privileged", "nonIdempotent", NULL,
+    "name",
+    "parent",
+    "parents",
+    "createIndexConcurrently",
+    "privileged",
+    "nonIdempotent",
+    "bestEffortTerminateBlockingTransactions",
+    NULL,
 };
 
 /* A YAML 1.1 boolean as yaml.v2 reads it: 1, 0, or -1 for neither. */
@@ -1764,10 +1771,12 @@ static int sg_key(struct reader *r, struct item *it, const struct line *ln,
 	}
 	if (klen == 23 && memcmp(k, "createIndexConcurrently", 23) == 0)
 		return sg_concurrent(r, it, p, vlen, ln);
-	/* privileged, nonIdempotent: they change how Sourcegraph's runner
-	 * behaves, not what runs */
+	/* privileged, nonIdempotent, bestEffortTerminate...: they change
+	 * how Sourcegraph's runner behaves, not what runs */
 	if ((klen == 10 && memcmp(k, "privileged", 10) == 0) ||
-	    (klen == 13 && memcmp(k, "nonIdempotent", 13) == 0))
+	    (klen == 13 && memcmp(k, "nonIdempotent", 13) == 0) ||
+	    (klen == 39 &&
+	     memcmp(k, "bestEffortTerminateBlockingTransactions", 39) == 0))
 		return 1;
 	sg_unknown_key(r, it, ln->no, k, klen);
 	*skip = !vlen;

@@ -1068,7 +1068,9 @@ static void test_sourcegraph_keys(void **state)
 	put_file(c, "src/4/up.sql", "CREATE INDEX CONCURRENTLY i ON t (a);\n");
 	put_file(c, "src/4/metadata.yaml",
 		 "parents: [3]\nparent: 3\ncreateIndexConcurently: yes\n"
-		 "createIndexConcurrently: yes\n");
+		 "createIndexConcurrently: yes\n"
+		 "bestEffortTerminateBlockingTransactions: true\n"
+		 "privileged: false\nnonIdempotent: true\n");
 	assert_int_equal(nmig_import_read(&c->imp, scratch(c, "src"),
 					  NMIG_IMPORT_SOURCEGRAPH, &c->diags),
 			 NMIG_OK);
