@@ -1,5 +1,5 @@
 /*
- * Unit tests of import (lib/import.c): each hand-written fixture under
+ * Unit tests of import (lib/import/): each hand-written fixture under
  * tests/fixtures/import/ read with its expected order, parents, names,
  * transaction modes and headers, its SQL checked byte for byte against the
  * source files, then written out and loaded back through nmig's own loader
