@@ -1,5 +1,5 @@
 /*
- * Unit tests of lint (lib/lint.c). Data-driven first: every rule has a
+ * Unit tests of lint (lib/lint/). Data-driven first: every rule has a
  * fixture migrations directory that triggers it (bad/) and one that lints
  * clean (good/) under tests/fixtures/lint/<rule>/, loaded with the real
  * revision loader; docs/lint.md must describe every rule. Then the edges

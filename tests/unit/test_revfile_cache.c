@@ -1,6 +1,6 @@
 /*
  * Unit tests of the plan cache in use (lib/revfile.c's
- * nmig_revset_load_cached, lib/sqlcheck.c, lib/lint.c's cached lint, the
+ * nmig_revset_load_cached, lib/sqlcheck.c, lib/lint/'s cached lint, the
  * config's `cache = off`): every load, check and lint through the cache --
  * cold, then warm -- must give exactly what the uncached function gives,
  * compared field by field, on every fixture directory, on a generated
