@@ -951,14 +951,17 @@ static int lookup_all(struct loader *ld, struct nmig_revset *set, size_t nnames,
 /* dir + "/" + name (no double slash), malloc'ed; NULL on OOM. */
 static char *join_path(const char *dir, const char *name)
 {
-	struct nmig_buf b = NMIG_BUF_INIT;
-	size_t n = strlen(dir);
+	size_t n = strlen(dir), m = strlen(name), slash = n && dir[n - 1] != '/';
+	char *p = malloc(n + slash + m + 1);
 
-	nmig_buf_put(&b, dir, n);
-	if (n && dir[n - 1] != '/')
-		nmig_buf_putc(&b, '/');
-	nmig_buf_puts(&b, name);
-	return nmig_buf_detach(&b, NULL);
+	/* exact size: one per file is kept for the life of the set */
+	if (!p)
+		return NULL;
+	memcpy(p, dir, n);
+	if (slash)
+		p[n] = '/';
+	memcpy(p + n + slash, name, m + 1);
+	return p;
 }
 
 /* qsort order of file names: bytes. */
@@ -1005,45 +1008,57 @@ static void sort_revs(struct nmig_revision **v, struct nmig_revision **tmp,
 }
 
 /*
- * Put the revisions of set in sort_revs order, moving each once, and the
- * n-element arrays a and b (one element per revision) in the same order.
+ * Put the revisions of set in sort_revs order, and the n-element arrays a
+ * and b (one element per revision) in the same order. The permutation is
+ * applied in place, cycle by cycle, so no second array of revisions is
+ * ever held (at 100,000 revisions that copy was the load's peak).
  */
 static int order_revs(struct nmig_revset *set, size_t *a, size_t *b)
 {
-	struct nmig_revision **p = NULL, **tmp = NULL, *sorted = NULL;
-	size_t *pa = NULL, i, k;
-	int rc = NMIG_OK;
+	struct nmig_revision **p = NULL, **tmp = NULL, held;
+	size_t *from = NULL, i, k, next, ha, hb;
 
 	if (set->n < 2)
 		return NMIG_OK;
 	p = malloc(set->n * sizeof(*p));
 	tmp = malloc(set->n * sizeof(*tmp));
-	sorted = malloc(set->n * sizeof(*sorted));
-	pa = malloc(2 * set->n * sizeof(*pa));
-	if (!p || !tmp || !sorted || !pa) {
-		rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
-		goto cleanup;
+	if (!p || !tmp) {
+		free(p);
+		free(tmp);
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
 	}
 	for (i = 0; i < set->n; i++)
 		p[i] = &set->revs[i];
 	sort_revs(p, tmp, set->n);
-	for (i = 0; i < set->n; i++) {
-		k = (size_t)(p[i] - set->revs);
-		sorted[i] = *p[i];
-		pa[i] = a[k];
-		pa[set->n + i] = b[k];
-	}
-	memcpy(a, pa, set->n * sizeof(*a));
-	memcpy(b, pa + set->n, set->n * sizeof(*b));
-	free(set->revs);
-	set->revs = sorted;
-	sorted = NULL;
-cleanup:
-	free(p);
 	free(tmp);
-	free(sorted);
-	free(pa);
-	return rc;
+	/* from[i]: the index the revision to go at i has now */
+	from = (size_t *)p;
+	for (i = 0; i < set->n; i++)
+		from[i] = (size_t)(p[i] - set->revs);
+	for (i = 0; i < set->n; i++) {
+		if (from[i] == i || from[i] == NO_IDX)
+			continue;
+		held = set->revs[i];
+		ha = a[i];
+		hb = b[i];
+		k = i;
+		for (;;) {
+			next = from[k];
+			from[k] = NO_IDX;
+			if (next == i) {
+				set->revs[k] = held;
+				a[k] = ha;
+				b[k] = hb;
+				break;
+			}
+			set->revs[k] = set->revs[next];
+			a[k] = a[next];
+			b[k] = b[next];
+			k = next;
+		}
+	}
+	free(from);
+	return NMIG_OK;
 }
 
 /* Read the names in dir, sorted. */
@@ -1253,7 +1268,8 @@ int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
 	struct loader ld;
 	char **names = NULL;
 	struct entry *e = NULL;
-	size_t nnames = 0, ne = 0, i, j, from, *uidx = NULL, *didx = NULL;
+	size_t nnames = 0, ne = 0, ngroups, i, j, from, *uidx = NULL;
+	size_t *didx = NULL;
 	unsigned char *hits = NULL;
 	int rc;
 
@@ -1305,10 +1321,14 @@ int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
 	rc = NMIG_OK;
 	qsort(e, ne, sizeof(*e), cmp_entry);
 
-	out->revs = calloc(ne ? ne : 1, sizeof(*out->revs));
-	uidx = malloc((ne ? ne : 1) * sizeof(*uidx));
-	didx = malloc((ne ? ne : 1) * sizeof(*didx));
-	hits = calloc(ne ? ne : 1, 1);
+	/* one slot per distinct id, not per file: a revision has two */
+	for (i = 0, ngroups = 0; i < ne; i++)
+		if (i == 0 || strcmp(e[i].id, e[i - 1].id) != 0)
+			ngroups++;
+	out->revs = calloc(ngroups ? ngroups : 1, sizeof(*out->revs));
+	uidx = malloc((ngroups ? ngroups : 1) * sizeof(*uidx));
+	didx = malloc((ngroups ? ngroups : 1) * sizeof(*didx));
+	hits = calloc(ngroups ? ngroups : 1, 1);
 	if (!out->revs || !uidx || !didx || !hits) {
 		rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
 		goto cleanup;
