@@ -34,13 +34,125 @@
 #define UTF8_BOM "\xEF\xBB\xBF"
 #define KNOWN_KEYS "parents, message, transaction, lint-ignore"
 
+/*
+ * A bump allocator for the strings of a loaded set: one malloc per chunk
+ * instead of one per string (a history of 100,000 revisions holds about
+ * a million of them), all freed together with the set.
+ */
+#define POOL_CHUNK (256 * 1024)
+
+struct pool_chunk {
+	struct pool_chunk *next;
+	size_t size, used;
+	max_align_t data[];
+};
+
+struct nmig_strpool {
+	struct pool_chunk *head;
+};
+
+/* size bytes aligned for any type from pool; NULL on OOM. */
+static void *pool_alloc(struct nmig_strpool *pool, size_t size)
+{
+	struct pool_chunk *c = pool->head;
+	size_t a = _Alignof(max_align_t), at, want;
+
+	at = c ? (c->used + a - 1) / a * a : 0;
+	if (!c || at + size > c->size) {
+		want = size > POOL_CHUNK / 4 ? size : POOL_CHUNK;
+		c = malloc(sizeof(*c) + want);
+		if (!c)
+			return NULL;
+		c->size = want;
+		c->used = 0;
+		at = 0;
+		if (pool->head && size > POOL_CHUNK / 4) {
+			/* a big one goes behind: the current chunk stays open */
+			c->next = pool->head->next;
+			pool->head->next = c;
+		} else {
+			c->next = pool->head;
+			pool->head = c;
+		}
+	}
+	c->used = at + size;
+	return (char *)c->data + at;
+}
+
+/* n bytes of pool, unaligned (strings pack); NULL on OOM. */
+static char *pool_bytes(struct nmig_strpool *pool, size_t n)
+{
+	struct pool_chunk *c = pool->head;
+	char *p;
+
+	if (c && c->used + n <= c->size) {
+		p = (char *)c->data + c->used;
+		c->used += n;
+		return p;
+	}
+	return pool_alloc(pool, n);
+}
+
+/* A NUL-terminated copy of s[0, n) in pool; NULL on OOM. */
+static char *pool_strndup(struct nmig_strpool *pool, const char *s, size_t n)
+{
+	char *p = pool_bytes(pool, n + 1);
+
+	if (!p)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = 0;
+	return p;
+}
+
+static char *pool_strdup(struct nmig_strpool *pool, const char *s)
+{
+	return pool_strndup(pool, s, strlen(s));
+}
+
+static void pool_free_chunks(struct nmig_strpool *pool)
+{
+	struct pool_chunk *c, *next;
+
+	for (c = pool->head; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	pool->head = NULL;
+}
+
+static void pool_free(struct nmig_strpool *pool)
+{
+	if (!pool)
+		return;
+	pool_free_chunks(pool);
+	free(pool);
+}
+
+/* A copy of list[0, n) and its words in pool; NULL on OOM (or n == 0). */
+static char **pool_list(struct nmig_strpool *pool, char **list, size_t n)
+{
+	char **p;
+	size_t i;
+
+	if (!n)
+		return NULL;
+	p = pool_alloc(pool, n * sizeof(*p));
+	if (!p)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (!(p[i] = pool_strdup(pool, list[i])))
+			return NULL;
+	return p;
+}
+
 /* One candidate file of the directory. */
 struct entry {
-	char *name;
-	char *id;
-	char *slug;
-	char kind;  /* 'u' or 'd' */
-	size_t idx; /* of name in the sorted directory listing */
+	const char *name;
+	size_t idx;	     /* of name in the sorted directory listing */
+	unsigned idlen;	     /* the id: name[0, idlen) */
+	unsigned slug, slen; /* the slug: name[slug, slug + slen) */
+	char kind;	     /* 'u' or 'd' */
 };
 
 /* No index: a revision without a down file. */
@@ -56,6 +168,7 @@ struct loader {
 	struct nmig_cache_scan *scan; /* lookups in name order, or NULL */
 	int dirfd;		      /* dir, for fstatat; -1 without a cache */
 	size_t prefix;		      /* bytes of dir + "/" in every path */
+	struct nmig_strpool *pool;    /* the set's */
 };
 
 /* State of one header parse. */
@@ -583,13 +696,17 @@ int nmig_revision_parse_header(struct nmig_revision *rev, const char *path,
 
 void nmig_revision_release(struct nmig_revision *rev)
 {
-	free(rev->id);
-	free(rev->slug);
-	free(rev->message);
-	free_list(rev->parents, rev->nparents);
-	free_list(rev->lint_ignore, rev->nlint_ignore);
-	free(rev->up.path);
-	free(rev->down.path);
+	if (!(rev->pooled & NMIG_REV_POOL_NAMES)) {
+		free(rev->id);
+		free(rev->slug);
+		free(rev->up.path);
+		free(rev->down.path);
+	}
+	if (!(rev->pooled & NMIG_REV_POOL_HEADER)) {
+		free(rev->message);
+		free_list(rev->parents, rev->nparents);
+		free_list(rev->lint_ignore, rev->nlint_ignore);
+	}
 	memset(rev, 0, sizeof(*rev));
 }
 
@@ -601,6 +718,7 @@ void nmig_revset_release(struct nmig_revset *set)
 		nmig_revision_release(&set->revs[i]);
 	free(set->revs);
 	free(set->dir);
+	pool_free(set->pool);
 	memset(set, 0, sizeof(*set));
 }
 
@@ -915,6 +1033,32 @@ static int load_revision(struct loader *ld, struct nmig_revision *rev,
 }
 
 /*
+ * Move rev's header strings (message, parents, lint_ignore) into pool,
+ * freeing the malloc'ed ones: the next revision's header reuses their
+ * memory, so a load holds one header's worth of malloc'ed strings at a
+ * time. On OOM rev keeps its own (and releases them as before).
+ */
+static int adopt_header(struct nmig_strpool *pool, struct nmig_revision *rev)
+{
+	char *m = NULL, **p = NULL, **l = NULL;
+
+	if ((rev->message && !(m = pool_strdup(pool, rev->message))) ||
+	    (rev->nparents &&
+	     !(p = pool_list(pool, rev->parents, rev->nparents))) ||
+	    (rev->nlint_ignore &&
+	     !(l = pool_list(pool, rev->lint_ignore, rev->nlint_ignore))))
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	free(rev->message);
+	free_list(rev->parents, rev->nparents);
+	free_list(rev->lint_ignore, rev->nlint_ignore);
+	rev->message = m;
+	rev->parents = p;
+	rev->lint_ignore = l;
+	rev->pooled |= NMIG_REV_POOL_HEADER;
+	return NMIG_OK;
+}
+
+/*
  * Look every file of set up in the cache, in the order of the sorted
  * directory listing names (one scan of the cache, cache.h); uidx and didx
  * give the index in names of each revision's up and down file (NO_IDX:
@@ -964,14 +1108,33 @@ static int lookup_all(struct loader *ld, struct nmig_revset *set, size_t nnames,
 /* dir + "/" + name (no double slash), malloc'ed; NULL on OOM. */
 static char *join_path(const char *dir, const char *name)
 {
-	struct nmig_buf b = NMIG_BUF_INIT;
-	size_t n = strlen(dir);
+	size_t n = strlen(dir), m = strlen(name), slash = n && dir[n - 1] != '/';
+	char *p = malloc(n + slash + m + 1);
 
-	nmig_buf_put(&b, dir, n);
-	if (n && dir[n - 1] != '/')
-		nmig_buf_putc(&b, '/');
-	nmig_buf_puts(&b, name);
-	return nmig_buf_detach(&b, NULL);
+	/* exact size: one per file is kept for the life of the set */
+	if (!p)
+		return NULL;
+	memcpy(p, dir, n);
+	if (slash)
+		p[n] = '/';
+	memcpy(p + n + slash, name, m + 1);
+	return p;
+}
+
+/* ld->dir + "/" + name (no double slash) in the set's pool; NULL on OOM. */
+static char *pool_path(struct loader *ld, const char *name)
+{
+	const char *dir = ld->dir;
+	size_t n = strlen(dir), m = strlen(name), slash = n && dir[n - 1] != '/';
+	char *p = pool_bytes(ld->pool, n + slash + m + 1);
+
+	if (!p)
+		return NULL;
+	memcpy(p, dir, n);
+	if (slash)
+		p[n] = '/';
+	memcpy(p + n + slash, name, m + 1);
+	return p;
 }
 
 /* qsort order of file names: bytes. */
@@ -980,11 +1143,26 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* strcmp order of a[0, an) and b[0, bn) (no NUL in either). */
+static int span_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	int c = memcmp(a, b, an < bn ? an : bn);
+
+	if (c)
+		return c;
+	return an < bn ? -1 : an > bn;
+}
+
+static int same_id(const struct entry *a, const struct entry *b)
+{
+	return a->idlen == b->idlen && memcmp(a->name, b->name, a->idlen) == 0;
+}
+
 /* Group order: identical ids together, up before down, then by name. */
 static int cmp_entry(const void *pa, const void *pb)
 {
 	const struct entry *a = pa, *b = pb;
-	int c = strcmp(a->id, b->id);
+	int c = span_cmp(a->name, a->idlen, b->name, b->idlen);
 
 	if (c)
 		return c;
@@ -1018,45 +1196,57 @@ static void sort_revs(struct nmig_revision **v, struct nmig_revision **tmp,
 }
 
 /*
- * Put the revisions of set in sort_revs order, moving each once, and the
- * n-element arrays a and b (one element per revision) in the same order.
+ * Put the revisions of set in sort_revs order, and the n-element arrays a
+ * and b (one element per revision) in the same order. The permutation is
+ * applied in place, cycle by cycle, so no second array of revisions is
+ * ever held (at 100,000 revisions that copy was the load's peak).
  */
 static int order_revs(struct nmig_revset *set, size_t *a, size_t *b)
 {
-	struct nmig_revision **p = NULL, **tmp = NULL, *sorted = NULL;
-	size_t *pa = NULL, i, k;
-	int rc = NMIG_OK;
+	struct nmig_revision **p = NULL, **tmp = NULL, held;
+	size_t *from = NULL, i, k, next, ha, hb;
 
 	if (set->n < 2)
 		return NMIG_OK;
 	p = malloc(set->n * sizeof(*p));
 	tmp = malloc(set->n * sizeof(*tmp));
-	sorted = malloc(set->n * sizeof(*sorted));
-	pa = malloc(2 * set->n * sizeof(*pa));
-	if (!p || !tmp || !sorted || !pa) {
-		rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
-		goto cleanup;
+	if (!p || !tmp) {
+		free(p);
+		free(tmp);
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
 	}
 	for (i = 0; i < set->n; i++)
 		p[i] = &set->revs[i];
 	sort_revs(p, tmp, set->n);
-	for (i = 0; i < set->n; i++) {
-		k = (size_t)(p[i] - set->revs);
-		sorted[i] = *p[i];
-		pa[i] = a[k];
-		pa[set->n + i] = b[k];
-	}
-	memcpy(a, pa, set->n * sizeof(*a));
-	memcpy(b, pa + set->n, set->n * sizeof(*b));
-	free(set->revs);
-	set->revs = sorted;
-	sorted = NULL;
-cleanup:
-	free(p);
 	free(tmp);
-	free(sorted);
-	free(pa);
-	return rc;
+	/* from[i]: the index the revision to go at i has now */
+	from = (size_t *)p;
+	for (i = 0; i < set->n; i++)
+		from[i] = (size_t)(p[i] - set->revs);
+	for (i = 0; i < set->n; i++) {
+		if (from[i] == i || from[i] == NO_IDX)
+			continue;
+		held = set->revs[i];
+		ha = a[i];
+		hb = b[i];
+		k = i;
+		for (;;) {
+			next = from[k];
+			from[k] = NO_IDX;
+			if (next == i) {
+				set->revs[k] = held;
+				a[k] = ha;
+				b[k] = hb;
+				break;
+			}
+			set->revs[k] = set->revs[next];
+			a[k] = a[next];
+			b[k] = b[next];
+			k = next;
+		}
+	}
+	free(from);
+	return NMIG_OK;
 }
 
 /* Read the names in dir, sorted. */
@@ -1184,13 +1374,14 @@ static int group_revision(struct loader *ld, struct entry *e, size_t n,
 		file_error(ld, "duplicate-id", up->name,
 			   "each revision needs its own id; rename all but "
 			   "one of them",
-			   "revision id '%s' is used by several up files: %s",
-			   up->id, names.ptr);
+			   "revision id '%.*s' is used by several up files: %s",
+			   (int)up->idlen, up->name, names.ptr);
 	}
 	for (i = 0; i < n; i++) {
 		if (e[i].kind != 'd')
 			continue;
-		if (strcmp(e[i].slug, up->slug) == 0) {
+		if (span_cmp(e[i].name + e[i].slug, e[i].slen,
+			     up->name + up->slug, up->slen) == 0) {
 			down = &e[i];
 		} else if (ups == 1) {
 			nmig_buf_clear(&hint);
@@ -1204,32 +1395,24 @@ static int group_revision(struct loader *ld, struct entry *e, size_t n,
 	}
 	memset(rev, 0, sizeof(*rev));
 	rev->transactional = 1;
-	rev->id = up->id;
-	rev->slug = up->slug;
-	up->id = up->slug = NULL;
-	rev->up.path = join_path(ld->dir, up->name);
+	rev->pooled = NMIG_REV_POOL_NAMES;
+	rev->id = pool_strndup(ld->pool, up->name, up->idlen);
+	rev->slug = pool_strndup(ld->pool, up->name + up->slug, up->slen);
+	rev->up.path = pool_path(ld, up->name);
 	*up_idx = up->idx;
 	*down_idx = NO_IDX;
 	if (down) {
-		rev->down.path = join_path(ld->dir, down->name);
+		rev->down.path = pool_path(ld, down->name);
 		*down_idx = down->idx;
+		if (!rev->down.path)
+			rev->up.path = NULL; /* reported as out of memory */
 	}
+	if (!rev->id || !rev->slug)
+		rev->up.path = NULL;
 cleanup:
 	nmig_buf_release(&names);
 	nmig_buf_release(&hint);
 	return up != NULL;
-}
-
-/* Free the entries' ids and slugs (names belong to the name list). */
-static void free_entries(struct entry *e, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(e[i].id);
-		free(e[i].slug);
-	}
-	free(e);
 }
 
 /* Give every revision without a parents line the one before it. */
@@ -1242,6 +1425,14 @@ static int implicit_parents(struct nmig_revset *set)
 		rev = &set->revs[i];
 		if (rev->parents_explicit || rev->nparents)
 			continue;
+		if (rev->pooled & NMIG_REV_POOL_HEADER) {
+			rev->parents = pool_list(set->pool,
+						 &set->revs[i - 1].id, 1);
+			if (!rev->parents)
+				return NMIG_ENOMEM;
+			rev->nparents = 1;
+			continue;
+		}
 		rev->parents = malloc(sizeof(*rev->parents));
 		if (!rev->parents)
 			return NMIG_ENOMEM;
@@ -1266,7 +1457,8 @@ int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
 	struct loader ld;
 	char **names = NULL;
 	struct entry *e = NULL;
-	size_t nnames = 0, ne = 0, i, j, from, *uidx = NULL, *didx = NULL;
+	size_t nnames = 0, ne = 0, ngroups, i, j, from, *uidx = NULL;
+	size_t *didx = NULL;
 	unsigned char *hits = NULL;
 	int rc;
 
@@ -1283,8 +1475,10 @@ int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
 	if (ld.prefix && dir[ld.prefix - 1] != '/')
 		ld.prefix++;
 	out->dir = strdup(dir);
+	out->pool = calloc(1, sizeof(*out->pool));
+	ld.pool = out->pool;
 	ld.md = EVP_MD_CTX_new();
-	if (!out->dir || !ld.md) {
+	if (!out->dir || !out->pool || !ld.md) {
 		rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
 		goto cleanup;
 	}
@@ -1300,10 +1494,20 @@ int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
 		goto cleanup;
 	}
 	for (i = 0; i < nnames; i++) {
-		rc = nmig_revfile_parse_name(names[i], &e[ne].id, &e[ne].slug,
+		char *id, *slug;
+
+		rc = nmig_revfile_parse_name(names[i], &id, &slug,
 					     &e[ne].kind);
 		if (rc == NMIG_ENOMEM)
 			goto cleanup;
+		if (rc == 1) {
+			/* kept as spans of the name: no copy per file */
+			e[ne].idlen = (unsigned)strlen(id);
+			e[ne].slen = (unsigned)strlen(slug);
+			e[ne].slug = e[ne].slen ? e[ne].idlen + 1 : e[ne].idlen;
+			free(id);
+			free(slug);
+		}
 		if (rc < 0) {
 			char *path = join_path(dir, names[i]);
 
@@ -1318,16 +1522,20 @@ int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
 	rc = NMIG_OK;
 	qsort(e, ne, sizeof(*e), cmp_entry);
 
-	out->revs = calloc(ne ? ne : 1, sizeof(*out->revs));
-	uidx = malloc((ne ? ne : 1) * sizeof(*uidx));
-	didx = malloc((ne ? ne : 1) * sizeof(*didx));
-	hits = calloc(ne ? ne : 1, 1);
+	/* one slot per distinct id, not per file: a revision has two */
+	for (i = 0, ngroups = 0; i < ne; i++)
+		if (i == 0 || !same_id(&e[i], &e[i - 1]))
+			ngroups++;
+	out->revs = calloc(ngroups ? ngroups : 1, sizeof(*out->revs));
+	uidx = malloc((ngroups ? ngroups : 1) * sizeof(*uidx));
+	didx = malloc((ngroups ? ngroups : 1) * sizeof(*didx));
+	hits = calloc(ngroups ? ngroups : 1, 1);
 	if (!out->revs || !uidx || !didx || !hits) {
 		rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
 		goto cleanup;
 	}
 	for (i = 0; i < ne; i = j) {
-		for (j = i + 1; j < ne && strcmp(e[j].id, e[i].id) == 0; j++)
+		for (j = i + 1; j < ne && same_id(&e[j], &e[i]); j++)
 			;
 		if (group_revision(&ld, e + i, j - i, &out->revs[out->n],
 				   &uidx[out->n], &didx[out->n])) {
@@ -1342,6 +1550,12 @@ int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
 	rc = order_revs(out, uidx, didx);
 	if (rc)
 		goto cleanup;
+	/* the listing is done with (lookups go by index): free it before
+	 * the files are read */
+	free(e);
+	e = NULL;
+	free_list(names, nnames);
+	names = NULL;
 	if (nmig_cache_usable(cache)) {
 		ld.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (ld.dirfd >= 0)
@@ -1352,8 +1566,11 @@ int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
 	nmig_cache_read_begin(ld.cache);
 	if (ld.cache)
 		rc = lookup_all(&ld, out, nnames, uidx, didx, hits);
-	for (i = 0; i < out->n && rc == NMIG_OK; i++)
+	for (i = 0; i < out->n && rc == NMIG_OK; i++) {
 		rc = load_revision(&ld, &out->revs[i], hits[i]);
+		if (rc == NMIG_OK)
+			rc = adopt_header(out->pool, &out->revs[i]);
+	}
 	nmig_cache_read_end(ld.cache);
 	if (rc)
 		goto cleanup;
@@ -1363,9 +1580,9 @@ int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
 cleanup:
 	if (!rc)
 		rc = nmig_diags_raise(diags, from);
-	if (e)
-		free_entries(e, ne);
-	free_list(names, nnames);
+	free(e); /* ids and slugs are spans of the names */
+	if (names)
+		free_list(names, nnames);
 	free(uidx);
 	free(didx);
 	free(hits);

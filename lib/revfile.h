@@ -38,12 +38,22 @@ struct nmig_revision {
 	char **lint_ignore;	/* rule names from `lint-ignore` */
 	size_t nlint_ignore;
 	int header_lines;	/* lines taken by the header */
+	/* which strings live in the owning revset's pool (never freed one by
+	 * one): NMIG_REV_POOL_NAMES id, slug and paths; NMIG_REV_POOL_HEADER
+	 * message, parents and lint_ignore (lists and their words) */
+	unsigned pooled;
 	struct nmig_file_info up;
 	struct nmig_file_info down;	/* path NULL: irreversible */
 };
 
+#define NMIG_REV_POOL_NAMES 1u
+#define NMIG_REV_POOL_HEADER 2u
+
+struct nmig_strpool;
+
 struct nmig_revset {
 	char *dir;
+	struct nmig_strpool *pool;	/* the revisions' pooled strings */
 	struct nmig_revision *revs;	/* sorted by id (nmig_id_cmp) */
 	size_t n;
 };

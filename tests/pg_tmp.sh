@@ -325,8 +325,17 @@ cmd_start() {
 	if [ "${PG_TMP_DURABLE:-}" = 1 ]; then
 		durability=""
 	fi
+	# PG_TMP_SSL_DIR=DIR (server.crt and server.key, readable by the
+	# server's user): TLS on, for benches that measure its cost.
+	local tls=""
+	if [ -n "${PG_TMP_SSL_DIR:-}" ]; then
+		if [ ! -f "$PG_TMP_SSL_DIR/server.crt" ] || [ ! -f "$PG_TMP_SSL_DIR/server.key" ]; then
+			die "PG_TMP_SSL_DIR needs server.crt and server.key"
+		fi
+		tls="-c ssl=on -c ssl_cert_file=$PG_TMP_SSL_DIR/server.crt -c ssl_key_file=$PG_TMP_SSL_DIR/server.key"
+	fi
 	as_pg "$bindir/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 \
-		-o "-c listen_addresses=127.0.0.1 -p $port -k $sock $durability -c max_connections=100" \
+		-o "-c listen_addresses=127.0.0.1 -p $port -k $sock $durability $tls -c max_connections=100" \
 		start >"$dir/pg_ctl.log" 2>&1 ||
 		die "pg_ctl start failed: see $dir/pg_ctl.log and $data/server.log"
 	wait_ready "$bindir" "$sock" "$port" ||

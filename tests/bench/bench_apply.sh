@@ -12,7 +12,11 @@
 # Environment: BENCH_N (sizes, default "100 1000"), BENCH_RUNS (runs per
 # cell, median reported; default 3), BENCH_SLOW_RUNS (runs for N >= 1000
 # over the relay, default 1), BENCH_DELAY_MS (one-way delay, default 10),
-# BENCH_TMP (scratch parent dir, default $TMPDIR or /tmp).
+# BENCH_DURABLE (1, the default: fsync and synchronous_commit on; 0: the
+# fast test cluster), BENCH_LINKS (default "direct tls relay": loopback,
+# loopback with TLS (a self-signed certificate made here with openssl),
+# the delayed relay), BENCH_TMP (scratch parent dir, default $TMPDIR or
+# /tmp).
 #
 # Exit: 0 all goals met, 1 an error (a command failed, wrong result), 3 the
 # run worked but a goal was missed (see the "goals" lines).
@@ -24,6 +28,8 @@ RTT=$((2 * DELAY))
 SIZES=${BENCH_N:-100 1000}
 RUNS=${BENCH_RUNS:-3}
 SLOW_RUNS=${BENCH_SLOW_RUNS:-1}
+DURABLE=${BENCH_DURABLE:-1}
+LINKS=${BENCH_LINKS:-direct tls relay}
 MODE=bench
 
 case "${1:-}" in
@@ -100,8 +106,20 @@ median() {
 cc -O2 -Wall -Wextra -Werror -o "$WORK/relay" "$SRC/tests/bench/relay.c" ||
 	die "cannot build tests/bench/relay.c"
 
-log "starting a throwaway cluster"
-bash "$SRC/tests/pg_tmp.sh" start "$WORK/pg" >"$WORK/pg_tmp.log" 2>&1 ||
+[ -x /usr/bin/time ] || die "/usr/bin/time (Debian package time) is needed for peak RSS"
+command -v openssl >/dev/null || die "openssl is needed for the TLS link"
+# a self-signed server certificate for the TLS link (never a real one)
+mkdir -p "$WORK/tls"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+	-keyout "$WORK/tls/server.key" -out "$WORK/tls/server.crt" \
+	>"$WORK/tls/openssl.log" 2>&1 || die "openssl: $(cat "$WORK/tls/openssl.log")"
+chmod 600 "$WORK/tls/server.key"
+if [ "$(id -u)" = 0 ] && id postgres >/dev/null 2>&1; then
+	chown -R postgres "$WORK/tls"
+fi
+log "starting a throwaway cluster (durable: $DURABLE, TLS on)"
+[ "$DURABLE" = 1 ] && export PG_TMP_DURABLE=1
+PG_TMP_SSL_DIR=$WORK/tls bash "$SRC/tests/pg_tmp.sh" start "$WORK/pg" >"$WORK/pg_tmp.log" 2>&1 ||
 	die "tests/pg_tmp.sh start failed: $(cat "$WORK/pg_tmp.log")"
 # shellcheck disable=SC1091
 . "$WORK/pg/env"
@@ -127,9 +145,12 @@ port_of() {
 	fi
 }
 
-# url LINK DB: a TCP URL (with the password) to DB over LINK.
+# url LINK DB: a TCP URL (with the password) to DB over LINK; TLS
+# (sslmode=require) on the tls link, refused (sslmode=disable) elsewhere.
 url() {
-	echo "postgres://postgres:$NMIG_PG_PASSWORD@127.0.0.1:$(port_of "$1")/$2"
+	local mode=disable
+	[ "$1" = tls ] && mode=require
+	echo "postgres://postgres:$NMIG_PG_PASSWORD@127.0.0.1:$(port_of "$1")/$2?sslmode=$mode"
 }
 
 # sql DB SQL: run SQL as postgres over the unix socket (setup and checks).
@@ -197,6 +218,7 @@ gen() {
 	local n=$1 dir=$WORK/p$1 i id prev=base
 	mkdir -p "$dir/migrations"
 	: >"$dir/all_up.sql"
+	: >"$dir/all_down.sql"
 	for i in $(seq 1 "$n"); do
 		id=$(printf '20260101%02d%02d%02d' $((i / 3600)) \
 			$((i / 60 % 60)) $((i % 60)))
@@ -215,20 +237,28 @@ EOF
 			>"$dir/migrations/${id}_bench_$i.down.sql"
 		prev=$id
 	done
+	# the downs in reverse order, as a downgrade runs them
+	for i in $(seq "$n" -1 1); do
+		echo "DROP TABLE bench_t$i;"
+	done >"$dir/all_down.sql"
 	rm -f "$dir/body.tmp"
 }
 
 # --- timed runs --------------------------------------------------------------
 
 # timed NAME CMD...: run CMD (stdout/stderr to $WORK/NAME.out/.err), set
-# ELAPSED_US; a failure stops the benchmark with the output shown.
+# ELAPSED_US and RSS_KB (the peak resident set, from /usr/bin/time, whose
+# own start costs every command alike); a failure stops the benchmark with
+# the output shown.
 timed() {
 	local name=$1 t0 t1 st=0
 	shift
 	t0=$(now_us)
-	"$@" >"$WORK/$name.out" 2>"$WORK/$name.err" </dev/null || st=$?
+	/usr/bin/time -f %M -o "$WORK/$name.rss" "$@" >"$WORK/$name.out" \
+		2>"$WORK/$name.err" </dev/null || st=$?
 	t1=$(now_us)
 	ELAPSED_US=$((t1 - t0))
+	RSS_KB=$(tail -1 "$WORK/$name.rss")
 	if [ "$st" != 0 ]; then
 		echo "bench_apply.sh: error: '$name' exited with $st" >&2
 		sed 's/^/  stdout: /' "$WORK/$name.out" >&2
@@ -255,11 +285,13 @@ expect() {
 	[ "$got" = "$3" ] || die "$4: expected '$3', got '$got' in $1"
 }
 
-# bench_cell N LINK RUNS: median times of nmig upgrade, nmig downgrade and
-# psql -1 -f for N migrations over LINK; sets UP_US, DOWN_US, PSQL_US,
-# UP_RT, DOWN_RT.
+# bench_cell N LINK RUNS: median times of nmig upgrade, nmig downgrade,
+# psql -1 -f of the ups and psql -1 -f of the downs for N migrations over
+# LINK; sets UP_US, DOWN_US, PSQL_US, PSQLD_US, UP_RT, DOWN_RT and the
+# median peak RSS of nmig upgrade and psql (UP_KB, PSQL_KB).
 bench_cell() {
-	local n=$1 link=$2 runs=$3 r db ups=() downs=() psqls=()
+	local n=$1 link=$2 runs=$3 r db ups=() downs=() psqls=() psqlds=()
+	local upkb=() psqlkb=()
 	local dir=$WORK/p$n
 	for r in $(seq 1 "$runs"); do
 		db=b_${n}_${link}_$r
@@ -269,6 +301,7 @@ bench_cell() {
 			NMIG_TRACE_ROUNDTRIPS=1 "$NMIG" --dir "$dir/migrations" \
 			upgrade head
 		ups+=("$ELAPSED_US")
+		upkb+=("$RSS_KB")
 		UP_RT=$(roundtrips up)
 		expect "$db" "select count(*) from public.schema_version where state = 'applied'" \
 			"$n" "nmig upgrade"
@@ -291,13 +324,23 @@ bench_cell() {
 		timed psql psql -X -q -v ON_ERROR_STOP=1 -1 \
 			-d "$(url "$link" "$db")" -f "$dir/all_up.sql"
 		psqls+=("$ELAPSED_US")
+		psqlkb+=("$RSS_KB")
 		expect "$db" "select count(*) from pg_catalog.pg_tables where tablename like 'bench\\_t%'" \
 			"$n" "psql -1 -f"
+		log "N=$n $link run $r/$runs: psql -1 -f all_down.sql"
+		timed psqld psql -X -q -v ON_ERROR_STOP=1 -1 \
+			-d "$(url "$link" "$db")" -f "$dir/all_down.sql"
+		psqlds+=("$ELAPSED_US")
+		expect "$db" "select count(*) from pg_catalog.pg_tables where tablename like 'bench\\_t%'" \
+			0 "psql -1 -f all_down.sql"
 		drop_db "$db"
 	done
 	UP_US=$(median "${ups[@]}")
 	DOWN_US=$(median "${downs[@]}")
 	PSQL_US=$(median "${psqls[@]}")
+	PSQLD_US=$(median "${psqlds[@]}")
+	UP_KB=$(median "${upkb[@]}")
+	PSQL_KB=$(median "${psqlkb[@]}")
 }
 
 # per_run DIRECT_US RELAY_US N: "R / P": round trips the link added to the
@@ -311,11 +354,11 @@ per_run() {
 		$((p % 1000))
 }
 
-declare -A UP DOWN PSQL URT DRT NRUNS
+declare -A UP DOWN PSQL PSQLD UPKB PSQLKB URT DRT NRUNS
 for n in $SIZES; do
 	log "generating $n migrations"
 	gen "$n"
-	for link in direct relay; do
+	for link in $LINKS; do
 		runs=$RUNS
 		if [ "$link" = relay ] && [ "$n" -ge 1000 ]; then
 			runs=$SLOW_RUNS
@@ -324,6 +367,9 @@ for n in $SIZES; do
 		UP[$n,$link]=$UP_US
 		DOWN[$n,$link]=$DOWN_US
 		PSQL[$n,$link]=$PSQL_US
+		PSQLD[$n,$link]=$PSQLD_US
+		UPKB[$n,$link]=$UP_KB
+		PSQLKB[$n,$link]=$PSQL_KB
 		URT[$n,$link]=$UP_RT
 		DRT[$n,$link]=$DOWN_RT
 		NRUNS[$n,$link]=$runs
@@ -332,72 +378,117 @@ done
 
 # --- report -------------------------------------------------------------------
 
+# ratio A B: A / B with two decimals.
+ratio() {
+	local r=$(($1 * 100 / $2))
+	printf '%d.%02d' $((r / 100)) $((r % 100))
+}
+
+# mb KB: kilobytes as MB with one decimal.
+mb() {
+	printf '%d.%d' $(($1 / 1024)) $(($1 % 1024 * 10 / 1024))
+}
+
+link_name() {
+	case $1 in
+	direct) echo loopback ;;
+	tls) echo "loopback, TLS" ;;
+	relay) echo "relay ${RTT} ms RTT" ;;
+	esac
+}
+
+has_link() {
+	case " $LINKS " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
 echo "## nmig apply benchmark"
 echo
 echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(uname -sr)," \
-	"PostgreSQL $(sql postgres 'show server_version')," \
-	"relay ${DELAY} ms each way (${RTT} ms RTT; measured" \
-	"+$(ms_of "$RELAY_EXTRA_US") ms per round trip)."
+	"PostgreSQL $(sql postgres 'show server_version')" \
+	"(fsync $(sql postgres 'show fsync')," \
+	"synchronous_commit $(sql postgres 'show synchronous_commit'))," \
+	"$("$NMIG" --version | head -1), $(psql --version)."
+if has_link relay; then
+	echo "Relay ${DELAY} ms each way (${RTT} ms RTT; measured" \
+		"+$(ms_of "$RELAY_EXTRA_US") ms per round trip)."
+fi
+if has_link tls; then
+	echo "TLS: $(psql -X -A -t -d "$(url tls postgres)" -c "select version || ' ' || cipher from pg_stat_ssl where pid = pg_backend_pid()") with a self-signed RSA 2048 certificate made by the bench (sslmode=require)."
+fi
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" \
 	"(other work on the machine slows every column alike)."
-echo "Times are wall-clock ms (median of the runs; connecting included)."
+echo "Times are wall-clock ms (median of the runs; connecting included);"
+echo "peak RSS (median, /usr/bin/time) of nmig upgrade and of psql -1 -f of the ups."
 echo
-echo "| N | link | runs | nmig upgrade | nmig downgrade | psql -1 -f | upgrade / psql | nmig round trips (up / down) |"
-echo "|---:|---|---:|---:|---:|---:|---:|---|"
+echo "| N | link | runs | nmig upgrade | psql -1 -f ups | up / psql | nmig downgrade | psql -1 -f downs | down / psql | RSS nmig / psql MB | nmig round trips (up / down) |"
+echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|"
 for n in $SIZES; do
-	for link in direct relay; do
-		ratio=$((UP[$n,$link] * 100 / PSQL[$n,$link]))
-		name=loopback
-		[ "$link" = relay ] && name="relay ${RTT} ms RTT"
-		printf '| %s | %s | %s | %s | %s | %s | %d.%02dx | %s / %s |\n' \
-			"$n" "$name" "${NRUNS[$n,$link]}" \
+	for link in $LINKS; do
+		printf '| %s | %s | %s | %s | %s | %sx | %s | %s | %sx | %s / %s | %s / %s |\n' \
+			"$n" "$(link_name "$link")" "${NRUNS[$n,$link]}" \
 			"$(ms_of "${UP[$n,$link]}")" \
-			"$(ms_of "${DOWN[$n,$link]}")" \
 			"$(ms_of "${PSQL[$n,$link]}")" \
-			$((ratio / 100)) $((ratio % 100)) \
+			"$(ratio "${UP[$n,$link]}" "${PSQL[$n,$link]}")" \
+			"$(ms_of "${DOWN[$n,$link]}")" \
+			"$(ms_of "${PSQLD[$n,$link]}")" \
+			"$(ratio "${DOWN[$n,$link]}" "${PSQLD[$n,$link]}")" \
+			"$(mb "${UPKB[$n,$link]}")" "$(mb "${PSQLKB[$n,$link]}")" \
 			"${URT[$n,$link]}" "${DRT[$n,$link]}"
 	done
 done
 echo
-echo "Round trips the ${RTT} ms link added, for the whole run / per migration:"
-echo "(time at ${RTT} ms RTT - time on loopback) / ${RTT} ms, and that / N."
-echo
-echo "| N | nmig upgrade | nmig downgrade | psql -1 -f |"
-echo "|---:|---:|---:|---:|"
-for n in $SIZES; do
-	printf '| %s | %s | %s | %s |\n' "$n" \
-		"$(per_run "${UP[$n,direct]}" "${UP[$n,relay]}" "$n")" \
-		"$(per_run "${DOWN[$n,direct]}" "${DOWN[$n,relay]}" "$n")" \
-		"$(per_run "${PSQL[$n,direct]}" "${PSQL[$n,relay]}" "$n")"
-done
-echo
+if has_link relay && has_link direct; then
+	echo "Round trips the ${RTT} ms link added, for the whole run / per migration:"
+	echo "(time at ${RTT} ms RTT - time on loopback) / ${RTT} ms, and that / N."
+	echo
+	echo "| N | nmig upgrade | nmig downgrade | psql -1 -f ups | psql -1 -f downs |"
+	echo "|---:|---:|---:|---:|---:|"
+	for n in $SIZES; do
+		printf '| %s | %s | %s | %s | %s |\n' "$n" \
+			"$(per_run "${UP[$n,direct]}" "${UP[$n,relay]}" "$n")" \
+			"$(per_run "${DOWN[$n,direct]}" "${DOWN[$n,relay]}" "$n")" \
+			"$(per_run "${PSQL[$n,direct]}" "${PSQL[$n,relay]}" "$n")" \
+			"$(per_run "${PSQLD[$n,direct]}" "${PSQLD[$n,relay]}" "$n")"
+	done
+	echo
+fi
 
 missed=0
+# goal OK WHAT: one line of the goals list.
+goal() {
+	if [ "$1" = 1 ]; then
+		echo "- met: $2"
+	else
+		echo "- MISSED: $2"
+		missed=1
+	fi
+}
 echo "Goals:"
 echo
-for n in $SIZES; do
-	[ "$n" = 100 ] || continue
+if has_link relay && has_link direct && [ -n "${UP[100,relay]:-}" ]; then
 	t=${UP[100,relay]}
 	net=$((t - UP[100,direct]))
 	[ "$net" -ge 0 ] || net=0
-	what="upgrading 100 migrations over ${RTT} ms RTT took $(ms_of "$t") ms, of which the link added $(ms_of "$net") ms"
-	if [ "$t" -lt 500000 ]; then
-		echo "- met: $what (goal < 500 ms)"
-	else
-		echo "- MISSED: $what (goal < 500 ms)"
-		missed=1
-	fi
-done
-for n in $SIZES; do
-	ratio=$((UP[$n,direct] * 100 / PSQL[$n,direct]))
-	r=$(printf '%d.%02d' $((ratio / 100)) $((ratio % 100)))
-	if [ "$ratio" -le 130 ]; then
-		echo "- met: on loopback nmig upgrade of $n is ${r}x psql -1 -f (goal <= 1.3x)"
-	else
-		echo "- MISSED: on loopback nmig upgrade of $n is ${r}x psql -1 -f (goal <= 1.3x)"
-		missed=1
-	fi
-done
+	ok=0
+	[ "$t" -lt 500000 ] && ok=1
+	goal $ok "upgrading 100 migrations over ${RTT} ms RTT took $(ms_of "$t") ms, of which the link added $(ms_of "$net") ms (goal < 500 ms)"
+fi
+if has_link direct; then
+	for n in $SIZES; do
+		ok=0
+		[ $((UP[$n,direct] * 100)) -le $((PSQL[$n,direct] * 105)) ] && ok=1
+		goal $ok "on loopback nmig upgrade of $n is $(ratio "${UP[$n,direct]}" "${PSQL[$n,direct]}")x psql -1 -f (goal <= 1.05x)"
+		ok=0
+		[ $((DOWN[$n,direct] * 100)) -le $((PSQLD[$n,direct] * 105)) ] && ok=1
+		goal $ok "on loopback nmig downgrade of $n is $(ratio "${DOWN[$n,direct]}" "${PSQLD[$n,direct]}")x psql -1 -f of the downs (goal <= 1.05x)"
+		# the batch: every up file of the plan, sent in one query
+		batch_kb=$(($(cat "$WORK/p$n"/migrations/*.up.sql | wc -c) / 1024))
+		ok=0
+		[ "${UPKB[$n,direct]}" -le $((PSQLKB[$n,direct] + 2048 + batch_kb)) ] && ok=1
+		goal $ok "peak RSS of nmig upgrade of $n: $(mb "${UPKB[$n,direct]}") MB, psql's $(mb "${PSQLKB[$n,direct]}") MB, the batch's SQL $batch_kb KB (goal <= psql + 2 MB + the batch)"
+	done
+fi
 if [ "$missed" != 0 ]; then
 	exit 3
 fi

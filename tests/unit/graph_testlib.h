@@ -95,6 +95,11 @@ static inline void revset_free(struct nmig_revset *set)
 {
 	size_t i;
 
+	if (set->pool) {
+		/* loaded by nmig_revset_load: its strings are in its pool */
+		nmig_revset_release(set);
+		return;
+	}
 	for (i = 0; i < set->n; i++)
 		rev_free(&set->revs[i]);
 	free(set->revs);

@@ -1244,6 +1244,80 @@ static void test_load_authelia_corpus(void **state)
 	assert_int_equal(c->diags.n, empty);
 }
 
+/*
+ * 300 revisions whose numeric ids sort differently by name ("10" before
+ * "9") and by id: every revision, after the load reorders them in place,
+ * keeps its own files, header and implicit parent; a loaded set's
+ * strings are in its pool (released with the set).
+ */
+static void test_load_order_in_place(void **state)
+{
+	struct ctx *c = *state;
+	char name[64], text[160], want[64];
+	const struct nmig_revision *r;
+	size_t i, id;
+
+	scratch(c);
+	for (i = 1; i <= 300; i++) {
+		snprintf(name, sizeof(name), "%zu_rev_%zu.up.sql", i, i);
+		if (i % 7 == 0)
+			snprintf(text, sizeof(text),
+				 "-- nmig:message seventh %zu\n"
+				 "-- nmig:lint-ignore a,b%zu\nSELECT %zu;\n",
+				 i, i, i);
+		else
+			snprintf(text, sizeof(text), "SELECT %zu;\n", i);
+		put_text(c, name, text);
+		if (i % 3) {
+			snprintf(name, sizeof(name), "%zu_rev_%zu.down.sql", i,
+				 i);
+			put_text(c, name, "SELECT 0;\n");
+		}
+	}
+	assert_int_equal(nmig_revset_load(&c->set, c->tmp, &c->diags),
+			 NMIG_OK);
+	assert_int_equal(c->set.n, 300);
+	assert_non_null(c->set.pool);
+	for (i = 0; i < 300; i++) {
+		r = &c->set.revs[i];
+		id = i + 1;
+		snprintf(want, sizeof(want), "%zu", id);
+		assert_string_equal(r->id, want);
+		snprintf(want, sizeof(want), "rev_%zu", id);
+		assert_string_equal(r->slug, want);
+		snprintf(want, sizeof(want), "/%zu_rev_%zu.up.sql", id, id);
+		assert_true(ends_with(r->up.path, want));
+		if (id % 3) {
+			snprintf(want, sizeof(want), "/%zu_rev_%zu.down.sql",
+				 id, id);
+			assert_non_null(r->down.path);
+			assert_true(ends_with(r->down.path, want));
+		} else {
+			assert_null(r->down.path);
+		}
+		if (id % 7 == 0) {
+			snprintf(want, sizeof(want), "seventh %zu", id);
+			assert_string_equal(r->message, want);
+			assert_int_equal(r->nlint_ignore, 2);
+			snprintf(want, sizeof(want), "b%zu", id);
+			assert_string_equal(r->lint_ignore[1], want);
+		} else {
+			snprintf(want, sizeof(want), "rev %zu", id);
+			assert_string_equal(r->message, want);
+			assert_int_equal(r->nlint_ignore, 0);
+		}
+		if (i == 0) {
+			assert_int_equal(r->nparents, 0);
+		} else {
+			assert_int_equal(r->nparents, 1);
+			snprintf(want, sizeof(want), "%zu", id - 1);
+			assert_string_equal(r->parents[0], want);
+		}
+		assert_int_equal(r->pooled,
+				 NMIG_REV_POOL_NAMES | NMIG_REV_POOL_HEADER);
+	}
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1277,6 +1351,7 @@ int main(void)
 	    T(test_load_missing_dir),
 	    T(test_load_empty_dir),
 	    T(test_load_numeric_order),
+	    T(test_load_order_in_place),
 	    T(test_load_many),
 	    T(test_load_authelia_corpus),
 	};
