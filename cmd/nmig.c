@@ -53,6 +53,8 @@ static const struct nmig_cmd commands[] = {
      DB},
     {"test", cmd_test, "test up/down roundtrips on a scratch database",
      NMIG_CMD_CONFIG},
+    {"schema", cmd_schema, "print the canonical DDL of a schema state (dump)",
+     NMIG_CMD_CONFIG | NMIG_CMD_NO_JSON},
     {"cache", cmd_cache, "show or clear the plan cache", NMIG_CMD_CONFIG},
     {"import", cmd_import, "import a migration history from another tool",
      NMIG_CMD_CONFIG},

@@ -513,6 +513,10 @@ int nmig_schema_dump(struct nmig_buf *out, const struct nmig_catalog *cat)
 			continue;
 		if (o->kind == NMIG_CAT_SEQUENCE && o->u.seq.owned_dep == 'i')
 			continue;
+		if (o->kind == NMIG_CAT_SCHEMA &&
+		    strcmp(o->key, "public") == 0 &&
+		    strcmp(o->comment, "standard public schema") == 0)
+			continue; /* what every database has */
 		nmig_buf_puts(&d.tail, "COMMENT ON ");
 		comment_target(&d.tail, cat, o);
 		nmig_buf_puts(&d.tail, " IS ");
