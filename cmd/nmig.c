@@ -53,6 +53,8 @@ static const struct nmig_cmd commands[] = {
      DB},
     {"test", cmd_test, "test up/down roundtrips on a scratch database",
      NMIG_CMD_CONFIG},
+    {"diff", cmd_diff, "list the objects two schema states differ in",
+     NMIG_CMD_CONFIG},
     {"schema", cmd_schema, "print the canonical DDL of a schema state (dump)",
      NMIG_CMD_CONFIG | NMIG_CMD_NO_JSON},
     {"cache", cmd_cache, "show or clear the plan cache", NMIG_CMD_CONFIG},
