@@ -5,6 +5,7 @@
 #include "schemastate.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,12 +15,20 @@
 #include "error.h"
 #include "exec.h"
 #include "graph.h"
+#include "interrupt.h"
 #include "revfile.h"
 #include "sqlscript.h"
 #include "state.h"
 
 /* The cluster to stop at exit if the run did not get to it. */
-static struct nmig_cluster *live_cluster;
+static struct nmig_cluster *volatile live_cluster;
+/* Set by the signal handler: the signal number. */
+static volatile sig_atomic_t got_signal;
+
+static const int handled_signals[] = {SIGINT, SIGTERM, SIGHUP};
+#define NSIGNALS (sizeof(handled_signals) / sizeof(handled_signals[0]))
+static struct sigaction old_actions[NSIGNALS];
+static int signals_installed;
 
 static void stop_at_exit(void)
 {
@@ -29,12 +38,63 @@ static void stop_at_exit(void)
 	nmig_cluster_free(c);
 }
 
+/*
+ * SIGINT, SIGTERM, SIGHUP: cancel the running query so that the run stops
+ * on its normal path, which removes the cluster; a second signal tells the
+ * server to go down at once.
+ */
+static void on_signal(int sig)
+{
+	if (!got_signal) {
+		got_signal = sig;
+		nmig_interrupt_request(sig);
+	} else {
+		nmig_cluster_kill(live_cluster);
+	}
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+	size_t i;
+
+	if (signals_installed)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < NSIGNALS; i++)
+		sigaction(handled_signals[i], &sa, &old_actions[i]);
+	signals_installed = 1;
+}
+
+/* Make the handler cancel queries on c (NULL: none), signals held. */
+static void watch(struct nmig_conn *c)
+{
+	sigset_t block, old;
+	size_t i;
+
+	sigemptyset(&block);
+	for (i = 0; i < NSIGNALS; i++)
+		sigaddset(&block, handled_signals[i]);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	nmig_interrupt_watch(c);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 void schemastate_release(struct schemastate *s)
 {
+	size_t i;
+
 	if (s->cluster) {
 		live_cluster = NULL;
 		nmig_cluster_free(s->cluster);
 		s->cluster = NULL;
+	}
+	if (signals_installed) {
+		for (i = 0; i < NSIGNALS; i++)
+			sigaction(handled_signals[i], &old_actions[i], NULL);
+		signals_installed = 0;
 	}
 }
 
@@ -61,6 +121,8 @@ static int connect_url(struct schemastate *s, const char *url,
 	memset(&co, 0, sizeof(co));
 	co.connect_timeout_ms = s->g->cfg.connect_timeout_ms;
 	err = nmig_conn_open(out, url, &co, &diags);
+	if (!err)
+		watch(*out);
 	if (diags.n && !s->g->quiet)
 		nmig_report_diags(s->g, &diags);
 	nmig_diags_release(&diags);
@@ -190,6 +252,7 @@ static int open_scratch(struct schemastate *s, struct nmig_conn **out)
 	if (!s->cluster) {
 		memset(&o, 0, sizeof(o));
 		o.bindir = s->bindir;
+		o.interrupted = &got_signal;
 		if ((err = nmig_cluster_start(&s->cluster, &o)))
 			return err;
 		live_cluster = s->cluster;
@@ -200,6 +263,7 @@ static int open_scratch(struct schemastate *s, struct nmig_conn **out)
 	if ((err = connect_url(s, url.ptr, out)))
 		goto cleanup;
 	err = nmig_conn_exec(*out, "cannot create a scratch database", sql.ptr);
+	watch(NULL);
 	nmig_conn_close(*out);
 	*out = NULL;
 	if (err)
@@ -304,11 +368,12 @@ static void locate_failure(struct nmig_conn *c, const struct nmig_script *sc,
 
 		nmig_buf_clear(&stmt);
 		nmig_buf_put(&stmt, sc->text + st->offset, st->len);
-		if (nmig_buf_oom(&stmt) || nmig_conn_exec(c, path, stmt.ptr))
+		if (got_signal || nmig_buf_oom(&stmt) ||
+		    nmig_conn_exec(c, path, stmt.ptr))
 			break;
 	}
 	nmig_error_restore(&saved);
-	if (k < sc->n) {
+	if (k < sc->n && !got_signal) {
 		const struct nmig_stmt *st = &sc->stmts[k];
 		const char *line = sc->text + st->offset;
 		char src[1024];
@@ -369,7 +434,8 @@ static int apply_file(struct schemastate *s, struct nmig_conn *c,
 	}
 	if (!err)
 		err = nmig_exec_script(c, &sc, path);
-	if (err == NMIG_ESQL && nmig_error_last()->line == 0 && sc.n)
+	if (err == NMIG_ESQL && nmig_error_last()->line == 0 && sc.n &&
+	    !got_signal)
 		locate_failure(c, &sc, path);
 	nmig_script_release(&sc);
 	nmig_buf_release(&text);
@@ -527,6 +593,7 @@ int schemastate_read(struct schemastate *s, const char *spec,
 
 	memset(out, 0, sizeof(*out));
 	memset(&vt, 0, sizeof(vt));
+	install_signals();
 	if (var) {
 		if ((err = url_from_env(var, spec, &url)) ||
 		    (err = connect_url(s, url, &c)))
@@ -580,7 +647,11 @@ int schemastate_read(struct schemastate *s, const char *spec,
 	}
 cleanup:
 	nmig_vtable_release(&vt);
+	watch(NULL);
 	if (c)
 		nmig_conn_close(c);
+	if (got_signal)
+		err = nmig_interrupt_error("while building the state; the "
+					   "scratch database is removed");
 	return err;
 }

@@ -9,7 +9,8 @@
 # and a Markdown spec (an error in a ```sql block is reported at the .md's
 # own line); --dev-url (refused when it is DATABASE_URL or not empty,
 # emptied again afterwards); -o writes only on success; unknown states,
-# missing variables and a missing schema_file have their exit codes.
+# missing variables and a missing schema_file have their exit codes; a
+# SIGINT while a state is built removes the cluster (exit 130).
 . "$(dirname "$0")/../db_lib.sh"
 db_init
 
@@ -224,5 +225,24 @@ run_nmig schema dump --help
 expect_rc 0 "--help"
 expect_out_contains "usage: nmig schema [options] dump [STATE]" "synopsis"
 expect_eq "$(ls -A "$CT")" "" "no cluster directory left behind"
+
+### SIGINT while a state is built: the cluster is removed, exit 130
+echo "SELECT pg_sleep(60);" >slow.sql
+"$NMIG" schema dump file:slow.sql >"$DB_TMP/slow.out" 2>"$DB_TMP/slow.err" &
+pid=$!
+for _ in $(seq 100); do
+	[ -n "$(ls -A "$CT")" ] && psql_q postgres "select 1" >/dev/null && break
+	sleep 0.1
+done
+sleep 2
+kill -INT "$pid"
+wait "$pid"
+expect_eq "$?" 130 "SIGINT: exit 130"
+if grep -q "interrupted" "$DB_TMP/slow.err"; then
+	pass "SIGINT: says it was interrupted"
+else
+	fail "SIGINT: stderr: $(cat "$DB_TMP/slow.err")"
+fi
+expect_eq "$(ls -A "$CT")" "" "SIGINT: no cluster directory left behind"
 
 db_finish
