@@ -132,9 +132,9 @@ int cmd_diff(struct nmig_global *g, int argc, char **argv)
 	    "diff",
 	    NULL,
 	    "Compare two states object by object (see 'nmig schema --help'\n"
-	    "for the states: migrations, schema, file:PATH, env:VAR) and list\n"
-	    "what the second has that the first has not (+), what only the\n"
-	    "first has (-), and what changed (~, with the fields that\n"
+	    "for the states: migrations[@REV], schema, file:PATH, env:VAR) and\n"
+	    "list what the second has that the first has not (+), what only\n"
+	    "the first has (-), and what changed (~, with the fields that\n"
 	    "differ). Exit 0 when the states are equal, 1 when they differ,\n"
 	    "3 when a file does not apply, 5 when a database cannot be\n"
 	    "reached, 9 for a missing variable or schema_file. The SQL that\n"

@@ -16,6 +16,7 @@
 #include "exec.h"
 #include "graph.h"
 #include "interrupt.h"
+#include "plan.h"
 #include "revfile.h"
 #include "sqlscript.h"
 #include "state.h"
@@ -504,29 +505,40 @@ static int apply_path(struct schemastate *s, struct nmig_conn *c,
 	return err;
 }
 
-/* Apply every revision up to the head of the migration files on c. */
+/*
+ * Apply the revisions of target (NULL: every head) and their ancestors on
+ * c, in plan order, through the engine as `upgrade` runs them.
+ */
 static int apply_migrations(struct schemastate *s, struct nmig_conn *c,
-			    const struct nmig_vtable *vt)
+			    const struct nmig_vtable *vt, const char *target)
 {
 	struct nmig_revset set;
 	struct nmig_graph *graph = NULL;
+	struct nmig_applied applied;
+	struct nmig_plan plan;
 	struct nmig_script *scripts = NULL;
 	struct nmig_step *steps = NULL;
 	struct nmig_exec_opts xo;
 	struct nmig_exec_result xr;
-	size_t n, i,
-	    cap = s->g->cfg.max_file_size ? s->g->cfg.max_file_size
-					  : NMIG_MAX_FILE_SIZE;
-	int err = NMIG_OK, rc;
+	size_t n = 0, i,
+	       cap = s->g->cfg.max_file_size ? s->g->cfg.max_file_size
+					     : NMIG_MAX_FILE_SIZE;
+	int err = NMIG_OK;
 
 	memset(&set, 0, sizeof(set));
 	memset(&xr, 0, sizeof(xr));
-	if ((rc = nmig_load_graph(s->g, &set, &graph))) {
+	memset(&applied, 0, sizeof(applied));
+	memset(&plan, 0, sizeof(plan));
+	if (nmig_load_graph(s->g, &set, &graph)) {
 		err = nmig_error_set(NMIG_EINPUT, "the migration files cannot "
 						  "be loaded (see above)");
 		goto cleanup;
 	}
-	n = nmig_graph_count(graph);
+	if ((err = nmig_applied_init(&applied, graph, NULL, 0)) ||
+	    (err = nmig_plan_upgrade(&plan, graph, &applied,
+				     target ? target : "heads")))
+		goto cleanup;
+	n = plan.n;
 	scripts = calloc(n + 1, sizeof(*scripts));
 	steps = calloc(n + 1, sizeof(*steps));
 	if (!scripts || !steps) {
@@ -534,7 +546,8 @@ static int apply_migrations(struct schemastate *s, struct nmig_conn *c,
 		goto cleanup;
 	}
 	for (i = 0; i < n && !err; i++) {
-		const struct nmig_revision *rev = nmig_graph_rev(graph, i);
+		const struct nmig_revision *rev =
+		    nmig_graph_rev(graph, plan.steps[i]);
 		struct nmig_diags diags = NMIG_DIAGS_INIT;
 
 		err = nmig_script_load(&scripts[i], rev->up.path, cap);
@@ -574,10 +587,12 @@ static int apply_migrations(struct schemastate *s, struct nmig_conn *c,
 cleanup:
 	nmig_exec_result_release(&xr);
 	if (scripts)
-		for (i = 0; i < nmig_graph_count(graph); i++)
+		for (i = 0; i < n; i++)
 			nmig_script_release(&scripts[i]);
 	free(scripts);
 	free(steps);
+	nmig_plan_release(&plan);
+	nmig_applied_release(&applied);
 	nmig_graph_free(graph);
 	nmig_revset_release(&set);
 	return err;
@@ -588,8 +603,13 @@ int schemastate_read(struct schemastate *s, const char *spec,
 {
 	struct nmig_vtable vt;
 	struct nmig_conn *c = NULL;
-	const char *var = env_var(spec), *url, *path = NULL;
+	const char *var = env_var(spec), *url, *path = NULL, *target = NULL;
 	int err, migrations = strcmp(spec, "migrations") == 0;
+
+	if (strncmp(spec, "migrations@", 11) == 0 && spec[11]) {
+		migrations = 1;
+		target = spec + 11;
+	}
 
 	memset(out, 0, sizeof(*out));
 	memset(&vt, 0, sizeof(vt));
@@ -619,15 +639,16 @@ int schemastate_read(struct schemastate *s, const char *spec,
 		path = spec + 5;
 	} else if (!migrations) {
 		nmig_error_set(NMIG_EUSAGE, "unknown state '%s'", spec);
-		nmig_error_hint("a state is migrations, schema, file:PATH or "
-				"env:VAR");
+		nmig_error_hint(
+		    "a state is migrations, migrations@REV, schema, "
+		    "file:PATH or env:VAR");
 		return NMIG_EUSAGE;
 	}
 	if ((err = open_scratch(s, &c)))
 		goto cleanup;
 	err = nmig_vtable_init(&vt, c, s->g->cfg.schema, s->g->cfg.table);
 	if (!err)
-		err = migrations ? apply_migrations(s, c, &vt)
+		err = migrations ? apply_migrations(s, c, &vt, target)
 				 : apply_path(s, c, path);
 	if (!err)
 		err = nmig_catalog_read(out, c, vt.schema, vt.name);

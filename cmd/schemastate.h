@@ -1,7 +1,7 @@
 /*
  * States of the declared-schema commands (docs/schema.md): a schema nmig
- * can materialise and read as a catalog model. `migrations` (the head of
- * the migration files), `schema` (schema_file in nmig.conf), `file:PATH`
+ * can materialise and read as a catalog model. `migrations` (the heads of
+ * the migration files), `migrations@REV` (REV and its ancestors), `schema` (schema_file in nmig.conf), `file:PATH`
  * and `env:VAR` (a live database whose URL is in VAR). File states are
  * built on a scratch database: a temporary local cluster (lib/cluster.h,
  * started once per run, one database per state) or the empty database of

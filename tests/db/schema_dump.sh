@@ -40,6 +40,16 @@ fk=$(grep -n "tasks_user_id_fkey" dump.sql | cut -d: -f1)
 users=$(grep -n "CREATE TABLE public.users" dump.sql | cut -d: -f1)
 expect_true "the foreign key after the table it references" bash -c "[ $fk -gt $users ]"
 
+### migrations@REV: REV and its ancestors only
+run_nmig schema dump migrations@20261126091000
+expect_rc 0 "migrations@REV"
+expect_out_contains "CREATE TABLE public.tasks (" "the tasks table of 091000"
+expect_out_lacks "due_date" "not the column a later revision adds"
+expect_out_lacks "users_email_key" "not the index of the other branch"
+run_nmig schema dump migrations@nope
+expect_rc 4 "migrations@ an unknown revision"
+expect_err_contains "unknown revision 'nope'" "names it"
+
 ### the dump is a state; psql applies it to the same schema as the migrations
 run_nmig schema dump file:dump.sql
 expect_rc 0 "the dump read back as file:dump.sql"
@@ -215,7 +225,7 @@ expect_rc 9 "schema without schema_file"
 expect_err_contains "needs schema_file in nmig.conf" "says what to set"
 run_nmig schema dump nonsense
 expect_rc 2 "an unknown state"
-expect_err_contains "a state is migrations, schema, file:PATH or env:VAR" "lists the states"
+expect_err_contains "a state is migrations, migrations@REV, schema, file:PATH or env:VAR" "lists the states"
 run_nmig schema dump env:NMIG_NOT_SET_ANYWHERE
 expect_rc 9 "env:VAR unset"
 expect_err_contains "'NMIG_NOT_SET_ANYWHERE' is not set" "names the variable"
