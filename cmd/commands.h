@@ -30,6 +30,10 @@ int cmd_cache(struct nmig_global *g, int argc, char **argv);
 int cmd_lint(struct nmig_global *g, int argc, char **argv);
 int cmd_import(struct nmig_global *g, int argc, char **argv);
 
+/* the declared schema */
+int cmd_schema(struct nmig_global *g, int argc, char **argv);
+int cmd_diff(struct nmig_global *g, int argc, char **argv);
+
 /* seeing the graph, shell completion */
 int cmd_graph(struct nmig_global *g, int argc, char **argv);
 int cmd_completion(struct nmig_global *g, int argc, char **argv);

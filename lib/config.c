@@ -49,6 +49,7 @@ static const struct key_def keys[] = {
     {"connect_timeout", KEY_DURATION},
     {"max_file_size", KEY_SIZE},
     {"templates", KEY_PATH},
+    {"schema_file", KEY_PATH},
     {"cache", KEY_PATH},
     {"doctor_healthy_ms", KEY_DURATION},
     {"doctor_degraded_ms", KEY_DURATION},
@@ -59,7 +60,7 @@ static const struct key_def keys[] = {
 static const char known_keys[] =
     "dir, url_env, schema, table, lock_timeout, statement_timeout, "
     "lock_retries, lock_wait, connect_timeout, max_file_size, templates, "
-    "cache, doctor_healthy_ms, doctor_degraded_ms";
+    "schema_file, cache, doctor_healthy_ms, doctor_degraded_ms";
 
 static const char password_hint[] =
     "put the URL in the environment (DATABASE_URL) or in .env, and set "
@@ -392,6 +393,9 @@ int nmig_config_set(struct nmig_config *cfg, const char *key, const char *value,
 		} else if (strcmp(key, "templates") == 0) {
 			free(cfg->templates);
 			cfg->templates = path;
+		} else if (strcmp(key, "schema_file") == 0) {
+			free(cfg->schema_file);
+			cfg->schema_file = path;
 		} else {
 			free(cfg->cache);
 			cfg->cache = path;
@@ -683,6 +687,7 @@ void nmig_config_release(struct nmig_config *cfg)
 	free(cfg->schema);
 	free(cfg->table);
 	free(cfg->templates);
+	free(cfg->schema_file);
 	free(cfg->cache);
 	memset(cfg, 0, sizeof(*cfg));
 }

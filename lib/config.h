@@ -28,6 +28,8 @@ struct nmig_config {
 	char *schema;		/* schema of the version table (public) */
 	char *table;		/* name of the version table (schema_version) */
 	char *templates;	/* directory overriding templates, or NULL */
+	char *schema_file;	/* the declared schema (.sql, .md or a
+				 * directory of .sql files), or NULL */
 	char *cache;		/* plan cache file, or NULL for the default */
 	int cache_off;		/* 1 with `cache = off`: no plan cache */
 	int lock_timeout_ms;	/* SET LOCAL lock_timeout (default 5000) */

@@ -1,6 +1,7 @@
 /*
  * Schema fingerprints: what a database's schema is, read from the catalogs
- * in one round trip (not from pg_dump), as a sorted list of facts that two
+ * in one round trip (not from pg_dump) as the catalog model (catalog.h)
+ * and rendered as a sorted list of facts that two
  * moments of the same database can be compared by -- `nmig test` takes one
  * before and after each roundtrip. A fact is (kind, key, value): kind says
  * what the object is ("table", "column", "index"...), key names it
@@ -27,6 +28,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "catalog.h"
 #include "conn.h"
 #include "revfile.h"
 
@@ -69,6 +71,14 @@ enum nmig_fp_flags {
 int nmig_fingerprint_take(struct nmig_fingerprint *out, struct nmig_conn *c,
 			  const char *skip_schema, const char *skip_table,
 			  unsigned flags);
+
+/*
+ * The fingerprint of a catalog already read (*out initialised here;
+ * release it in every case): nmig_fingerprint_take is nmig_catalog_read
+ * and this.
+ */
+int nmig_fingerprint_render(struct nmig_fingerprint *out,
+			    const struct nmig_catalog *cat, unsigned flags);
 
 /* The catalog query behind nmig_fingerprint_take, for the version table
  * skip_schema.skip_table, appended to out (for tests and debugging). */

@@ -77,7 +77,7 @@ expect_exit 2 "'he' is ambiguous"
 expect_stderr_contains "error: ambiguous command 'he', could be: heads, help" "'he' lists the candidates"
 run_nmig s
 expect_exit 2 "'s' is ambiguous"
-expect_stderr_contains "error: ambiguous command 's', could be: show, stamp" "'s' lists show and stamp"
+expect_stderr_contains "error: ambiguous command 's', could be: schema, show, stamp" "'s' lists schema, show and stamp"
 run_nmig --dir m br
 expect_exit 0 "'br' runs branches"
 expect_stdout_contains "20261126090000 -> 20261126091000, 20261126092000" "'br' printed the branch point"

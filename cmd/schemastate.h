@@ -1,0 +1,49 @@
+/*
+ * States of the declared-schema commands (docs/schema.md): a schema nmig
+ * can materialise and read as a catalog model. `migrations` (the heads of
+ * the migration files), `migrations@REV` (REV and its ancestors), `schema` (schema_file in nmig.conf), `file:PATH`
+ * and `env:VAR` (a live database whose URL is in VAR). File states are
+ * built on a scratch database: a temporary local cluster (lib/cluster.h,
+ * started once per run, one database per state) or the empty database of
+ * --dev-url env:VAR, reset after each state. The scratch side never sees
+ * the deploy URL: the cluster's children get the allowlisted environment.
+ */
+#ifndef NMIG_SCHEMASTATE_H
+#define NMIG_SCHEMASTATE_H
+
+#include "nmig.h"
+
+#include "buf.h"
+#include "catalog.h"
+#include "cluster.h"
+
+struct schemastate {
+	struct nmig_global *g;
+	const char *dev_url; /* --dev-url: "env:VAR", or NULL */
+	const char *bindir;  /* --pg-bindir, or NULL */
+	struct nmig_cluster *cluster;
+	int ndb; /* databases made on the cluster */
+};
+
+/*
+ * Read the state spec into *out (initialised here; release it in every
+ * case). *label (may be NULL) receives how to name the state in output.
+ * Returns NMIG_OK or a libnmig code with the last error set: NMIG_EUSAGE
+ * for an unknown spec, NMIG_ECONFIG for a missing variable or schema_file,
+ * NMIG_EINPUT with file:line for a file that does not apply, ...
+ */
+int schemastate_read(struct schemastate *s, const char *spec,
+		     struct nmig_catalog *out);
+
+/* Stop the cluster, if one was started. */
+void schemastate_release(struct schemastate *s);
+
+/*
+ * The SQL of a Markdown spec: the lines of its ```sql fenced blocks, every
+ * other line left empty so that line numbers stay those of the .md file.
+ * An unclosed block is NMIG_EINPUT at its fence. *out receives the text.
+ */
+int schemastate_markdown_sql(const char *path, const char *md, size_t len,
+			     struct nmig_buf *out);
+
+#endif
