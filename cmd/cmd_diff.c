@@ -132,7 +132,8 @@ int cmd_diff(struct nmig_global *g, int argc, char **argv)
 	    "diff",
 	    NULL,
 	    "Compare two states object by object (see 'nmig schema --help'\n"
-	    "for the states: migrations[@REV], schema, file:PATH, env:VAR) and\n"
+	    "for the states: migrations[@REV], schema, file:PATH, env:VAR) "
+	    "and\n"
 	    "list what the second has that the first has not (+), what only\n"
 	    "the first has (-), and what changed (~, with the fields that\n"
 	    "differ). Exit 0 when the states are equal, 1 when they differ,\n"
@@ -142,7 +143,8 @@ int cmd_diff(struct nmig_global *g, int argc, char **argv)
 	    opts,
 	    "nmig diff                       # do the migrations give the "
 	    "declared schema?\n"
-	    "nmig diff --from env:PROD_URL --to migrations\n"
+	    "nmig diff --from migrations@applied --to env:DATABASE_URL  # "
+	    "drift\n"
 	    "nmig diff --from env:FROM_URL --to env:TO_URL --format json",
 	};
 	struct schemastate s;

@@ -74,7 +74,8 @@ int cmd_schema(struct nmig_global *g, int argc, char **argv)
 	    "order, the same text for the same schema on every run, for\n"
 	    "review in pull requests. STATE is migrations (the default: the\n"
 	    "heads of the migration files), migrations@REV (REV and its\n"
-	    "ancestors), schema (schema_file in\n"
+	    "ancestors; migrations@applied: those applied in DATABASE_URL's\n"
+	    "database), schema (schema_file in\n"
 	    "nmig.conf: a .sql file, a directory of them, or a Markdown\n"
 	    "spec's ```sql blocks), file:PATH, or env:VAR (a live database\n"
 	    "whose URL is in VAR). File states are built on a temporary\n"
@@ -103,7 +104,8 @@ int cmd_schema(struct nmig_global *g, int argc, char **argv)
 			nmig_errorf(g, "schema needs a command: dump");
 		else
 			nmig_errorf(g, "unknown schema command '%s'", argv[1]);
-		nmig_hintf(g, "the schema command is 'nmig schema dump [STATE]'");
+		nmig_hintf(g,
+			   "the schema command is 'nmig schema dump [STATE]'");
 		return NMIG_EXIT_USAGE;
 	}
 	if (argc > 3) {

@@ -3,6 +3,7 @@
  * building on a scratch database, reading back as a catalog model.
  */
 #include "schemastate.h"
+#include "db.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -506,8 +507,66 @@ static int apply_path(struct schemastate *s, struct nmig_conn *c,
 }
 
 /*
- * Apply the revisions of target (NULL: every head) and their ancestors on
- * c, in plan order, through the engine as `upgrade` runs them.
+ * The revisions applied in the database of the deploy URL (the variable
+ * of db_url_var), marked in *out over graph: the `migrations@applied`
+ * state. A dirty row or an applied revision missing from the files is
+ * NMIG_ESTATE: no scratch database can reproduce it.
+ */
+static int applied_in_database(struct schemastate *s,
+			       const struct nmig_graph *graph,
+			       struct nmig_applied *out)
+{
+	const char *var = db_url_var(s->g), *url;
+	struct nmig_conn *live = NULL;
+	struct nmig_vtable vt;
+	struct nmig_state st;
+	const char **ids = NULL;
+	size_t i;
+	int err;
+
+	memset(&vt, 0, sizeof(vt));
+	memset(&st, 0, sizeof(st));
+	if ((err = url_from_env(var, "migrations@applied", &url)) ||
+	    (err = connect_url(s, url, &live)))
+		return err;
+	err = nmig_vtable_init(&vt, live, s->g->cfg.schema, s->g->cfg.table);
+	if (!err)
+		err = nmig_state_read(&st, live, &vt, 0);
+	ids = calloc(st.n + 1, sizeof(*ids));
+	if (!err && !ids)
+		err = nmig_error_set(NMIG_ENOMEM, "out of memory");
+	for (i = 0; !err && i < st.n; i++) {
+		if (st.rows[i].dirty) {
+			err = nmig_error_set(NMIG_ESTATE,
+					     "revision %s is dirty in %s's "
+					     "database",
+					     st.rows[i].revision, var);
+			nmig_error_hint("'nmig repair' records what happened "
+					"first");
+		}
+		ids[i] = st.rows[i].revision;
+	}
+	if (!err)
+		err = nmig_applied_init(out, graph, ids, st.n);
+	if (!err && out->nunknown) {
+		err = nmig_error_set(NMIG_ESTATE,
+				     "revision %s is applied in %s's database "
+				     "but not in the migration files",
+				     out->unknown[0], var);
+		nmig_error_hint("'nmig check' lists what the files lack");
+	}
+	free(ids);
+	nmig_state_release(&st);
+	nmig_vtable_release(&vt);
+	watch(NULL);
+	nmig_conn_close(live);
+	return err;
+}
+
+/*
+ * Apply the revisions of target (NULL: every head; "applied": those
+ * applied in the deploy database) and their ancestors on c, in plan
+ * order, through the engine as `upgrade` runs them.
  */
 static int apply_migrations(struct schemastate *s, struct nmig_conn *c,
 			    const struct nmig_vtable *vt, const char *target)
@@ -534,10 +593,26 @@ static int apply_migrations(struct schemastate *s, struct nmig_conn *c,
 						  "be loaded (see above)");
 		goto cleanup;
 	}
-	if ((err = nmig_applied_init(&applied, graph, NULL, 0)) ||
-	    (err = nmig_plan_upgrade(&plan, graph, &applied,
-				     target ? target : "heads")))
+	if (target && strcmp(target, "applied") == 0) {
+		size_t k;
+
+		if ((err = applied_in_database(s, graph, &applied)))
+			goto cleanup;
+		plan.steps =
+		    calloc(nmig_graph_count(graph) + 1, sizeof(*plan.steps));
+		if (!plan.steps) {
+			err = nmig_error_set(NMIG_ENOMEM, "out of memory");
+			goto cleanup;
+		}
+		for (k = 0; k < nmig_graph_count(graph); k++)
+			if (applied.mark[k])
+				plan.steps[plan.n++] = k;
+		plan.dir = NMIG_UP;
+	} else if ((err = nmig_applied_init(&applied, graph, NULL, 0)) ||
+		   (err = nmig_plan_upgrade(&plan, graph, &applied,
+					    target ? target : "heads"))) {
 		goto cleanup;
+	}
 	n = plan.n;
 	scripts = calloc(n + 1, sizeof(*scripts));
 	steps = calloc(n + 1, sizeof(*steps));
@@ -639,9 +714,9 @@ int schemastate_read(struct schemastate *s, const char *spec,
 		path = spec + 5;
 	} else if (!migrations) {
 		nmig_error_set(NMIG_EUSAGE, "unknown state '%s'", spec);
-		nmig_error_hint(
-		    "a state is migrations, migrations@REV, schema, "
-		    "file:PATH or env:VAR");
+		nmig_error_hint("a state is migrations, migrations@REV, "
+				"migrations@applied, schema, file:PATH or "
+				"env:VAR");
 		return NMIG_EUSAGE;
 	}
 	if ((err = open_scratch(s, &c)))

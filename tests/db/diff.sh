@@ -5,7 +5,9 @@
 # drops an index (exit 1, each difference named once, a change with the
 # fields that differ); the JSON report; two live databases compared by
 # env:VAR (and the databases untouched afterwards); --ignore-column-order;
-# unknown formats and missing states have their exit codes.
+# drift: migrations@applied (the revisions applied in DATABASE_URL's
+# database, built on scratch) against the live database shows what was
+# changed by hand; unknown formats and missing states have their exit codes.
 . "$(dirname "$0")/../db_lib.sh"
 db_init
 
@@ -74,6 +76,34 @@ expect_err_lacks "canaryPW" "no password in messages"
 A_URL=$(db_url a) run_nmig diff --from env:A_URL --to migrations
 expect_rc 0 "a database built from the dump equals the migrations"
 expect_eq "$(psql_q b "select count(*) from notes")" 0 "the databases are left as they were"
+
+### drift: what the applied revisions give against the live database
+db_create live
+LIVE=$(db_url live)
+DATABASE_URL=$LIVE run_nmig upgrade 20261126091000
+expect_rc 0 "the live database upgraded to 091000"
+DATABASE_URL=$LIVE run_nmig diff --from migrations@applied --to env:DATABASE_URL
+expect_rc 0 "no drift right after the upgrade"
+psql_q live "alter table tasks add column hotfix int; create index hotfix_idx on tasks (hotfix); drop index tasks_user_id_idx" >/dev/null
+DATABASE_URL=$LIVE run_nmig diff --from migrations@applied --to env:DATABASE_URL
+expect_rc 1 "changes made by hand are drift"
+expect_out_contains "+ column public.tasks.hotfix" "an added column"
+expect_out_contains "+ index public.hotfix_idx" "an added index"
+expect_out_contains "- index public.tasks_user_id_idx" "a dropped index"
+expect_out_lacks "due_date" "only the applied revisions are built (not the head)"
+expect_out_lacks "canaryPW" "no password in the report"
+expect_err_lacks "canaryPW" "no password in messages"
+psql_q live "update schema_version set state = 'dirty' where revision = '20261126091000'" >/dev/null
+DATABASE_URL=$LIVE run_nmig diff --from migrations@applied --to env:DATABASE_URL
+expect_rc 7 "a dirty revision cannot be reproduced"
+expect_err_contains "revision 20261126091000 is dirty" "names it"
+psql_q live "update schema_version set state = 'applied'" >/dev/null
+psql_q live "insert into schema_version select '29990101000000', parents, message, checksum, down_checksum, state, applied_at, applied_by, execution_ms, nmig_version from schema_version where revision = '20261126091000'" >/dev/null
+DATABASE_URL=$LIVE run_nmig diff --from migrations@applied --to env:DATABASE_URL
+expect_rc 7 "an applied revision the files lack"
+expect_err_contains "revision 29990101000000 is applied" "names it"
+(unset DATABASE_URL; run_nmig diff --from migrations@applied --to migrations; exit "$rc")
+expect_eq "$?" 9 "migrations@applied without a database URL"
 
 ### errors
 run_nmig diff --format sql

@@ -225,7 +225,7 @@ expect_rc 9 "schema without schema_file"
 expect_err_contains "needs schema_file in nmig.conf" "says what to set"
 run_nmig schema dump nonsense
 expect_rc 2 "an unknown state"
-expect_err_contains "a state is migrations, migrations@REV, schema, file:PATH or env:VAR" "lists the states"
+expect_err_contains "a state is migrations, migrations@REV, migrations@applied, schema, file:PATH or env:VAR" "lists the states"
 run_nmig schema dump env:NMIG_NOT_SET_ANYWHERE
 expect_rc 9 "env:VAR unset"
 expect_err_contains "'NMIG_NOT_SET_ANYWHERE' is not set" "names the variable"
