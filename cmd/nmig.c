@@ -19,8 +19,6 @@
 #include <sys/prctl.h>
 #endif
 
-#define DB (NMIG_CMD_CONFIG | NMIG_CMD_DATABASE)
-
 static const struct nmig_cmd commands[] = {
     {"init", cmd_init, "create migrations/, nmig.conf and .gitignore entries",
      NMIG_CMD_NO_JSON},
@@ -41,16 +39,16 @@ static const struct nmig_cmd commands[] = {
     /* lint loads the config itself, to report a password in it as a
      * finding before the loader refuses the file */
     {"lint", cmd_lint, "check migrations for risky operations", 0},
-    {"upgrade", cmd_upgrade, "apply migrations up to a target", DB},
-    {"downgrade", cmd_downgrade, "revert migrations down to a target", DB},
+    {"upgrade", cmd_upgrade, "apply migrations up to a target", NMIG_CMD_CONFIG},
+    {"downgrade", cmd_downgrade, "revert migrations down to a target", NMIG_CMD_CONFIG},
     {"current", cmd_current, "show the database's applied revisions and state",
-     DB},
+     NMIG_CMD_CONFIG},
     {"stamp", cmd_stamp, "record revisions as applied without running them",
-     DB},
+     NMIG_CMD_CONFIG},
     {"repair", cmd_repair, "re-record checksums or resolve a dirty migration",
-     DB},
+     NMIG_CMD_CONFIG},
     {"doctor", cmd_doctor, "check the connection, server and migration state",
-     DB},
+     NMIG_CMD_CONFIG},
     {"test", cmd_test, "test up/down roundtrips on a scratch database",
      NMIG_CMD_CONFIG},
     {"diff", cmd_diff, "list the objects two schema states differ in",

@@ -60,7 +60,6 @@ struct nmig_global {
 /* What setup a command needs before it runs. */
 enum nmig_cmd_flags {
 	NMIG_CMD_CONFIG = 1 << 0,	/* load the config */
-	NMIG_CMD_DATABASE = 1 << 1,	/* needs a database URL */
 	NMIG_CMD_NO_JSON = 1 << 2,	/* has no JSON output: --json refused */
 	NMIG_CMD_HIDDEN = 1 << 3,	/* not listed, never matched by prefix */
 };
