@@ -1954,3 +1954,69 @@ int nmig_cache_clear(const char *path, int *removed_out)
 		*removed_out = removed;
 	return rc;
 }
+
+/* The plan cache as a revision-file store: a load's session of lookups. */
+struct cache_store {
+	struct nmig_cache *cache;
+	struct nmig_cache_scan *scan; /* open between scan_open and _close */
+};
+
+static void store_begin(void *ud)
+{
+	nmig_cache_read_begin(((struct cache_store *)ud)->cache);
+}
+
+static void store_end(void *ud)
+{
+	nmig_cache_read_end(((struct cache_store *)ud)->cache);
+}
+
+static int store_scan_open(void *ud)
+{
+	struct cache_store *s = ud;
+
+	return nmig_cache_scan_open(&s->scan, s->cache);
+}
+
+static void store_scan_close(void *ud)
+{
+	struct cache_store *s = ud;
+
+	nmig_cache_scan_close(s->scan);
+	s->scan = NULL;
+}
+
+static int store_get(void *ud, const char *name, const struct stat *st,
+		     struct nmig_revision *rev_out,
+		     char checksum_out[NMIG_SHA256_HEX], int is_up)
+{
+	struct cache_store *s = ud;
+
+	if (s->scan)
+		return nmig_cache_scan_get(s->scan, name, st, rev_out,
+					   checksum_out, is_up);
+	return nmig_cache_file_get(s->cache, name, st, rev_out, checksum_out,
+				   is_up);
+}
+
+static int store_put(void *ud, const char *name, const struct stat *st,
+		     const struct nmig_revision *rev,
+		     const char checksum[NMIG_SHA256_HEX], int is_up)
+{
+	return nmig_cache_file_put(((struct cache_store *)ud)->cache, name, st,
+				   rev, checksum, is_up);
+}
+
+int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
+			    struct nmig_cache *cache, struct nmig_diags *diags)
+{
+	struct cache_store s = {cache, NULL};
+	const struct nmig_revfile_store store = {
+	    &s,		     store_begin, store_end, store_scan_open,
+	    store_scan_close, store_get,   store_put,
+	};
+
+	if (!nmig_cache_usable(cache))
+		return nmig_revset_load_store(out, dir, NULL, diags);
+	return nmig_revset_load_store(out, dir, &store, diags);
+}

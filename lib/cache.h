@@ -272,4 +272,19 @@ void nmig_cache_info_release(struct nmig_cache_info *info);
  */
 int nmig_cache_clear(const char *path, int *removed_out);
 
+/*
+ * nmig_revset_load with the plan cache (revfile.h's store): each file is
+ * stat'ed and looked up by name and identity (size, mtime, inode) before
+ * it is read; a hit gives its checksum and, for an up file, its header,
+ * so the file is not opened at all. A miss reads, hashes and parses the
+ * file as nmig_revset_load does and stores the result when the file
+ * loaded without any finding: files with errors or warnings are always
+ * read again. All lookups share one read transaction and all stores of
+ * one load go into one batch. The result (out, diags, return value) is
+ * the same as nmig_revset_load's whatever the cache holds; cache NULL (or
+ * not usable) is nmig_revset_load.
+ */
+int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
+			    struct nmig_cache *cache, struct nmig_diags *diags);
+
 #endif

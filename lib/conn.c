@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "error.h"
 #include "interrupt.h"
+#include "interrupt_internal.h"
 
 /* Per-attempt connect_timeout (seconds) when the URL sets none. */
 #define CONNECT_ATTEMPT_TIMEOUT 10
@@ -1102,4 +1103,16 @@ int nmig_conn_pooled(const struct nmig_conn *c)
 int nmig_conn_exec(struct nmig_conn *c, const char *what, const char *sql)
 {
 	return nmig_conn_query(c, what, sql, 0, NULL, NULL);
+}
+
+/* nmig_interrupt_watch: see conn.h. */
+void nmig_interrupt_watch(struct nmig_conn *c)
+{
+	nmig_interrupt_arm(c ? c->cancel : NULL, c);
+}
+
+/* nmig_interrupt_watching: see conn.h. */
+int nmig_interrupt_watching(const struct nmig_conn *c)
+{
+	return c && nmig_interrupt_armed_by() == c;
 }

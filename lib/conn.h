@@ -168,4 +168,14 @@ void nmig_conn_where(const struct nmig_conn *c, const char **host,
 /* 1 when the connection is gone (server closed it, network dropped). */
 int nmig_conn_lost(const struct nmig_conn *c);
 
+/*
+ * Make c the connection whose running query an interrupt request
+ * (interrupt.h) cancels (NULL: none).
+ * Not async-signal-safe: call it from the thread that runs the operation.
+ */
+void nmig_interrupt_watch(struct nmig_conn *c);
+
+/* 1 when c is the watched connection. */
+int nmig_interrupt_watching(const struct nmig_conn *c);
+
 #endif

@@ -5,21 +5,19 @@
  * the operation's own thread when it next looks.
  */
 #include "interrupt.h"
-
-#include "conn_internal.h"
+#include "interrupt_internal.h"
 
 #include <libpq-fe.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "conn.h"
 #include "error.h"
 
 static volatile sig_atomic_t pending;
 static volatile sig_atomic_t armed;
 static PGcancel *watched_cancel;
-static const struct nmig_conn *watched;
+static const void *watched;
 
 /* nmig_interrupt_request: see interrupt.h. */
 void nmig_interrupt_request(int signo)
@@ -46,20 +44,20 @@ void nmig_interrupt_reset(void)
 	pending = 0;
 }
 
-/* nmig_interrupt_watch: see interrupt.h. */
-void nmig_interrupt_watch(struct nmig_conn *c)
+/* nmig_interrupt_arm: see interrupt_internal.h. */
+void nmig_interrupt_arm(struct pg_cancel *cancel, const void *who)
 {
 	armed = 0;
-	watched_cancel = c ? c->cancel : NULL;
-	watched = c;
+	watched_cancel = cancel;
+	watched = who;
 	if (watched_cancel)
 		armed = 1;
 }
 
-/* nmig_interrupt_watching: see interrupt.h. */
-int nmig_interrupt_watching(const struct nmig_conn *c)
+/* nmig_interrupt_armed_by: see interrupt_internal.h. */
+const void *nmig_interrupt_armed_by(void)
 {
-	return c && watched == c;
+	return watched;
 }
 
 /* nmig_interrupt_signame: see interrupt.h. */

@@ -1,7 +1,8 @@
 /*
  * Interrupting a run. A signal handler (or another thread) calls
  * nmig_interrupt_request: the library cancels the query it is waiting for
- * on the watched connection (PQcancel, which is safe in a signal handler)
+ * on the watched connection (nmig_interrupt_watch in conn.h; PQcancel,
+ * which is safe in a signal handler)
  * and stops at its next safe point with NMIG_EINTERRUPTED, so that a
  * stopped deploy stops: the migration that was running is rolled back by
  * the server and nothing after it starts. The state is process-wide, as
@@ -9,8 +10,6 @@
  */
 #ifndef NMIG_INTERRUPT_H
 #define NMIG_INTERRUPT_H
-
-struct nmig_conn;
 
 /*
  * Ask the running operation to stop because of signal signo (any positive
@@ -25,15 +24,6 @@ int nmig_interrupt_pending(void);
 
 /* Forget a pending request (a library user starting a new operation). */
 void nmig_interrupt_reset(void);
-
-/*
- * Make c the connection whose running query a request cancels (NULL: none).
- * Not async-signal-safe: call it from the thread that runs the operation.
- */
-void nmig_interrupt_watch(struct nmig_conn *c);
-
-/* 1 when c is the watched connection. */
-int nmig_interrupt_watching(const struct nmig_conn *c);
 
 /*
  * The last error for an operation stopped by the pending request: code

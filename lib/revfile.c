@@ -15,9 +15,8 @@
  */
 #include "revfile.h"
 #include "buf.h"
-#include "cache.h"
 #include "error.h"
-#include "sqlcheck.h"
+#include "secret.h"
 #include "sqlscript.h"
 
 #include <dirent.h>
@@ -164,9 +163,8 @@ struct loader {
 	struct nmig_diags *diags;
 	struct nmig_buf data; /* the file being read, reused */
 	EVP_MD_CTX *md;
-	struct nmig_cache *cache;     /* NULL: read every file */
-	struct nmig_cache_scan *scan; /* lookups in name order, or NULL */
-	int dirfd;		      /* dir, for fstatat; -1 without a cache */
+	const struct nmig_revfile_store *store; /* NULL: read every file */
+	int dirfd; /* dir, for fstatat; -1 without a store */
 	size_t prefix;		      /* bytes of dir + "/" in every path */
 	struct nmig_strpool *pool;    /* the set's */
 };
@@ -863,18 +861,14 @@ static int cache_lookup(struct loader *ld, struct nmig_file_info *fi,
 	struct stat st;
 	int rc;
 
-	if (!nmig_cache_usable(ld->cache) ||
+	if (!ld->store ||
 	    fstatat(ld->dirfd, name, &st, 0) != 0 || !S_ISREG(st.st_mode) ||
 	    (rev && st.st_size == 0) ||
 	    (unsigned long long)st.st_size > NMIG_MAX_FILE_SIZE)
 		return 0;
 	memset(&got, 0, sizeof(got));
-	if (ld->scan)
-		rc = nmig_cache_scan_get(ld->scan, name, &st, rev ? &got : NULL,
-					 sum, rev != NULL);
-	else
-		rc = nmig_cache_file_get(ld->cache, name, &st,
-					 rev ? &got : NULL, sum, rev != NULL);
+	rc = ld->store->get(ld->store->ud, name, &st, rev ? &got : NULL, sum,
+			    rev != NULL);
 	if (rc == NMIG_ENOMEM)
 		return rc;
 	if (rc != NMIG_OK)
@@ -922,13 +916,13 @@ static int message_from_slug(const struct nmig_revision *rev)
 static int cache_store(struct loader *ld, const struct nmig_file_info *fi,
 		       const struct stat *st, const struct nmig_revision *rev)
 {
-	if (!nmig_cache_usable(ld->cache) || st->st_size != fi->size)
+	if (!ld->store || st->st_size != fi->size)
 		return NMIG_OK;
 	if (rev && !message_from_slug(rev) &&
-	    nmig_sqlcheck_may_hold_secret(rev->message, strlen(rev->message)))
+	    nmig_secret_may_hold(rev->message, strlen(rev->message)))
 		return NMIG_OK;
-	return nmig_cache_file_put(ld->cache, fi->path + ld->prefix, st, rev,
-				   fi->checksum, rev != NULL);
+	return ld->store->put(ld->store->ud, fi->path + ld->prefix, st, rev,
+			      fi->checksum, rev != NULL);
 }
 
 /* Read, check and parse the up file of rev; store it when clean. */
@@ -1083,7 +1077,7 @@ static int lookup_all(struct loader *ld, struct nmig_revset *set, size_t nnames,
 		if (didx[k] != NO_IDX)
 			slot[didx[k]] = 2 * k;
 	}
-	rc = nmig_cache_scan_open(&ld->scan, ld->cache);
+	rc = ld->store->scan_open(ld->store->ud);
 	for (i = 0; i < nnames && rc == NMIG_OK; i++) {
 		struct nmig_revision *rev;
 		int up;
@@ -1099,8 +1093,7 @@ static int lookup_all(struct loader *ld, struct nmig_revset *set, size_t nnames,
 		else if (r)
 			hits[slot[i] / 2] |= up ? HIT_UP : HIT_DOWN;
 	}
-	nmig_cache_scan_close(ld->scan);
-	ld->scan = NULL;
+	ld->store->scan_close(ld->store->ud);
 	free(slot);
 	return rc;
 }
@@ -1447,11 +1440,12 @@ static int implicit_parents(struct nmig_revset *set)
 int nmig_revset_load(struct nmig_revset *out, const char *dir,
 		     struct nmig_diags *diags)
 {
-	return nmig_revset_load_cached(out, dir, NULL, diags);
+	return nmig_revset_load_store(out, dir, NULL, diags);
 }
 
-int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
-			    struct nmig_cache *cache, struct nmig_diags *diags)
+int nmig_revset_load_store(struct nmig_revset *out, const char *dir,
+			   const struct nmig_revfile_store *store,
+			   struct nmig_diags *diags)
 {
 	struct nmig_diags local = NMIG_DIAGS_INIT;
 	struct loader ld;
@@ -1556,22 +1550,24 @@ int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
 	e = NULL;
 	free_list(names, nnames);
 	names = NULL;
-	if (nmig_cache_usable(cache)) {
+	if (store) {
 		ld.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (ld.dirfd >= 0)
-			ld.cache = cache;
+			ld.store = store;
 	}
-	/* one read transaction for every lookup; the first store makes it
-	 * a write batch, so a warm load takes no write lock */
-	nmig_cache_read_begin(ld.cache);
-	if (ld.cache)
+	/* one session for every lookup and store (the plan cache: one read
+	 * transaction that the first store makes a write batch) */
+	if (ld.store) {
+		ld.store->begin(ld.store->ud);
 		rc = lookup_all(&ld, out, nnames, uidx, didx, hits);
+	}
 	for (i = 0; i < out->n && rc == NMIG_OK; i++) {
 		rc = load_revision(&ld, &out->revs[i], hits[i]);
 		if (rc == NMIG_OK)
 			rc = adopt_header(out->pool, &out->revs[i]);
 	}
-	nmig_cache_read_end(ld.cache);
+	if (ld.store)
+		ld.store->end(ld.store->ud);
 	if (rc)
 		goto cleanup;
 	rc = implicit_parents(out);

@@ -11,6 +11,7 @@
 #define NMIG_REVFILE_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "diag.h"
@@ -85,22 +86,47 @@ int nmig_id_is_digits(const char *s);
 int nmig_revset_load(struct nmig_revset *out, const char *dir,
 		     struct nmig_diags *diags);
 
-struct nmig_cache;
+/*
+ * What a load may ask of a store of earlier loads, keyed by a file's name
+ * (relative to the directory) and its identity (size, mtime, inode). The
+ * plan cache is one (nmig_revset_load_cached, cache.h); the loader knows
+ * only this table, so revision files depend on no cache. Every function
+ * gets ud. begin and end bracket every lookup and store of one load;
+ * scan_open and scan_close bracket lookups made in name order (a store
+ * may serve them in one pass). get returns NMIG_OK on a hit, filling
+ * checksum_out and, when rev_out is not NULL (an up file), the header as
+ * malloc'ed copies (nmig_revision_release); NMIG_ENOMEM; anything else is
+ * a miss. put stores a file that loaded without findings (rev NULL for a
+ * down file); its failure only costs a later read.
+ */
+struct nmig_revfile_store {
+	void *ud;
+	void (*begin)(void *ud);
+	void (*end)(void *ud);
+	int (*scan_open)(void *ud);
+	void (*scan_close)(void *ud);
+	int (*get)(void *ud, const char *name, const struct stat *st,
+		   struct nmig_revision *rev_out,
+		   char checksum_out[NMIG_SHA256_HEX], int is_up);
+	int (*put)(void *ud, const char *name, const struct stat *st,
+		   const struct nmig_revision *rev,
+		   const char checksum[NMIG_SHA256_HEX], int is_up);
+};
 
 /*
- * nmig_revset_load with the plan cache (cache.h): each file is stat'ed
- * and looked up by name and identity (size, mtime, inode) before it is
- * read; a hit gives its checksum and, for an up file, its header, so the
- * file is not opened at all. A miss reads, hashes and parses the file as
- * nmig_revset_load does and stores the result (the header as parsed,
- * before implicit parents are filled in) when the file loaded without
- * any finding: files with errors or warnings are always read again. All
- * stores of one load go into one batch. The result (out, diags, return
- * value) is the same as nmig_revset_load's whatever the cache holds;
- * cache NULL is nmig_revset_load.
+ * nmig_revset_load with a store (NULL: none): each file is stat'ed and
+ * looked up before it is read; a hit gives its checksum and, for an up
+ * file, its header, so the file is not opened at all. A miss reads,
+ * hashes and parses the file as nmig_revset_load does and puts the result
+ * (the header as parsed, before implicit parents are filled in) when the
+ * file loaded without any finding and its header message cannot hold a
+ * secret (secret.h): files with errors or warnings are always read again.
+ * The result (out, diags, return value) is nmig_revset_load's whatever
+ * the store holds.
  */
-int nmig_revset_load_cached(struct nmig_revset *out, const char *dir,
-			    struct nmig_cache *cache, struct nmig_diags *diags);
+int nmig_revset_load_store(struct nmig_revset *out, const char *dir,
+			   const struct nmig_revfile_store *store,
+			   struct nmig_diags *diags);
 
 /* Free everything a revset owns; *set is left empty. */
 void nmig_revset_release(struct nmig_revset *set);

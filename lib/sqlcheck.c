@@ -9,6 +9,7 @@
  * never stored.
  */
 #include "sqlcheck.h"
+#include "secret.h"
 #include "cache.h"
 #include "error.h"
 #include "sqlscript.h"
@@ -102,78 +103,6 @@ static void part_checker(char *out, const char *checker, const char *part)
 	put_bytes(out, &len, PART_CHECKER, part, strlen(part));
 }
 
-/* ASCII lower case of c. */
-static int lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
-/* Whether the lower-case word w starts at p (before end), in any case. */
-static int word_at(const char *p, const char *end, const char *w)
-{
-	for (; *w; w++, p++)
-		if (p >= end || lower((unsigned char)*p) != *w)
-			return 0;
-	return 1;
-}
-
-/* Whether the URL authority after "://" at p holds `user:secret@`. */
-static int url_password(const char *p, const char *end, const char **next)
-{
-	const char *q = p, *colon = NULL;
-
-	for (; q < end && !strchr("/?# \t\r\n'\"", *q); q++) {
-		if (*q == ':' && !colon)
-			colon = q;
-		if (*q == '@') {
-			*next = q;
-			return colon != NULL;
-		}
-	}
-	*next = q;
-	return 0;
-}
-
-int nmig_sqlcheck_may_hold_secret(const char *text, size_t len)
-{
-	const char *p = text, *end = text + len, *next;
-
-	if (!text)
-		return 0;
-	while (p < end) {
-		int c = lower((unsigned char)*p);
-
-		if ((c == 'p' &&
-		     (word_at(p, end, "passw") || word_at(p, end, "pwd"))))
-			return 1;
-		if (c == ':' && word_at(p, end, "://")) {
-			if (url_password(p + 3, end, &next))
-				return 1;
-			p = next;
-			continue;
-		}
-		p++;
-	}
-	return 0;
-}
-
-/* nmig_sqlcheck_may_hold_secret over a NUL-terminated string. */
-static int str_secret(const char *s)
-{
-	return s && nmig_sqlcheck_may_hold_secret(s, strlen(s));
-}
-
-int nmig_sqlcheck_diags_secret(const struct nmig_diag *items, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (str_secret(items[i].message) ||
-		    str_secret(items[i].source) || str_secret(items[i].hint))
-			return 1;
-	return 0;
-}
-
 /* The findings of d from index from on (NULL when there are none). */
 static const struct nmig_diag *tail(const struct nmig_diags *d, size_t from)
 {
@@ -264,7 +193,7 @@ int nmig_sqlcheck_pair_put(struct nmig_cache *cache, const char *key,
 	int rc = NMIG_OK;
 
 	if (!nmig_cache_usable(cache) || strlen(checker) > MAX_CHECKER ||
-	    nmig_sqlcheck_diags_secret(items, n) || !unchanged(&rev->up) ||
+	    nmig_secret_in_diags(items, n) || !unchanged(&rev->up) ||
 	    (rev->down.path && !unchanged(&rev->down)))
 		return NMIG_OK;
 	if (n) {
@@ -321,7 +250,7 @@ static int check_one(const char *path, int transactional, size_t cap,
 		*storable = 0;
 		return rc;
 	}
-	if (nmig_sqlcheck_may_hold_secret(script.text, script.len))
+	if (nmig_secret_may_hold(script.text, script.len))
 		*storable = 0;
 	rc = nmig_script_check(&script, transactional, diags);
 	if (rc && rc != NMIG_EINPUT)

@@ -92,17 +92,4 @@ int nmig_sqlcheck_pair_put(struct nmig_cache *cache, const char *key,
 			   const struct nmig_revision *rev, const char *checker,
 			   const struct nmig_diag *items, size_t n);
 
-/*
- * Whether text (len bytes) may hold a secret: it mentions a password
- * ("passw", "pwd", any case) or has a URL with a password
- * (`scheme://user:secret@`). Used to keep such text out of the cache.
- */
-int nmig_sqlcheck_may_hold_secret(const char *text, size_t len);
-
-/*
- * Whether any of the n findings in items may hold a secret in its
- * message, source line or hint (nmig_sqlcheck_may_hold_secret).
- */
-int nmig_sqlcheck_diags_secret(const struct nmig_diag *items, size_t n);
-
 #endif

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "clock.h"
+#include "conn.h"
 #include "error.h"
 #include "interrupt.h"
 

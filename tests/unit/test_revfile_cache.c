@@ -37,6 +37,7 @@
 #include "lint.h"
 #include "revfile.h"
 #include "sqlcheck.h"
+#include "secret.h"
 
 /* An mtime safely in the past (2020-01-01): stores are never racy. */
 #define OLD_SEC 1577836800LL
@@ -988,12 +989,12 @@ static void test_secret_detector(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (nmig_sqlcheck_may_hold_secret(cases[i].text,
+		if (nmig_secret_may_hold(cases[i].text,
 						  strlen(cases[i].text)) !=
 		    cases[i].secret)
 			fail_msg("'%s' should%s be a secret", cases[i].text,
 				 cases[i].secret ? "" : " not");
-	assert_false(nmig_sqlcheck_may_hold_secret(NULL, 0));
+	assert_false(nmig_secret_may_hold(NULL, 0));
 }
 
 /* Check every revision of c->plain without and with the cache; equal.
