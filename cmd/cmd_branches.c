@@ -18,17 +18,17 @@ static void print_json(const struct nmig_graph *graph, const size_t *bps,
 
 		fputs(i ? ",\n {" : "{", stdout);
 		fputs("\"id\": ", stdout);
-		nmig_json_str(stdout, r->id);
+		cli_json_str(stdout, r->id);
 		fputs(", \"message\": ", stdout);
-		nmig_json_str(stdout, r->message);
+		cli_json_str(stdout, r->message);
 		fputs(", \"children\": ", stdout);
-		nmig_json_children(stdout, graph, bps[i]);
+		cli_json_children(stdout, graph, bps[i]);
 		fputc('}', stdout);
 	}
 	fputs("]\n", stdout);
 }
 
-static void print_text(struct nmig_global *g, const struct nmig_graph *graph,
+static void print_text(struct cli_global *g, const struct nmig_graph *graph,
 		       const size_t *bps, size_t n, int verbose)
 {
 	size_t i, j, nc;
@@ -37,35 +37,35 @@ static void print_text(struct nmig_global *g, const struct nmig_graph *graph,
 		const struct nmig_revision *r = nmig_graph_rev(graph, bps[i]);
 		const size_t *ch = nmig_graph_children(graph, bps[i], &nc);
 
-		printf("%s%s%s -> ", nmig_c_yellow(g), r->id, nmig_c_reset(g));
+		printf("%s%s%s -> ", cli_c_yellow(g), r->id, cli_c_reset(g));
 		for (j = 0; j < nc; j++)
 			printf("%s%s", j ? ", " : "",
 			       nmig_graph_rev(graph, ch[j])->id);
 		fputs(", ", stdout);
-		nmig_put_safe(stdout, r->message);
+		cli_put_safe(stdout, r->message);
 		fputc('\n', stdout);
 		for (j = 0; verbose && j < nc; j++) {
 			const struct nmig_revision *c =
 			    nmig_graph_rev(graph, ch[j]);
 
 			printf("    -> %s, ", c->id);
-			nmig_put_safe(stdout, c->message);
+			cli_put_safe(stdout, c->message);
 			fputc('\n', stdout);
 		}
 	}
 }
 
-int cmd_branches(struct nmig_global *g, int argc, char **argv)
+int cmd_branches(struct cli_global *g, int argc, char **argv)
 {
 	int verbose = 0, rc;
-	const struct nmig_opt opts[] = {
+	const struct cli_opt opts[] = {
 	    {'v', "verbose", NULL, "also print each child's message", NULL,
 	     &verbose, NULL, NULL},
 	    {0, "json", NULL, "print a JSON array of {id, message, children}",
 	     NULL, &g->json, NULL, NULL},
 	    {0},
 	};
-	const struct nmig_usage usage = {
+	const struct cli_usage usage = {
 	    "branches",
 	    NULL,
 	    "List the branch points: revisions with two or more children, "
@@ -80,10 +80,10 @@ int cmd_branches(struct nmig_global *g, int argc, char **argv)
 	size_t n;
 
 	memset(&set, 0, sizeof(set));
-	rc = nmig_opts_parse_none(g, &usage, &argc, argv, NULL);
+	rc = cli_opts_parse_none(g, &usage, &argc, argv, NULL);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
-	rc = nmig_load_graph(g, &set, &graph);
+	rc = cli_load_graph(g, &set, &graph);
 	if (rc == NMIG_EXIT_OK) {
 		bps = nmig_graph_branchpoints(graph, &n);
 		if (g->json)

@@ -20,7 +20,7 @@
  * The cache path of this project into out (with `cache = off`, the default
  * path, where a file may be left from before); NMIG_OK or NMIG_ENOMEM.
  */
-static int cache_path(const struct nmig_global *g, struct nmig_buf *out)
+static int cache_path(const struct cli_global *g, struct nmig_buf *out)
 {
 	if (g->cfg.cache) {
 		nmig_buf_puts(out, g->cfg.cache);
@@ -61,11 +61,11 @@ static void info_json(const struct nmig_cache_info *in)
 	size_t i;
 
 	fputs("{\"path\": ", stdout);
-	nmig_json_str(stdout, in->path);
+	cli_json_str(stdout, in->path);
 	fputs(", \"state\": ", stdout);
-	nmig_json_str(stdout, nmig_cache_state_name(in->state));
+	cli_json_str(stdout, nmig_cache_state_name(in->state));
 	fputs(", \"problem\": ", stdout);
-	nmig_json_str(stdout, in->why);
+	cli_json_str(stdout, in->why);
 	printf(", \"size\": %lld, \"wal_size\": %lld, \"schema_version\": %d",
 	       in->size, in->wal_size, in->schema_version);
 	printf(", \"entries\": %lld, \"files\": %lld, \"checks\": %lld",
@@ -73,23 +73,23 @@ static void info_json(const struct nmig_cache_info *in)
 	fputs(", \"databases\": [", stdout);
 	for (i = 0; i < in->ndbs; i++) {
 		fputs(i ? ", {\"key\": " : "{\"key\": ", stdout);
-		nmig_json_str(stdout, in->dbs[i].dbkey);
+		cli_json_str(stdout, in->dbs[i].dbkey);
 		fputs(", \"observed_at\": \"", stdout);
 		put_time(stdout, in->dbs[i].observed_at, 1);
 		printf("\", \"applied\": %zu}", in->dbs[i].nids);
 	}
 	fputs("], \"set_aside\": ", stdout);
-	nmig_json_strs(stdout, (const char *const *)in->set_aside,
-		       in->nset_aside);
+	cli_json_strs(stdout, (const char *const *)in->set_aside,
+		      in->nset_aside);
 	fputs("}\n", stdout);
 }
 
-static void info_text(struct nmig_global *g, const struct nmig_cache_info *in)
+static void info_text(struct cli_global *g, const struct nmig_cache_info *in)
 {
 	size_t i;
 
 	fputs("path:       ", stdout);
-	nmig_put_safe(stdout, in->path);
+	cli_put_safe(stdout, in->path);
 	printf("\nstate:      %s", nmig_cache_state_name(in->state));
 	switch (in->state) {
 	case NMIG_CACHE_ABSENT:
@@ -102,12 +102,12 @@ static void info_text(struct nmig_global *g, const struct nmig_cache_info *in)
 	case NMIG_CACHE_FOREIGN:
 	case NMIG_CACHE_CORRUPT:
 		fputs(": ", stdout);
-		nmig_put_safe(stdout, in->why);
+		cli_put_safe(stdout, in->why);
 		fputs(" (set aside and rebuilt on next use)", stdout);
 		break;
 	case NMIG_CACHE_UNUSABLE:
 		fputs(": ", stdout);
-		nmig_put_safe(stdout, in->why);
+		cli_put_safe(stdout, in->why);
 		fputs(" (nmig runs without a cache)", stdout);
 		break;
 	case NMIG_CACHE_OK:
@@ -137,7 +137,7 @@ static void info_text(struct nmig_global *g, const struct nmig_cache_info *in)
 		printf("databases:  %zu\n", in->ndbs);
 		for (i = 0; i < in->ndbs; i++) {
 			fputs("  ", stdout);
-			nmig_put_safe(stdout, in->dbs[i].dbkey);
+			cli_put_safe(stdout, in->dbs[i].dbkey);
 			printf("  %zu applied, observed ", in->dbs[i].nids);
 			put_time(stdout, in->dbs[i].observed_at, 0);
 			fputc('\n', stdout);
@@ -145,18 +145,17 @@ static void info_text(struct nmig_global *g, const struct nmig_cache_info *in)
 	}
 	for (i = 0; i < in->nset_aside; i++) {
 		fputs(i ? "            " : "set aside:  ", stdout);
-		nmig_put_safe(stdout, in->set_aside[i]);
+		cli_put_safe(stdout, in->set_aside[i]);
 		fputc('\n', stdout);
 	}
 	if (in->nset_aside)
-		nmig_hintf(g,
-			   "set-aside files are what nmig found at the cache "
-			   "path and could not use; delete them once you "
-			   "know they hold nothing you need");
+		cli_hintf(g, "set-aside files are what nmig found at the cache "
+			     "path and could not use; delete them once you "
+			     "know they hold nothing you need");
 }
 
 /* Why the cache is disabled: "'cache = off' in 'nmig.conf'" into out. */
-static void disabled_why(const struct nmig_global *g, struct nmig_buf *out)
+static void disabled_why(const struct cli_global *g, struct nmig_buf *out)
 {
 	nmig_buf_puts(out, "'cache = off'");
 	if (g->cfg.path)
@@ -168,45 +167,45 @@ static void disabled_why(const struct nmig_global *g, struct nmig_buf *out)
  * path (the default path) is named as left over, with its size. Returns
  * NMIG_EXIT_OK or an exit code after printing.
  */
-static int info_disabled(struct nmig_global *g, const char *path)
+static int info_disabled(struct cli_global *g, const char *path)
 {
 	struct nmig_cache_info info;
 	struct nmig_buf why = NMIG_BUF_INIT;
 	int left;
 
 	if (nmig_cache_info(&info, path))
-		return nmig_report_error(g);
+		return cli_report_error(g);
 	left = info.state != NMIG_CACHE_ABSENT;
 	disabled_why(g, &why);
 	if (nmig_buf_oom(&why)) {
 		nmig_buf_release(&why);
 		nmig_cache_info_release(&info);
 		nmig_error_set(NMIG_ENOMEM, "out of memory");
-		return nmig_report_error(g);
+		return cli_report_error(g);
 	}
 	if (g->json) {
 		fputs("{\"path\": null, \"state\": \"disabled\", "
 		      "\"problem\": ",
 		      stdout);
-		nmig_json_str(stdout, why.ptr);
+		cli_json_str(stdout, why.ptr);
 		fputs(", \"size\": 0, \"wal_size\": 0, \"schema_version\": 0"
 		      ", \"entries\": 0, \"files\": 0, \"checks\": 0"
 		      ", \"databases\": [], \"set_aside\": [], "
 		      "\"left_over\": ",
 		      stdout);
-		nmig_json_str(stdout, left ? path : NULL);
+		cli_json_str(stdout, left ? path : NULL);
 		fputs("}\n", stdout);
 	} else {
 		fputs("path:       none\nstate:      disabled by ", stdout);
-		nmig_put_safe(stdout, why.ptr);
+		cli_put_safe(stdout, why.ptr);
 		fputs(" (no command reads or writes a plan cache)\n", stdout);
 		if (left) {
 			fputs("left over:  ", stdout);
-			nmig_put_safe(stdout, path);
+			cli_put_safe(stdout, path);
 			fputs(" (", stdout);
 			put_size(stdout, info.size + info.wal_size);
 			fputs(", unused)\n", stdout);
-			nmig_hintf(g, "'nmig cache clear' deletes it");
+			cli_hintf(g, "'nmig cache clear' deletes it");
 		}
 	}
 	nmig_buf_release(&why);
@@ -214,14 +213,14 @@ static int info_disabled(struct nmig_global *g, const char *path)
 	return NMIG_EXIT_OK;
 }
 
-static int do_info(struct nmig_global *g, const char *path)
+static int do_info(struct cli_global *g, const char *path)
 {
 	struct nmig_cache_info info;
 	int rc;
 
 	rc = nmig_cache_info(&info, path);
 	if (rc)
-		return nmig_report_error(g);
+		return cli_report_error(g);
 	if (g->json)
 		info_json(&info);
 	else
@@ -230,7 +229,7 @@ static int do_info(struct nmig_global *g, const char *path)
 	return NMIG_EXIT_OK;
 }
 
-static int do_clear(struct nmig_global *g, const char *path)
+static int do_clear(struct cli_global *g, const char *path)
 {
 	struct nmig_cache_info info;
 	struct nmig_buf why = NMIG_BUF_INIT;
@@ -238,42 +237,42 @@ static int do_clear(struct nmig_global *g, const char *path)
 
 	rc = nmig_cache_clear(path, &removed);
 	if (rc)
-		return nmig_report_error(g);
+		return cli_report_error(g);
 	if (g->json) {
 		fputs("{\"path\": ", stdout);
-		nmig_json_str(stdout, path);
+		cli_json_str(stdout, path);
 		printf(", \"removed\": %d, \"disabled\": %s}\n", removed,
 		       g->cfg.cache_off ? "true" : "false");
 	} else if (!g->quiet) {
 		if (removed) {
 			fputs("removed the plan cache '", stdout);
-			nmig_put_safe(stdout, path);
+			cli_put_safe(stdout, path);
 			printf("' (%d file%s)\n", removed,
 			       removed == 1 ? "" : "s");
 		} else {
 			fputs("no plan cache at '", stdout);
-			nmig_put_safe(stdout, path);
+			cli_put_safe(stdout, path);
 			fputs("'\n", stdout);
 		}
 		if (g->cfg.cache_off) {
 			disabled_why(g, &why);
-			nmig_infof(g,
-				   "the plan cache is disabled by %s: "
-				   "nothing rebuilds it",
-				   nmig_buf_oom(&why) ? "'cache = off'"
-						      : why.ptr);
+			cli_infof(g,
+				  "the plan cache is disabled by %s: "
+				  "nothing rebuilds it",
+				  nmig_buf_oom(&why) ? "'cache = off'"
+						     : why.ptr);
 			nmig_buf_release(&why);
 		}
 	}
 	/* Mention set-aside copies, which clear keeps on purpose. */
 	if (!g->json && nmig_cache_info(&info, path) == NMIG_OK) {
 		if (info.nset_aside)
-			nmig_infof(g,
-				   "kept %zu set-aside file%s (%s.bad-*): "
-				   "they may hold someone's data; delete them "
-				   "by hand",
-				   info.nset_aside,
-				   info.nset_aside == 1 ? "" : "s", path);
+			cli_infof(g,
+				  "kept %zu set-aside file%s (%s.bad-*): "
+				  "they may hold someone's data; delete them "
+				  "by hand",
+				  info.nset_aside,
+				  info.nset_aside == 1 ? "" : "s", path);
 		nmig_cache_info_release(&info);
 	}
 	return NMIG_EXIT_OK;
@@ -287,14 +286,14 @@ static int abbrev(const char *word, const char *full)
 	return n > 0 && strncmp(word, full, n) == 0;
 }
 
-int cmd_cache(struct nmig_global *g, int argc, char **argv)
+int cmd_cache(struct cli_global *g, int argc, char **argv)
 {
-	const struct nmig_opt opts[] = {
+	const struct cli_opt opts[] = {
 	    {0, "json", NULL, "print one JSON object instead of text", NULL,
 	     &g->json, NULL, NULL},
 	    {0},
 	};
-	const struct nmig_usage usage = {
+	const struct cli_usage usage = {
 	    "cache",
 	    "info|clear",
 	    "Show or delete the plan cache: a SQLite file that remembers "
@@ -317,23 +316,23 @@ int cmd_cache(struct nmig_global *g, int argc, char **argv)
 	struct nmig_buf path = NMIG_BUF_INIT;
 	int rc;
 
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = cli_opts_parse(&usage, &argc, argv);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
 	if (argc < 2) {
-		nmig_errorf(g, "'cache' needs a subcommand: info or clear");
-		nmig_hintf(g, "see 'nmig cache --help'");
+		cli_errorf(g, "'cache' needs a subcommand: info or clear");
+		cli_hintf(g, "see 'nmig cache --help'");
 		return NMIG_EXIT_USAGE;
 	}
 	if (argc > 2) {
-		nmig_errorf(g, "unexpected argument '%s'", argv[2]);
-		nmig_hintf(g, "see 'nmig cache --help'");
+		cli_errorf(g, "unexpected argument '%s'", argv[2]);
+		cli_hintf(g, "see 'nmig cache --help'");
 		return NMIG_EXIT_USAGE;
 	}
 	if (cache_path(g, &path) != NMIG_OK) {
 		nmig_buf_release(&path);
 		nmig_error_set(NMIG_ENOMEM, "out of memory");
-		return nmig_report_error(g);
+		return cli_report_error(g);
 	}
 	if (abbrev(argv[1], "info")) {
 		rc = g->cfg.cache_off ? info_disabled(g, path.ptr)
@@ -341,8 +340,8 @@ int cmd_cache(struct nmig_global *g, int argc, char **argv)
 	} else if (abbrev(argv[1], "clear")) {
 		rc = do_clear(g, path.ptr);
 	} else {
-		nmig_errorf(g, "unknown subcommand '%s' of 'cache'", argv[1]);
-		nmig_hintf(g, "use 'nmig cache info' or 'nmig cache clear'");
+		cli_errorf(g, "unknown subcommand '%s' of 'cache'", argv[1]);
+		cli_hintf(g, "use 'nmig cache info' or 'nmig cache clear'");
 		rc = NMIG_EXIT_USAGE;
 	}
 	nmig_buf_release(&path);

@@ -25,7 +25,7 @@
 #include <sys/stat.h>
 
 struct check_run {
-	struct nmig_global *g;
+	struct cli_global *g;
 	struct nmig_revset set;
 	struct nmig_graph *graph; /* NULL when it could not be built */
 	struct nmig_diags diags;
@@ -33,7 +33,7 @@ struct check_run {
 	int db_exit;		/* their exit code */
 	const char **bad_files; /* files with an error already, sorted */
 	size_t nbad;
-	struct nmig_run_cache cache; /* the plan cache, open for stages 1-4 */
+	struct cli_run_cache cache; /* the plan cache, open for stages 1-4 */
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -212,7 +212,7 @@ static void json_int_or_null(int v)
 static void print_json(const struct check_run *run)
 {
 	static const char *const sev[] = {"note", "warning", "error"};
-	size_t *idx = nmig_diags_order(&run->diags), i;
+	size_t *idx = cli_diags_order(&run->diags), i;
 
 	printf("{\"revisions\": %zu, \"errors\": %zu, \"warnings\": %zu, "
 	       "\"findings\": [",
@@ -223,17 +223,17 @@ static void print_json(const struct check_run *run)
 		fputs(i ? ",\n  {" : "\n  {", stdout);
 		printf("\"severity\": \"%s\", \"rule\": ",
 		       sev[d->severity <= NMIG_SEV_ERROR ? d->severity : 2]);
-		nmig_json_str(stdout, d->rule);
+		cli_json_str(stdout, d->rule);
 		fputs(", \"file\": ", stdout);
-		nmig_json_str(stdout, d->file);
+		cli_json_str(stdout, d->file);
 		fputs(", \"line\": ", stdout);
 		json_int_or_null(d->line);
 		fputs(", \"col\": ", stdout);
 		json_int_or_null(d->col);
 		fputs(", \"message\": ", stdout);
-		nmig_json_str(stdout, d->message);
+		cli_json_str(stdout, d->message);
 		fputs(", \"hint\": ", stdout);
-		nmig_json_str(stdout, d->hint);
+		cli_json_str(stdout, d->hint);
 		fputc('}', stdout);
 	}
 	fputs(run->diags.n ? "\n]}\n" : "]}\n", stdout);
@@ -245,9 +245,9 @@ static const char *plural(size_t n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
-int cmd_check(struct nmig_global *g, int argc, char **argv)
+int cmd_check(struct cli_global *g, int argc, char **argv)
 {
-	const struct nmig_opt opts[] = {
+	const struct cli_opt opts[] = {
 	    {0, "db", NULL,
 	     "also check the database's applied state (drift, dirty, gaps)",
 	     NULL, &g->use_db, NULL, NULL},
@@ -256,7 +256,7 @@ int cmd_check(struct nmig_global *g, int argc, char **argv)
 	     &g->json, NULL, NULL},
 	    {0},
 	};
-	const struct nmig_usage usage = {
+	const struct cli_usage usage = {
 	    "check",
 	    NULL,
 	    "Check the migrations without a database: file names and "
@@ -282,44 +282,44 @@ int cmd_check(struct nmig_global *g, int argc, char **argv)
 
 	memset(&run, 0, sizeof(run));
 	run.g = g;
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = cli_opts_parse(&usage, &argc, argv);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
 	if (argc > 1) {
-		nmig_errorf(g, "unexpected argument '%s'", argv[1]);
-		nmig_hintf(g, "check reads the whole migrations directory; "
-			      "name it with 'nmig --dir DIR check'");
+		cli_errorf(g, "unexpected argument '%s'", argv[1]);
+		cli_hintf(g, "check reads the whole migrations directory; "
+			     "name it with 'nmig --dir DIR check'");
 		return NMIG_EXIT_USAGE;
 	}
 	if (stat(g->cfg.dir, &st) == 0 && !S_ISDIR(st.st_mode)) {
-		nmig_errorf(g, "migrations directory '%s' is not a directory",
-			    g->cfg.dir);
-		nmig_hintf(g, "name the directory that holds the migrations "
-			      "with --dir or 'dir' in nmig.conf");
+		cli_errorf(g, "migrations directory '%s' is not a directory",
+			   g->cfg.dir);
+		cli_hintf(g, "name the directory that holds the migrations "
+			     "with --dir or 'dir' in nmig.conf");
 		return NMIG_EXIT_INPUT;
 	}
 	if (stat(g->cfg.dir, &st) != 0) {
-		nmig_errorf(g, "migrations directory '%s' does not exist",
-			    g->cfg.dir);
-		nmig_hintf(g, "create it with 'nmig init', or name it with "
-			      "--dir or 'dir' in nmig.conf");
+		cli_errorf(g, "migrations directory '%s' does not exist",
+			   g->cfg.dir);
+		cli_hintf(g, "create it with 'nmig init', or name it with "
+			     "--dir or 'dir' in nmig.conf");
 		return NMIG_EXIT_INPUT;
 	}
-	rc = nmig_run_cache_open(g, &run.cache);
+	rc = cli_run_cache_open(g, &run.cache);
 	if (rc) {
-		nmig_run_cache_close(g, &run.cache);
+		cli_run_cache_close(g, &run.cache);
 		return rc;
 	}
 	check_files(&run);
 	check_scripts(&run);
 	check_graph(&run);
 	check_lint(&run);
-	nmig_run_cache_close(g, &run.cache);
+	cli_run_cache_close(g, &run.cache);
 	check_database(&run);
 	if (g->json) {
 		print_json(&run);
 	} else {
-		nmig_report_diags(g, &run.diags);
+		cli_report_diags(g, &run.diags);
 		printf("checked %zu %s: %zu %s, %zu %s\n", run.set.n,
 		       plural(run.set.n, "revision", "revisions"),
 		       run.diags.errors,

@@ -2,7 +2,7 @@
  * nmig completion: print a bash, zsh or fish script that completes
  * commands, each command's options and revision ids. The options come
  * from the same tables that render each command's --help: every command
- * is run once in capture mode (nmig_opts_capture), which hands its usage
+ * is run once in capture mode (cli_opts_capture), which hands its usage
  * over instead of parsing, so the script is generated, never hand-copied,
  * and cannot fall behind the binary that printed it. Revision ids are
  * asked for at TAB time from the hidden `nmig __complete revisions`
@@ -51,11 +51,11 @@ static char *dup_or_empty(const char *s, int *oom)
 }
 
 /* The capture callback: copy what the script needs of u into set. */
-static void capture(const struct nmig_usage *u, void *ud)
+static void capture(const struct cli_usage *u, void *ud)
 {
 	struct comp_set *set = ud;
 	struct comp_cmd *c = &set->cmds[set->n - 1];
-	const struct nmig_opt *o;
+	const struct cli_opt *o;
 	size_t n = 0, i;
 
 	c->args = dup_or_empty(u->args, &set->oom);
@@ -98,13 +98,13 @@ static void comp_set_release(struct comp_set *set)
  * Collect the usage of every listed command (help excepted) by running it
  * in capture mode. Returns 0, or -1 when out of memory.
  */
-static int comp_set_collect(struct comp_set *set, struct nmig_global *g)
+static int comp_set_collect(struct comp_set *set, struct cli_global *g)
 {
-	const struct nmig_cmd *cmds;
+	const struct cli_cmd *cmds;
 	size_t n, i;
 
 	memset(set, 0, sizeof(*set));
-	cmds = nmig_commands(&n);
+	cmds = cli_commands(&n);
 	set->cmds = calloc(n, sizeof(*set->cmds));
 	if (!set->cmds)
 		return -1;
@@ -120,9 +120,9 @@ static int comp_set_collect(struct comp_set *set, struct nmig_global *g)
 		argv[0] = (char *)cmds[i].name;
 		argv[1] = "--help";
 		argv[2] = NULL;
-		nmig_opts_capture(capture, set);
+		cli_opts_capture(capture, set);
 		cmds[i].fn(g, 2, argv);
-		nmig_opts_capture(NULL, NULL);
+		cli_opts_capture(NULL, NULL);
 		if (!c->args)
 			c->args = dup_or_empty(NULL, &set->oom);
 	}
@@ -652,10 +652,10 @@ static void put_fish(FILE *out, const struct comp_set *set)
 	nmig_buf_release(&cond);
 }
 
-int cmd_completion(struct nmig_global *g, int argc, char **argv)
+int cmd_completion(struct cli_global *g, int argc, char **argv)
 {
-	const struct nmig_opt opts[] = {{0}};
-	const struct nmig_usage usage = {
+	const struct cli_opt opts[] = {{0}};
+	const struct cli_usage usage = {
 	    "completion",
 	    "bash|zsh|fish",
 	    "Print a completion script for the shell: it completes commands "
@@ -674,24 +674,24 @@ int cmd_completion(struct nmig_global *g, int argc, char **argv)
 	struct comp_set set;
 	int rc;
 
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = cli_opts_parse(&usage, &argc, argv);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
 	if (argc != 2 ||
 	    (strcmp(argv[1], "bash") != 0 && strcmp(argv[1], "zsh") != 0 &&
 	     strcmp(argv[1], "fish") != 0)) {
 		if (argc < 2)
-			nmig_errorf(g, "completion needs a shell");
+			cli_errorf(g, "completion needs a shell");
 		else if (argc > 2)
-			nmig_errorf(g, "unexpected argument '%s'", argv[2]);
+			cli_errorf(g, "unexpected argument '%s'", argv[2]);
 		else
-			nmig_errorf(g, "unknown shell '%s'", argv[1]);
-		nmig_hintf(g, "write 'nmig completion bash', 'zsh' or 'fish'");
+			cli_errorf(g, "unknown shell '%s'", argv[1]);
+		cli_hintf(g, "write 'nmig completion bash', 'zsh' or 'fish'");
 		return NMIG_EXIT_USAGE;
 	}
 	if (comp_set_collect(&set, g)) {
 		comp_set_release(&set);
-		nmig_errorf(g, "out of memory");
+		cli_errorf(g, "out of memory");
 		return NMIG_EXIT_FAILURE;
 	}
 	if (strcmp(argv[1], "bash") == 0)
@@ -710,10 +710,10 @@ int cmd_completion(struct nmig_global *g, int argc, char **argv)
  * the files alone; prints nothing (exit code only) when they cannot be
  * read, so a TAB in the wrong directory stays quiet.
  */
-int cmd_complete_helper(struct nmig_global *g, int argc, char **argv)
+int cmd_complete_helper(struct cli_global *g, int argc, char **argv)
 {
-	const struct nmig_opt opts[] = {{0}};
-	const struct nmig_usage usage = {
+	const struct cli_opt opts[] = {{0}};
+	const struct cli_usage usage = {
 	    "__complete",
 	    "revisions",
 	    "Print completion candidates (for the scripts of 'nmig "
@@ -727,13 +727,13 @@ int cmd_complete_helper(struct nmig_global *g, int argc, char **argv)
 	int rc;
 
 	memset(&set, 0, sizeof(set));
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = cli_opts_parse(&usage, &argc, argv);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
 	if (argc != 2 || strcmp(argv[1], "revisions") != 0)
 		return NMIG_EXIT_USAGE;
 	g->quiet = 1;
-	rc = nmig_load_graph(g, &set, &graph);
+	rc = cli_load_graph(g, &set, &graph);
 	for (i = graph ? nmig_graph_count(graph) : 0; rc == 0 && i-- > 0;)
 		printf("%s\n", nmig_graph_rev(graph, i)->id);
 	if (rc == 0)

@@ -12,7 +12,7 @@
 #include <string.h>
 
 /* Print the row indexes idx[0..n) as a JSON array of revision ids. */
-static void json_rows(struct nmig_db *db, const size_t *idx, size_t n)
+static void json_rows(struct cli_db *db, const size_t *idx, size_t n)
 {
 	size_t i;
 
@@ -20,12 +20,12 @@ static void json_rows(struct nmig_db *db, const size_t *idx, size_t n)
 	for (i = 0; i < n; i++) {
 		if (i)
 			fputc(',', stdout);
-		nmig_json_str(stdout, db->state.rows[idx[i]].revision);
+		cli_json_str(stdout, db->state.rows[idx[i]].revision);
 	}
 	fputc(']', stdout);
 }
 
-static void print_json(struct nmig_db *db)
+static void print_json(struct cli_db *db)
 {
 	fputs("{\"current\":", stdout);
 	db_json_heads(db, stdout);
@@ -41,20 +41,20 @@ static void print_json(struct nmig_db *db)
 }
 
 /* One revision line: "<id> [(head)] <message>". */
-static void print_rev(struct nmig_db *db, size_t node)
+static void print_rev(struct cli_db *db, size_t node)
 {
-	struct nmig_global *g = db->g;
+	struct cli_global *g = db->g;
 	const struct nmig_revision *rev = nmig_graph_rev(db->graph, node);
 	size_t nc;
 
 	nmig_graph_children(db->graph, node, &nc);
-	printf("%s%s%s%s ", nmig_c_bold(g), rev->id, nmig_c_reset(g),
+	printf("%s%s%s%s ", cli_c_bold(g), rev->id, cli_c_reset(g),
 	       nc == 0 ? " (head)" : "");
-	nmig_put_safe(stdout, rev->message);
+	cli_put_safe(stdout, rev->message);
 }
 
 /* The full listing of --verbose. */
-static void print_verbose(struct nmig_db *db)
+static void print_verbose(struct cli_db *db)
 {
 	struct nmig_state *s = &db->state;
 	struct nmig_state_report *r = &db->report;
@@ -69,7 +69,7 @@ static void print_verbose(struct nmig_db *db)
 		if (row->dirty)
 			continue;
 		printf("  %s ", row->revision);
-		nmig_put_safe(stdout, row->message);
+		cli_put_safe(stdout, row->message);
 		printf("  [%s by %s", row->applied_at, row->applied_by);
 		if (row->execution_ms >= 0)
 			printf(", %lld ms", row->execution_ms);
@@ -87,7 +87,7 @@ static void print_verbose(struct nmig_db *db)
 		const struct nmig_row *row = &s->rows[r->drift[i]];
 
 		printf("drift: %s ", row->revision);
-		nmig_put_safe(stdout, db_rev_path(db, row->revision));
+		cli_put_safe(stdout, db_rev_path(db, row->revision));
 		fputs(" changed since it was applied\n", stdout);
 	}
 	for (i = 0; i < r->ndirty; i++) {
@@ -98,7 +98,7 @@ static void print_verbose(struct nmig_db *db)
 			printf(" (being applied by %s)", row->owner);
 		if (row->error) {
 			fputs(": ", stdout);
-			nmig_put_safe(stdout, row->error);
+			cli_put_safe(stdout, row->error);
 		}
 		fputc('\n', stdout);
 	}
@@ -106,12 +106,12 @@ static void print_verbose(struct nmig_db *db)
 		const struct nmig_row *row = &s->rows[r->unknown[i]];
 
 		printf("unknown: %s ", row->revision);
-		nmig_put_safe(stdout, row->message);
+		cli_put_safe(stdout, row->message);
 		fputs(" (no migration file)\n", stdout);
 	}
 }
 
-static void print_text(struct nmig_db *db, int verbose)
+static void print_text(struct cli_db *db, int verbose)
 {
 	struct nmig_state_report *r = &db->report;
 	size_t i;
@@ -146,12 +146,12 @@ static void print_text(struct nmig_db *db, int verbose)
 		print_verbose(db);
 }
 
-int cmd_current(struct nmig_global *g, int argc, char **argv)
+int cmd_current(struct cli_global *g, int argc, char **argv)
 {
 	struct db_opts o = {0};
-	struct nmig_db db;
+	struct cli_db db;
 	int verbose = 0, rc;
-	const struct nmig_opt opts[] = {
+	const struct cli_opt opts[] = {
 	    {0, "verbose", NULL,
 	     "list every applied and pending revision, drift and dirty "
 	     "rows",
@@ -159,7 +159,7 @@ int cmd_current(struct nmig_global *g, int argc, char **argv)
 	    DB_OPTS_CONNECT(&o),
 	    {0},
 	};
-	const struct nmig_usage usage = {
+	const struct cli_usage usage = {
 	    "current",
 	    "",
 	    "Show the revisions the database has applied (its applied heads;\n"
@@ -174,11 +174,11 @@ int cmd_current(struct nmig_global *g, int argc, char **argv)
 	    "nmig --json current",
 	};
 
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = cli_opts_parse(&usage, &argc, argv);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
 	if (argc > 1) {
-		nmig_errorf(g, "current takes no arguments");
+		cli_errorf(g, "current takes no arguments");
 		return NMIG_EXIT_USAGE;
 	}
 	rc = db_init(&db, g, &o);

@@ -19,7 +19,7 @@
 #include "error.h"
 
 struct report {
-	struct nmig_global *g;
+	struct cli_global *g;
 	int json;
 	size_t n;
 	unsigned flags;
@@ -53,7 +53,7 @@ static void put_lines_not_in(FILE *f, const char *sign, const char *text,
 
 			nmig_buf_put(&line, l, len);
 			fprintf(f, "    %s ", sign);
-			nmig_put_safe(f, line.ptr);
+			cli_put_safe(f, line.ptr);
 			fputc('\n', f);
 			nmig_buf_release(&line);
 		}
@@ -74,11 +74,11 @@ static void on_change(void *ud, enum nmig_cat_change ch,
 	if (r->json) {
 		fputs(r->n ? ",\n  {" : "\n  {", stdout);
 		fputs("\"change\": ", stdout);
-		nmig_json_str(stdout, what);
+		cli_json_str(stdout, what);
 		fputs(", \"kind\": ", stdout);
-		nmig_json_str(stdout, nmig_cat_kind_name(o));
+		cli_json_str(stdout, nmig_cat_kind_name(o));
 		fputs(", \"key\": ", stdout);
-		nmig_json_str(stdout, o->key);
+		cli_json_str(stdout, o->key);
 		fputc('}', stdout);
 		r->n++;
 		return;
@@ -89,7 +89,7 @@ static void on_change(void *ud, enum nmig_cat_change ch,
 	       : ch == NMIG_CAT_REMOVED ? '-'
 					: '~',
 	       nmig_cat_kind_name(o));
-	nmig_put_safe(stdout, o->key);
+	cli_put_safe(stdout, o->key);
 	fputc('\n', stdout);
 	if (ch != NMIG_CAT_CHANGED)
 		return;
@@ -101,12 +101,12 @@ static void on_change(void *ud, enum nmig_cat_change ch,
 	put_lines_not_in(stdout, "+", r->tb.ptr, r->ta.ptr);
 }
 
-int cmd_diff(struct nmig_global *g, int argc, char **argv)
+int cmd_diff(struct cli_global *g, int argc, char **argv)
 {
 	const char *from = "migrations", *to = "schema", *format = NULL;
 	const char *dev_url = NULL, *bindir = NULL;
 	int ignore_order = 0;
-	const struct nmig_opt opts[] = {
+	const struct cli_opt opts[] = {
 	    {0, "from", "STATE",
 	     "the state compared from (default: migrations)", &from, NULL, NULL,
 	     NULL},
@@ -128,7 +128,7 @@ int cmd_diff(struct nmig_global *g, int argc, char **argv)
 	     &bindir, NULL, NULL, NULL},
 	    {0},
 	};
-	const struct nmig_usage usage = {
+	const struct cli_usage usage = {
 	    "diff",
 	    NULL,
 	    "Compare two states object by object (see 'nmig schema --help'\n"
@@ -153,23 +153,22 @@ int cmd_diff(struct nmig_global *g, int argc, char **argv)
 	struct report r;
 	int rc, err;
 
-	rc = nmig_opts_parse_none(g, &usage, &argc, argv,
-				  "name the states with --from and --to");
+	rc = cli_opts_parse_none(g, &usage, &argc, argv,
+				 "name the states with --from and --to");
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
 	if (format && strcmp(format, "summary") != 0 &&
 	    strcmp(format, "json") != 0) {
-		nmig_errorf(g, "unknown format '%s'", format);
-		nmig_hintf(g,
-			   "write --format summary or --format json (the SQL "
-			   "planner is not built yet)");
+		cli_errorf(g, "unknown format '%s'", format);
+		cli_hintf(g, "write --format summary or --format json (the SQL "
+			     "planner is not built yet)");
 		return NMIG_EXIT_USAGE;
 	}
 	nmig_buf_printf(&envpath, "%s/%s", g->cfg.root ? g->cfg.root : ".",
 			NMIG_ENV_FILE);
 	if (nmig_env_load(envpath.ptr, NULL)) {
 		nmig_buf_release(&envpath);
-		return nmig_report_error(g);
+		return cli_report_error(g);
 	}
 	nmig_buf_release(&envpath);
 	memset(&s, 0, sizeof(s));
@@ -181,7 +180,7 @@ int cmd_diff(struct nmig_global *g, int argc, char **argv)
 		err = schemastate_read(&s, to, &b);
 	schemastate_release(&s);
 	if (err) {
-		rc = nmig_report_error(g);
+		rc = cli_report_error(g);
 		goto cleanup;
 	}
 	memset(&r, 0, sizeof(r));

@@ -52,11 +52,11 @@ static void url_origin_resolve(struct url_origin *u)
 }
 
 /* A duration option into *ms when given (exit code). */
-static int ms_option(struct nmig_global *g, const char *value, const char *name,
+static int ms_option(struct cli_global *g, const char *value, const char *name,
 		     int *ms)
 {
 	if (value && nmig_duration_parse(value, name, ms))
-		return nmig_report_error(g);
+		return cli_report_error(g);
 	return NMIG_EXIT_OK;
 }
 
@@ -66,7 +66,7 @@ static int ms_option(struct nmig_global *g, const char *value, const char *name,
  * broken one or an unreadable table a problem. Exit code for a lost
  * connection or no memory, else NMIG_EXIT_OK.
  */
-static int read_state(struct nmig_db *db, struct nmig_doctor_report *r)
+static int read_state(struct cli_db *db, struct nmig_doctor_report *r)
 {
 	const char *dir = db->g->cfg.dir ? db->g->cfg.dir : "migrations";
 	struct stat st;
@@ -107,7 +107,7 @@ static void key(const char *k)
 static void line_str(const char *k, const char *v)
 {
 	key(k);
-	nmig_put_safe(stdout, v ? v : "");
+	cli_put_safe(stdout, v ? v : "");
 	fputc('\n', stdout);
 }
 
@@ -139,7 +139,7 @@ static void line_ids(const char *k, const char *const *ids, size_t n)
 	printf("%zu:", n);
 	for (i = 0; i < n && i < TEXT_IDS; i++) {
 		fputs(i ? ", " : " ", stdout);
-		nmig_put_safe(stdout, ids[i]);
+		cli_put_safe(stdout, ids[i]);
 	}
 	if (n > TEXT_IDS)
 		printf(" and %zu more", n - TEXT_IDS);
@@ -147,18 +147,18 @@ static void line_ids(const char *k, const char *const *ids, size_t n)
 }
 
 /* The colour of a health class. */
-static const char *health_color(const struct nmig_global *g, enum nmig_health h)
+static const char *health_color(const struct cli_global *g, enum nmig_health h)
 {
-	return h == NMIG_HEALTHY    ? nmig_c_green(g)
-	       : h == NMIG_DEGRADED ? nmig_c_yellow(g)
-				    : nmig_c_red(g);
+	return h == NMIG_HEALTHY    ? cli_c_green(g)
+	       : h == NMIG_DEGRADED ? cli_c_yellow(g)
+				    : cli_c_red(g);
 }
 
-static void text_connection(struct nmig_db *db,
+static void text_connection(struct cli_db *db,
 			    const struct nmig_doctor_report *r)
 {
 	const struct nmig_doctor_latency *l = &r->latency;
-	struct nmig_global *g = db->g;
+	struct cli_global *g = db->g;
 
 	puts("connection");
 	line_str("target", nmig_conn_display(db->conn));
@@ -169,7 +169,7 @@ static void text_connection(struct nmig_db *db,
 		 "%s%s%s",
 		 l->median_ms, l->n, l->min_ms, l->max_ms,
 		 health_color(g, r->latency_health),
-		 nmig_health_name(r->latency_health), nmig_c_reset(g));
+		 nmig_health_name(r->latency_health), cli_c_reset(g));
 	line_fmt("thresholds", "healthy below %d ms, degraded below %d ms",
 		 r->thresholds.healthy_ms, r->thresholds.degraded_ms);
 	if (r->tls.in_use)
@@ -196,7 +196,7 @@ static void text_server(const struct nmig_doctor_report *r)
 	puts("server");
 	key("version");
 	fputs("PostgreSQL ", stdout);
-	nmig_put_safe(stdout, s->version);
+	cli_put_safe(stdout, s->version);
 	fputc('\n', stdout);
 	line_fmt("role", "%s",
 		 s->in_recovery ? "standby (in recovery, read-only)"
@@ -213,7 +213,7 @@ static void text_server(const struct nmig_doctor_report *r)
 				    : 0);
 }
 
-static void text_state(struct nmig_db *db, const struct nmig_doctor_report *r)
+static void text_state(struct cli_db *db, const struct nmig_doctor_report *r)
 {
 	const struct nmig_doctor_state *s = &r->state;
 
@@ -239,16 +239,16 @@ static void text_state(struct nmig_db *db, const struct nmig_doctor_report *r)
 	if (s->not_closed) {
 		key("ancestor-closed");
 		fputs("no: ", stdout);
-		nmig_put_safe(stdout, s->not_closed);
+		cli_put_safe(stdout, s->not_closed);
 		fputs(" is applied without its parent ", stdout);
-		nmig_put_safe(stdout, s->missing_parent);
+		cli_put_safe(stdout, s->missing_parent);
 		fputc('\n', stdout);
 	} else {
 		line_fmt("ancestor-closed", "yes");
 	}
 }
 
-static void text_config(struct nmig_db *db, const struct url_origin *u)
+static void text_config(struct cli_db *db, const struct url_origin *u)
 {
 	const struct nmig_config *c = &db->g->cfg;
 	const char *prod = production_env();
@@ -257,7 +257,7 @@ static void text_config(struct nmig_db *db, const struct url_origin *u)
 	line_str("file", c->path ? c->path : "none (defaults)");
 	key("url");
 	if (u->redacted) {
-		nmig_put_safe(stdout, u->redacted);
+		cli_put_safe(stdout, u->redacted);
 		printf(" (%s, from the %s)\n", u->var,
 		       u->from_env ? "environment" : ".env file");
 	} else {
@@ -266,7 +266,7 @@ static void text_config(struct nmig_db *db, const struct url_origin *u)
 		       u->var);
 	}
 	key("version table");
-	nmig_put_safe(stdout, db->table.display);
+	cli_put_safe(stdout, db->table.display);
 	fputc('\n', stdout);
 	line_fmt("lock_timeout", "%d ms", db->lock_timeout_ms);
 	line_fmt("statement_timeout", "%d ms", db->statement_timeout_ms);
@@ -282,7 +282,7 @@ static void text_config(struct nmig_db *db, const struct url_origin *u)
 		line_fmt("environment", "not production");
 }
 
-static void text_findings(struct nmig_global *g,
+static void text_findings(struct cli_global *g,
 			  const struct nmig_doctor_report *r)
 {
 	const struct nmig_diags *d = &r->findings;
@@ -296,22 +296,22 @@ static void text_findings(struct nmig_global *g,
 		const struct nmig_diag *it = &d->items[i];
 		int err = it->severity == NMIG_SEV_ERROR;
 
-		printf("  %s%s%s: ", err ? nmig_c_red(g) : nmig_c_yellow(g),
-		       err ? "problem" : "warning", nmig_c_reset(g));
-		nmig_put_safe(stdout, it->message);
-		printf(" %s[%s]%s\n", nmig_c_dim(g), it->rule, nmig_c_reset(g));
+		printf("  %s%s%s: ", err ? cli_c_red(g) : cli_c_yellow(g),
+		       err ? "problem" : "warning", cli_c_reset(g));
+		cli_put_safe(stdout, it->message);
+		printf(" %s[%s]%s\n", cli_c_dim(g), it->rule, cli_c_reset(g));
 		if (it->hint) {
 			fputs("    hint: ", stdout);
-			nmig_put_safe(stdout, it->hint);
+			cli_put_safe(stdout, it->hint);
 			fputc('\n', stdout);
 		}
 	}
 }
 
-static void print_text(struct nmig_db *db, const struct nmig_doctor_report *r,
+static void print_text(struct cli_db *db, const struct nmig_doctor_report *r,
 		       const struct url_origin *u)
 {
-	struct nmig_global *g = db->g;
+	struct cli_global *g = db->g;
 
 	if (!g->quiet) {
 		text_connection(db, r);
@@ -321,30 +321,30 @@ static void print_text(struct nmig_db *db, const struct nmig_doctor_report *r,
 	}
 	text_findings(g, r);
 	printf("status: %s%s%s\n", health_color(g, r->status),
-	       nmig_health_name(r->status), nmig_c_reset(g));
+	       nmig_health_name(r->status), cli_c_reset(g));
 }
 
 /* A JSON array of n ids. */
 static void json_ids(const char *const *ids, size_t n)
 {
-	nmig_json_strs(stdout, ids, n);
+	cli_json_strs(stdout, ids, n);
 }
 
 /* ,"name":"value" (value may be NULL: null). */
 static void json_kv(const char *name, const char *value)
 {
 	printf(",\"%s\":", name);
-	nmig_json_str(stdout, value);
+	cli_json_str(stdout, value);
 }
 
-static void json_connection(struct nmig_db *db,
+static void json_connection(struct cli_db *db,
 			    const struct nmig_doctor_report *r)
 {
 	const struct nmig_doctor_latency *l = &r->latency;
 	size_t i;
 
 	fputs(",\"connection\":{\"target\":", stdout);
-	nmig_json_str(stdout, nmig_conn_display(db->conn));
+	cli_json_str(stdout, nmig_conn_display(db->conn));
 	printf(",\"connect_ms\":%.3f,\"attempts\":%d,\"local\":%s,"
 	       "\"neon\":%s,\"pooler\":%s",
 	       l->connect_ms, l->attempts, r->local ? "true" : "false",
@@ -374,13 +374,13 @@ static void json_server(const struct nmig_doctor_report *r)
 	const struct nmig_doctor_server *s = &r->server;
 
 	fputs(",\"server\":{\"version\":", stdout);
-	nmig_json_str(stdout, s->version);
+	cli_json_str(stdout, s->version);
 	printf(",\"version_num\":%d,\"in_recovery\":%s", s->version_num,
 	       s->in_recovery ? "true" : "false");
 	json_kv("user", s->user);
 	json_kv("database", s->database);
 	fputs(",\"settings\":{\"lock_timeout\":", stdout);
-	nmig_json_str(stdout, s->lock_timeout);
+	cli_json_str(stdout, s->lock_timeout);
 	json_kv("statement_timeout", s->statement_timeout);
 	json_kv("idle_in_transaction_session_timeout",
 		s->idle_in_transaction_session_timeout);
@@ -389,7 +389,7 @@ static void json_server(const struct nmig_doctor_report *r)
 	       s->connections, s->max_connections, s->reserved);
 }
 
-static void json_state(struct nmig_db *db, const struct nmig_doctor_report *r)
+static void json_state(struct cli_db *db, const struct nmig_doctor_report *r)
 {
 	const struct nmig_doctor_state *s = &r->state;
 
@@ -416,7 +416,7 @@ static void json_state(struct nmig_db *db, const struct nmig_doctor_report *r)
 	json_ids(s->unknown, s->nunknown);
 	if (s->not_closed) {
 		fputs(",\"not_closed\":{\"revision\":", stdout);
-		nmig_json_str(stdout, s->not_closed);
+		cli_json_str(stdout, s->not_closed);
 		json_kv("missing_parent", s->missing_parent);
 		fputs("}}", stdout);
 	} else {
@@ -424,12 +424,12 @@ static void json_state(struct nmig_db *db, const struct nmig_doctor_report *r)
 	}
 }
 
-static void json_config(struct nmig_db *db, const struct url_origin *u)
+static void json_config(struct cli_db *db, const struct url_origin *u)
 {
 	const struct nmig_config *c = &db->g->cfg;
 
 	fputs(",\"config\":{\"file\":", stdout);
-	nmig_json_str(stdout, c->path);
+	cli_json_str(stdout, c->path);
 	json_kv("root", c->root);
 	json_kv("dir", c->dir);
 	json_kv("url_env", u->var);
@@ -456,7 +456,7 @@ static void json_findings(const struct nmig_doctor_report *r)
 		const struct nmig_diag *it = &d->items[i];
 
 		fputs(i ? ",{\"rule\":" : "{\"rule\":", stdout);
-		nmig_json_str(stdout, it->rule);
+		cli_json_str(stdout, it->rule);
 		printf(",\"severity\":\"%s\"",
 		       it->severity == NMIG_SEV_ERROR ? "error" : "warning");
 		json_kv("message", it->message);
@@ -466,7 +466,7 @@ static void json_findings(const struct nmig_doctor_report *r)
 	fputc(']', stdout);
 }
 
-static void print_json(struct nmig_db *db, const struct nmig_doctor_report *r,
+static void print_json(struct cli_db *db, const struct nmig_doctor_report *r,
 		       const struct url_origin *u, int exit_code)
 {
 	printf("{\"status\":\"%s\",\"exit\":%d", nmig_health_name(r->status),
@@ -480,7 +480,7 @@ static void print_json(struct nmig_db *db, const struct nmig_doctor_report *r,
 }
 
 /* --json when the database cannot be reached: what was tried, and why. */
-static void print_json_unreachable(struct nmig_global *g, int exit_code,
+static void print_json_unreachable(struct cli_global *g, int exit_code,
 				   const struct url_origin *u)
 {
 	const struct nmig_error *e = nmig_error_last();
@@ -490,10 +490,10 @@ static void print_json_unreachable(struct nmig_global *g, int exit_code,
 
 	printf("{\"status\":\"unreachable\",\"exit\":%d", exit_code);
 	fputs(",\"error\":{\"message\":", stdout);
-	nmig_json_str(stdout, e->message);
+	cli_json_str(stdout, e->message);
 	json_kv("hint", e->hint[0] ? e->hint : NULL);
 	fputs("},\"config\":{\"file\":", stdout);
-	nmig_json_str(stdout, g->cfg.path);
+	cli_json_str(stdout, g->cfg.path);
 	json_kv("url_env", u->var);
 	json_kv("url", u->redacted);
 	json_kv("url_from", u->from);
@@ -504,7 +504,7 @@ static void print_json_unreachable(struct nmig_global *g, int exit_code,
 		nmig_conninfo_release(&ci);
 	}
 	fputs(",\"target\":", stdout);
-	nmig_json_str(stdout, where.len ? where.ptr : NULL);
+	cli_json_str(stdout, where.len ? where.ptr : NULL);
 	fputs("}\n", stdout);
 	nmig_buf_release(&where);
 }
@@ -513,7 +513,7 @@ static void print_json_unreachable(struct nmig_global *g, int exit_code,
  * The thresholds: nmig.conf's doctor_healthy_ms / doctor_degraded_ms,
  * overridden by the options; they must fit together. Exit code.
  */
-static int thresholds(struct nmig_global *g, const char *healthy,
+static int thresholds(struct cli_global *g, const char *healthy,
 		      const char *degraded, struct nmig_doctor_thresholds *t)
 {
 	int rc;
@@ -526,28 +526,28 @@ static int thresholds(struct nmig_global *g, const char *healthy,
 	if (nmig_doctor_thresholds_check(t) == NMIG_OK)
 		return NMIG_EXIT_OK;
 	if (!healthy && !degraded) {
-		nmig_errorf(g,
-			    "%s: doctor_healthy_ms (%d ms) is above "
-			    "doctor_degraded_ms (%d ms)",
-			    g->cfg.path ? g->cfg.path : "nmig.conf",
-			    t->healthy_ms, t->degraded_ms);
-		nmig_hintf(g, "the healthy threshold cannot be above the "
-			      "degraded one");
+		cli_errorf(g,
+			   "%s: doctor_healthy_ms (%d ms) is above "
+			   "doctor_degraded_ms (%d ms)",
+			   g->cfg.path ? g->cfg.path : "nmig.conf",
+			   t->healthy_ms, t->degraded_ms);
+		cli_hintf(g, "the healthy threshold cannot be above the "
+			     "degraded one");
 		return NMIG_EXIT_CONFIG;
 	}
-	return nmig_report_error(g);
+	return cli_report_error(g);
 }
 
-int cmd_doctor(struct nmig_global *g, int argc, char **argv)
+int cmd_doctor(struct cli_global *g, int argc, char **argv)
 {
 	struct db_opts o = {0};
-	struct nmig_db db;
+	struct cli_db db;
 	struct nmig_doctor_report r;
 	struct url_origin u;
 	const char *healthy = NULL, *degraded = NULL, *v;
 	double t0;
 	int rc, err, have_db = 0;
-	const struct nmig_opt opts[] = {
+	const struct cli_opt opts[] = {
 	    {0, "healthy-ms", "MS",
 	     "latency below this is healthy (default 100; "
 	     "doctor_healthy_ms)",
@@ -559,7 +559,7 @@ int cmd_doctor(struct nmig_global *g, int argc, char **argv)
 	    DB_OPTS_CONNECT(&o),
 	    {0},
 	};
-	const struct nmig_usage usage = {
+	const struct cli_usage usage = {
 	    "doctor",
 	    "",
 	    "Connect as the migration commands do and report what a run\n"
@@ -578,14 +578,14 @@ int cmd_doctor(struct nmig_global *g, int argc, char **argv)
 
 	nmig_doctor_report_init(&r);
 	memset(&u, 0, sizeof(u));
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = cli_opts_parse(&usage, &argc, argv);
 	if (rc) {
 		rc = rc == 1 ? NMIG_EXIT_OK : rc;
 		goto cleanup;
 	}
 	if (argc > 1) {
-		nmig_errorf(g, "doctor takes no arguments");
-		nmig_hintf(g, "see 'nmig doctor --help'");
+		cli_errorf(g, "doctor takes no arguments");
+		cli_hintf(g, "see 'nmig doctor --help'");
 		rc = NMIG_EXIT_USAGE;
 		goto cleanup;
 	}

@@ -8,13 +8,13 @@
 #include "db.h"
 #include "offline_cmd.h"
 
-int cmd_downgrade(struct nmig_global *g, int argc, char **argv)
+int cmd_downgrade(struct cli_global *g, int argc, char **argv)
 {
 	struct db_opts o = {0};
-	struct nmig_db db;
+	struct cli_db db;
 	int dry_run = 0, sql = 0, rc;
 	const char *output = NULL;
-	const struct nmig_opt opts[] = {
+	const struct cli_opt opts[] = {
 	    {0, "dry-run", NULL,
 	     "print the plan and change nothing (still reads the "
 	     "database)",
@@ -26,7 +26,7 @@ int cmd_downgrade(struct nmig_global *g, int argc, char **argv)
 	    OFFLINE_OPTS(&sql, &output),
 	    {0},
 	};
-	const struct nmig_usage usage = {
+	const struct cli_usage usage = {
 	    "downgrade",
 	    "TARGET",
 	    "Revert migrations down to TARGET: every applied revision that\n"
@@ -45,17 +45,17 @@ int cmd_downgrade(struct nmig_global *g, int argc, char **argv)
 	    "nmig downgrade head:base --sql -o downgrade.sql",
 	};
 
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = cli_opts_parse(&usage, &argc, argv);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
 	if (argc != 2) {
 		if (argc < 2)
-			nmig_errorf(g, "downgrade needs a target");
+			cli_errorf(g, "downgrade needs a target");
 		else
-			nmig_errorf(g, "downgrade takes one target, got %d",
-				    argc - 1);
-		nmig_hintf(g, "give one: 'nmig downgrade -1' (one step), a "
-			      "revision, or base; see 'nmig downgrade --help'");
+			cli_errorf(g, "downgrade takes one target, got %d",
+				   argc - 1);
+		cli_hintf(g, "give one: 'nmig downgrade -1' (one step), a "
+			     "revision, or base; see 'nmig downgrade --help'");
 		return NMIG_EXIT_USAGE;
 	}
 	if ((rc = offline_check_opts(g, "downgrade", sql, output, dry_run)) ||

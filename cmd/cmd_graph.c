@@ -192,20 +192,21 @@ static void print_mermaid(FILE *out, const struct nmig_graph *graph,
 	nmig_buf_release(&t);
 }
 
-int cmd_graph(struct nmig_global *g, int argc, char **argv)
+int cmd_graph(struct cli_global *g, int argc, char **argv)
 {
 	const char *range = NULL, *format = "dot";
-	const struct nmig_opt opts[] = {
+	const struct cli_opt opts[] = {
 	    {0, "format", "dot|mermaid", "the output format (default: dot)",
 	     &format, NULL, NULL, NULL},
 	    {'r', "rev-range", "A:B",
 	     "only revisions after A (excluded) up to B (included)", &range,
 	     NULL, NULL, NULL},
-	    {0, "db", NULL, "colour the revisions by their state in the database",
-	     NULL, &g->use_db, NULL, NULL},
+	    {0, "db", NULL,
+	     "colour the revisions by their state in the database", NULL,
+	     &g->use_db, NULL, NULL},
 	    {0},
 	};
-	const struct nmig_usage usage = {
+	const struct cli_usage usage = {
 	    "graph",
 	    NULL,
 	    "Print the revision graph for another tool to draw: Graphviz dot "
@@ -226,13 +227,13 @@ int cmd_graph(struct nmig_global *g, int argc, char **argv)
 	struct gv_view v;
 	int rc;
 
-	rc = nmig_opts_parse_none(g, &usage, &argc, argv,
-				  "limit the graph with -r A:B");
+	rc = cli_opts_parse_none(g, &usage, &argc, argv,
+				 "limit the graph with -r A:B");
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
 	if (strcmp(format, "dot") != 0 && strcmp(format, "mermaid") != 0) {
-		nmig_errorf(g, "unknown format '%s'", format);
-		nmig_hintf(g, "write --format dot or --format mermaid");
+		cli_errorf(g, "unknown format '%s'", format);
+		cli_hintf(g, "write --format dot or --format mermaid");
 		return NMIG_EXIT_USAGE;
 	}
 	rc = gv_view_load(&v, g, range);

@@ -18,17 +18,17 @@ static void print_json(const struct nmig_graph *graph, const size_t *heads,
 		const struct nmig_revision *r = nmig_graph_rev(graph, heads[i]);
 
 		fputs(i ? ",\n {" : "{", stdout);
-		nmig_json_rev(stdout, r);
+		cli_json_rev(stdout, r);
 		fputs(", \"up\": ", stdout);
-		nmig_json_str(stdout, r->up.path);
+		cli_json_str(stdout, r->up.path);
 		fputs(", \"down\": ", stdout);
-		nmig_json_str(stdout, r->down.path);
+		cli_json_str(stdout, r->down.path);
 		fputc('}', stdout);
 	}
 	fputs("]\n", stdout);
 }
 
-static void print_text(struct nmig_global *g, const struct nmig_graph *graph,
+static void print_text(struct cli_global *g, const struct nmig_graph *graph,
 		       const size_t *heads, size_t n, int verbose)
 {
 	size_t i, j;
@@ -36,9 +36,9 @@ static void print_text(struct nmig_global *g, const struct nmig_graph *graph,
 	for (i = 0; i < n; i++) {
 		const struct nmig_revision *r = nmig_graph_rev(graph, heads[i]);
 
-		printf("%s%s%s (head) ", nmig_c_yellow(g), r->id,
-		       nmig_c_reset(g));
-		nmig_put_safe(stdout, r->message);
+		printf("%s%s%s (head) ", cli_c_yellow(g), r->id,
+		       cli_c_reset(g));
+		cli_put_safe(stdout, r->message);
 		fputc('\n', stdout);
 		if (!verbose)
 			continue;
@@ -48,20 +48,20 @@ static void print_text(struct nmig_global *g, const struct nmig_graph *graph,
 		for (j = 0; j < r->nparents; j++)
 			printf("%s%s", j ? ", " : "", r->parents[j]);
 		fputs("\n    up:      ", stdout);
-		nmig_put_safe(stdout, r->up.path);
+		cli_put_safe(stdout, r->up.path);
 		fputs("\n    down:    ", stdout);
 		if (r->down.path)
-			nmig_put_safe(stdout, r->down.path);
+			cli_put_safe(stdout, r->down.path);
 		else
 			fputs("none (irreversible)", stdout);
 		fputc('\n', stdout);
 	}
 }
 
-int cmd_heads(struct nmig_global *g, int argc, char **argv)
+int cmd_heads(struct cli_global *g, int argc, char **argv)
 {
 	int verbose = 0, rc;
-	const struct nmig_opt opts[] = {
+	const struct cli_opt opts[] = {
 	    {'v', "verbose", NULL, "also print parents and file paths", NULL,
 	     &verbose, NULL, NULL},
 	    {0, "json", NULL,
@@ -69,7 +69,7 @@ int cmd_heads(struct nmig_global *g, int argc, char **argv)
 	     &g->json, NULL, NULL},
 	    {0},
 	};
-	const struct nmig_usage usage = {
+	const struct cli_usage usage = {
 	    "heads",
 	    NULL,
 	    "List the heads: revisions that no other revision has as "
@@ -85,10 +85,10 @@ int cmd_heads(struct nmig_global *g, int argc, char **argv)
 	size_t n;
 
 	memset(&set, 0, sizeof(set));
-	rc = nmig_opts_parse_none(g, &usage, &argc, argv, NULL);
+	rc = cli_opts_parse_none(g, &usage, &argc, argv, NULL);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
-	rc = nmig_load_graph(g, &set, &graph);
+	rc = cli_load_graph(g, &set, &graph);
 	if (rc == NMIG_EXIT_OK) {
 		heads = nmig_graph_heads(graph, &n);
 		if (g->json)

@@ -37,7 +37,7 @@ static int is_current(const struct nmig_graph *graph,
 	return 1;
 }
 
-static void print_line(struct nmig_global *g, const struct nmig_graph *graph,
+static void print_line(struct cli_global *g, const struct nmig_graph *graph,
 		       const struct nmig_applied *applied, size_t i,
 		       int verbose)
 {
@@ -50,27 +50,27 @@ static void print_line(struct nmig_global *g, const struct nmig_graph *graph,
 		fputs("<base>", stdout);
 	for (j = 0; j < r->nparents; j++)
 		printf("%s%s", j ? ", " : "", r->parents[j]);
-	printf(" -> %s%s%s", nmig_c_yellow(g), r->id, nmig_c_reset(g));
+	printf(" -> %s%s%s", cli_c_yellow(g), r->id, cli_c_reset(g));
 	if (nc == 0)
-		printf(" %s(head)%s", nmig_c_bold(g), nmig_c_reset(g));
+		printf(" %s(head)%s", cli_c_bold(g), cli_c_reset(g));
 	if (nc > 1)
 		fputs(" (branchpoint)", stdout);
 	if (np > 1)
 		fputs(" (mergepoint)", stdout);
 	if (is_current(graph, applied, i))
-		printf(" %s(current)%s", nmig_c_green(g), nmig_c_reset(g));
+		printf(" %s(current)%s", cli_c_green(g), cli_c_reset(g));
 	else if (applied && applied->mark[i])
-		printf(" %s(applied)%s", nmig_c_green(g), nmig_c_reset(g));
+		printf(" %s(applied)%s", cli_c_green(g), cli_c_reset(g));
 	fputs(", ", stdout);
-	nmig_put_safe(stdout, r->message);
+	cli_put_safe(stdout, r->message);
 	fputc('\n', stdout);
 	if (!verbose)
 		return;
 	fputs("    up:            ", stdout);
-	nmig_put_safe(stdout, r->up.path);
+	cli_put_safe(stdout, r->up.path);
 	printf("\n    up checksum:   %s\n    down:          ", r->up.checksum);
 	if (r->down.path) {
-		nmig_put_safe(stdout, r->down.path);
+		cli_put_safe(stdout, r->down.path);
 		printf("\n    down checksum: %s\n", r->down.checksum);
 	} else {
 		fputs("none (irreversible)\n", stdout);
@@ -91,20 +91,20 @@ static void print_json_item(const struct nmig_graph *graph,
 	nmig_graph_parents(graph, i, &np);
 	nmig_graph_children(graph, i, &nc);
 	fputc('{', stdout);
-	nmig_json_rev(stdout, r);
+	cli_json_rev(stdout, r);
 	fputs(", \"children\": ", stdout);
-	nmig_json_children(stdout, graph, i);
+	cli_json_children(stdout, graph, i);
 	printf(", \"head\": %s, \"branchpoint\": %s, \"mergepoint\": %s",
 	       nc == 0 ? "true" : "false", nc > 1 ? "true" : "false",
 	       np > 1 ? "true" : "false");
 	fputs(", \"up\": ", stdout);
-	nmig_json_str(stdout, r->up.path);
+	cli_json_str(stdout, r->up.path);
 	fputs(", \"up_checksum\": ", stdout);
-	nmig_json_str(stdout, r->up.checksum);
+	cli_json_str(stdout, r->up.checksum);
 	fputs(", \"down\": ", stdout);
-	nmig_json_str(stdout, r->down.path);
+	cli_json_str(stdout, r->down.path);
 	fputs(", \"down_checksum\": ", stdout);
-	nmig_json_str(stdout, r->down.path ? r->down.checksum : NULL);
+	cli_json_str(stdout, r->down.path ? r->down.checksum : NULL);
 	printf(", \"transactional\": %s", r->transactional ? "true" : "false");
 	if (applied)
 		printf(", \"applied\": %s, \"current\": %s",
@@ -118,7 +118,7 @@ static void print_json_item(const struct nmig_graph *graph,
  * marking the revisions of applied (NULL: no database). Returns NMIG_OK or
  * a libnmig error code (a bad range) with the error set.
  */
-static int print_history(struct nmig_global *g, const struct nmig_graph *graph,
+static int print_history(struct cli_global *g, const struct nmig_graph *graph,
 			 const struct nmig_applied *applied, const char *range,
 			 int verbose)
 {
@@ -154,24 +154,24 @@ cleanup:
 }
 
 /* history --graph: the selected revisions drawn with lanes (exit code). */
-static int history_graph(struct nmig_global *g, const char *range)
+static int history_graph(struct cli_global *g, const char *range)
 {
 	struct gv_view v;
 	int rc = gv_view_load(&v, g, range);
 
 	if (!rc && gv_draw_lanes(stdout, g, v.graph, v.sel, &v.marks)) {
 		nmig_error_set(NMIG_ENOMEM, "out of memory");
-		rc = nmig_report_error(g);
+		rc = cli_report_error(g);
 	}
 	gv_view_release(&v);
 	return rc;
 }
 
-int cmd_history(struct nmig_global *g, int argc, char **argv)
+int cmd_history(struct cli_global *g, int argc, char **argv)
 {
 	const char *range = NULL;
 	int verbose = 0, graph_view = 0, rc;
-	const struct nmig_opt opts[] = {
+	const struct cli_opt opts[] = {
 	    {'r', "rev-range", "A:B",
 	     "only revisions after A (excluded) up to B (included)", &range,
 	     NULL, NULL, NULL},
@@ -181,13 +181,13 @@ int cmd_history(struct nmig_global *g, int argc, char **argv)
 	    {0, "graph", NULL, "draw the graph with lanes", NULL, &graph_view,
 	     NULL, NULL},
 	    {0, "db", NULL,
-	     "mark the revisions with their state in the database",
-	     NULL, &g->use_db, NULL, NULL},
+	     "mark the revisions with their state in the database", NULL,
+	     &g->use_db, NULL, NULL},
 	    {0, "json", NULL, "print a JSON array, newest first", NULL,
 	     &g->json, NULL, NULL},
 	    {0},
 	};
-	const struct nmig_usage usage = {
+	const struct cli_usage usage = {
 	    "history",
 	    NULL,
 	    "List revisions newest first (reverse plan order), one per "
@@ -216,27 +216,27 @@ int cmd_history(struct nmig_global *g, int argc, char **argv)
 	int have_applied = 0;
 
 	memset(&set, 0, sizeof(set));
-	rc = nmig_opts_parse_none(g, &usage, &argc, argv,
-				  "limit the history with -r A:B");
+	rc = cli_opts_parse_none(g, &usage, &argc, argv,
+				 "limit the history with -r A:B");
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
 	if (graph_view) {
 		if (g->json) {
-			nmig_errorf(g, "--graph has no JSON form");
-			nmig_hintf(g, "'nmig history --json' lists parents and "
-				      "children; 'nmig graph' prints dot or "
-				      "Mermaid");
+			cli_errorf(g, "--graph has no JSON form");
+			cli_hintf(g, "'nmig history --json' lists parents and "
+				     "children; 'nmig graph' prints dot or "
+				     "Mermaid");
 			return NMIG_EXIT_USAGE;
 		}
 		return history_graph(g, range);
 	}
-	rc = nmig_load_graph(g, &set, &graph);
+	rc = cli_load_graph(g, &set, &graph);
 	if (rc == NMIG_EXIT_OK)
 		have_applied = db_applied_marks(g, graph, &applied);
 	if (rc == NMIG_EXIT_OK &&
 	    print_history(g, graph, have_applied ? &applied : NULL, range,
 			  verbose || g->verbose))
-		rc = nmig_report_error(g);
+		rc = cli_report_error(g);
 	if (have_applied)
 		nmig_applied_release(&applied);
 	if (graph)

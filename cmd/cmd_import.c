@@ -19,10 +19,10 @@ static void print_path(const char *dest, const char *name)
 {
 	size_t n = strlen(dest);
 
-	nmig_put_safe(stdout, dest);
+	cli_put_safe(stdout, dest);
 	if (n && dest[n - 1] != '/')
 		fputc('/', stdout);
-	nmig_put_safe(stdout, name);
+	cli_put_safe(stdout, name);
 }
 
 /* dest/name as a JSON string; null when name is NULL. */
@@ -41,7 +41,7 @@ static void json_path(const char *dest, const char *name)
 		return;
 	}
 	sprintf(p, "%s%s%s", dest, n && dest[n - 1] == '/' ? "" : "/", name);
-	nmig_json_str(stdout, p);
+	cli_json_str(stdout, p);
 	free(p);
 }
 
@@ -52,11 +52,11 @@ static void print_json(const struct nmig_import *imp, const char *dest,
 	size_t i;
 
 	fputs("{\"format\": ", stdout);
-	nmig_json_str(stdout, nmig_import_format_name(imp->format));
+	cli_json_str(stdout, nmig_import_format_name(imp->format));
 	fputs(", \"source\": ", stdout);
-	nmig_json_str(stdout, imp->src);
+	cli_json_str(stdout, imp->src);
 	fputs(", \"dir\": ", stdout);
-	nmig_json_str(stdout, dest);
+	cli_json_str(stdout, dest);
 	printf(", \"dry_run\": %s, \"files_written\": %zu,\n \"revisions\": [",
 	       dry_run ? "true" : "false", written);
 	for (i = 0; i < imp->n; i++) {
@@ -64,22 +64,22 @@ static void print_json(const struct nmig_import *imp, const char *dest,
 
 		fputs(i ? ",\n  {" : "\n  {", stdout);
 		fputs("\"id\": ", stdout);
-		nmig_json_str(stdout, r->id);
+		cli_json_str(stdout, r->id);
 		fputs(", \"parents\": ", stdout);
-		nmig_json_strs(stdout, (const char *const *)r->parents,
-			       r->nparents);
+		cli_json_strs(stdout, (const char *const *)r->parents,
+			      r->nparents);
 		printf(", \"transactional\": %s",
 		       r->transactional ? "true" : "false");
 		fputs(", \"message\": ", stdout);
-		nmig_json_str(stdout, r->message);
+		cli_json_str(stdout, r->message);
 		fputs(", \"up\": ", stdout);
 		json_path(dest, r->up_name);
 		fputs(", \"down\": ", stdout);
 		json_path(dest, r->down_name);
 		fputs(", \"up_source\": ", stdout);
-		nmig_json_str(stdout, r->up_source);
+		cli_json_str(stdout, r->up_source);
 		fputs(", \"down_source\": ", stdout);
-		nmig_json_str(stdout, r->down_source);
+		cli_json_str(stdout, r->down_source);
 		fputc('}', stdout);
 	}
 	fputs("]}\n", stdout);
@@ -87,7 +87,7 @@ static void print_json(const struct nmig_import *imp, const char *dest,
 
 /* One line per file ("wrote" or "would write"), the first `limit` files;
  * with verbose, each revision's parents and transaction mode too. */
-static void print_text(struct nmig_global *g, const struct nmig_import *imp,
+static void print_text(struct cli_global *g, const struct nmig_import *imp,
 		       const char *dest, const char *verb, size_t limit,
 		       int verbose)
 {
@@ -108,7 +108,7 @@ static void print_text(struct nmig_global *g, const struct nmig_import *imp,
 		}
 		if (!verbose)
 			continue;
-		printf("    %sparents:%s", nmig_c_dim(g), nmig_c_reset(g));
+		printf("    %sparents:%s", cli_c_dim(g), cli_c_reset(g));
 		if (!r->nparents)
 			fputs(" base", stdout);
 		for (j = 0; j < r->nparents; j++)
@@ -133,11 +133,11 @@ static int same_dir(const char *src, const char *dest)
 
 /* nmig import [--from FORMAT] SRC [--dir DEST] [--force] [--dry-run]:
  * read and check SRC, then write DEST (see the file comment). */
-int cmd_import(struct nmig_global *g, int argc, char **argv)
+int cmd_import(struct cli_global *g, int argc, char **argv)
 {
 	const char *from = "auto", *dest = NULL;
 	int force = 0, dry_run = 0, rc;
-	const struct nmig_opt opts[] = {
+	const struct cli_opt opts[] = {
 	    {'f', "from", "FORMAT",
 	     "the source tool: diesel, golang-migrate (or flat), dbmate, "
 	     "goose, sourcegraph, or auto (default: detect)",
@@ -156,7 +156,7 @@ int cmd_import(struct nmig_global *g, int argc, char **argv)
 	     NULL, &g->json, NULL, NULL},
 	    {0},
 	};
-	const struct nmig_usage usage = {
+	const struct cli_usage usage = {
 	    "import",
 	    "SRC",
 	    "Convert the migration history in the directory SRC, written "
@@ -181,47 +181,47 @@ int cmd_import(struct nmig_global *g, int argc, char **argv)
 	size_t written = 0;
 
 	memset(&imp, 0, sizeof(imp));
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = cli_opts_parse(&usage, &argc, argv);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
 	if (argc < 2) {
-		nmig_errorf(g, "no source directory given");
-		nmig_hintf(g, "usage: nmig import [--from FORMAT] SRC "
-			      "[--dir DEST]");
+		cli_errorf(g, "no source directory given");
+		cli_hintf(g, "usage: nmig import [--from FORMAT] SRC "
+			     "[--dir DEST]");
 		return NMIG_EXIT_USAGE;
 	}
 	if (argc > 2) {
-		nmig_errorf(g, "unexpected argument '%s'", argv[2]);
-		nmig_hintf(g, "see 'nmig import --help'");
+		cli_errorf(g, "unexpected argument '%s'", argv[2]);
+		cli_hintf(g, "see 'nmig import --help'");
 		return NMIG_EXIT_USAGE;
 	}
 	if (nmig_import_format_parse(&format, from))
-		return nmig_report_error(g);
+		return cli_report_error(g);
 	if (!dest)
 		dest = g->cfg.dir ? g->cfg.dir : "migrations";
 	if (same_dir(argv[1], dest)) {
-		nmig_errorf(g, "cannot import '%s' into itself", argv[1]);
-		nmig_hintf(g, "name another directory with --dir");
+		cli_errorf(g, "cannot import '%s' into itself", argv[1]);
+		cli_hintf(g, "name another directory with --dir");
 		return NMIG_EXIT_USAGE;
 	}
 	rc = nmig_import_read(&imp, argv[1], format, &diags);
 	if (rc) {
 		if (diags.errors) {
-			nmig_report_diags(g, &diags);
-			nmig_hintf(g, "nothing was written; fix the files "
-				      "above and import again");
-			rc = nmig_exit_code(rc);
+			cli_report_diags(g, &diags);
+			cli_hintf(g, "nothing was written; fix the files "
+				     "above and import again");
+			rc = cli_exit_code(rc);
 		} else {
-			nmig_report_diags(g, &diags);
-			nmig_report_error(g);
+			cli_report_diags(g, &diags);
+			cli_report_error(g);
 			/* several formats matched: the command line must say
 			 * which (--from), as with any usage error */
 			rc = rc == NMIG_EAMBIGUOUS ? NMIG_EXIT_USAGE
-						   : nmig_exit_code(rc);
+						   : cli_exit_code(rc);
 		}
 		goto cleanup;
 	}
-	nmig_report_diags(g, &diags);
+	cli_report_diags(g, &diags);
 	flags = (force ? NMIG_IMPORT_FORCE : 0) |
 		(dry_run ? NMIG_IMPORT_DRY_RUN : 0);
 	rc = nmig_import_write(&imp, dest, flags, &written);
@@ -234,24 +234,24 @@ int cmd_import(struct nmig_global *g, int argc, char **argv)
 		print_text(g, &imp, dest, "wrote", written, g->verbose);
 	fflush(stdout); /* the list first, then the summary or error */
 	if (rc) {
-		rc = nmig_report_error(g);
+		rc = cli_report_error(g);
 		if (written)
-			nmig_hintf(g,
-				   "%zu files were written before the "
-				   "failure (listed above)",
-				   written);
+			cli_hintf(g,
+				  "%zu files were written before the "
+				  "failure (listed above)",
+				  written);
 		goto cleanup;
 	}
 	if (dry_run)
-		nmig_infof(g,
-			   "dry run: %zu revisions from '%s' (%s) would be "
-			   "written to '%s'",
-			   imp.n, argv[1], nmig_import_format_name(imp.format),
-			   dest);
+		cli_infof(g,
+			  "dry run: %zu revisions from '%s' (%s) would be "
+			  "written to '%s'",
+			  imp.n, argv[1], nmig_import_format_name(imp.format),
+			  dest);
 	else
-		nmig_infof(g, "imported %zu revisions from '%s' (%s) into '%s'",
-			   imp.n, argv[1], nmig_import_format_name(imp.format),
-			   dest);
+		cli_infof(g, "imported %zu revisions from '%s' (%s) into '%s'",
+			  imp.n, argv[1], nmig_import_format_name(imp.format),
+			  dest);
 	rc = NMIG_EXIT_OK;
 cleanup:
 	nmig_import_release(&imp);

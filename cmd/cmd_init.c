@@ -215,10 +215,10 @@ static char *in_root(const char *root, const char *path)
 	return nmig_buf_detach(&b, NULL);
 }
 
-int cmd_init(struct nmig_global *g, int argc, char **argv)
+int cmd_init(struct cli_global *g, int argc, char **argv)
 {
-	const struct nmig_opt opts[] = {{0}};
-	const struct nmig_usage usage = {
+	const struct cli_opt opts[] = {{0}};
+	const struct cli_usage usage = {
 	    "init",
 	    "[DIR]",
 	    "Set up nmig in the current directory: create the migrations "
@@ -239,25 +239,24 @@ int cmd_init(struct nmig_global *g, int argc, char **argv)
 	struct stat st;
 	int rc, created_dir = 0, created_ignore = 0;
 
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = cli_opts_parse(&usage, &argc, argv);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
 	if (argc > 2) {
-		nmig_errorf(g, "unexpected argument '%s'", argv[2]);
-		nmig_hintf(g, "nmig init [DIR]");
+		cli_errorf(g, "unexpected argument '%s'", argv[2]);
+		cli_hintf(g, "nmig init [DIR]");
 		return NMIG_EXIT_USAGE;
 	}
 	dir = argc > 1 ? argv[1] : g->dir ? g->dir : "migrations";
 	conf = g->config_path ? g->config_path : NMIG_CONFIG_FILE;
 	if (!*dir) {
-		nmig_errorf(g, "the migrations directory name is empty");
+		cli_errorf(g, "the migrations directory name is empty");
 		return NMIG_EXIT_USAGE;
 	}
 	if (stat(conf, &st) == 0) {
-		nmig_errorf(g, "'%s' exists already; nothing was changed",
-			    conf);
-		nmig_hintf(g, "nmig init never replaces a config; edit it, or "
-			      "remove it and run 'nmig init' again");
+		cli_errorf(g, "'%s' exists already; nothing was changed", conf);
+		cli_hintf(g, "nmig init never replaces a config; edit it, or "
+			     "remove it and run 'nmig init' again");
 		return NMIG_EXIT_FAILURE;
 	}
 	slash = strrchr(conf, '/');
@@ -296,14 +295,14 @@ int cmd_init(struct nmig_global *g, int argc, char **argv)
 			printf("%s %s (%s)\n",
 			       created_ignore ? "created" : "updated",
 			       ignore_path, added.ptr);
-		nmig_infof(g,
-			   "next: export DATABASE_URL=postgres://... (or put "
-			   "it in .env), then\n      nmig revision -m \"first "
-			   "migration\"");
+		cli_infof(g,
+			  "next: export DATABASE_URL=postgres://... (or put "
+			  "it in .env), then\n      nmig revision -m \"first "
+			  "migration\"");
 	}
 	goto cleanup;
 fail:
-	rc = nmig_report_error(g);
+	rc = cli_report_error(g);
 cleanup:
 	free(root);
 	free(dir_path);

@@ -72,7 +72,7 @@ static const struct nmig_lint_rule *rule_of(const struct nmig_diag *d)
 }
 
 /* --list-rules as text: name (level, scope), why and fix. */
-static void print_rules_text(struct nmig_global *g,
+static void print_rules_text(struct cli_global *g,
 			     const struct nmig_lint_config *cfg)
 {
 	const struct nmig_lint_rule *r = nmig_lint_rules();
@@ -81,12 +81,12 @@ static void print_rules_text(struct nmig_global *g,
 	for (i = 0; i < NMIG_LINT_NRULES; i++) {
 		enum nmig_lint_level lv = cfg->level[i];
 
-		printf("%s%s%s (%s%s%s", nmig_c_bold(g), r[i].name,
-		       nmig_c_reset(g),
-		       lv == NMIG_LINT_ERROR	 ? nmig_c_red(g)
-		       : lv == NMIG_LINT_WARNING ? nmig_c_yellow(g)
-						 : nmig_c_dim(g),
-		       nmig_lint_level_name(lv), nmig_c_reset(g));
+		printf("%s%s%s (%s%s%s", cli_c_bold(g), r[i].name,
+		       cli_c_reset(g),
+		       lv == NMIG_LINT_ERROR	 ? cli_c_red(g)
+		       : lv == NMIG_LINT_WARNING ? cli_c_yellow(g)
+						 : cli_c_dim(g),
+		       nmig_lint_level_name(lv), cli_c_reset(g));
 		if (lv != r[i].level)
 			printf(", default %s",
 			       nmig_lint_level_name(r[i].level));
@@ -109,7 +109,7 @@ static void print_rules_json(const struct nmig_lint_config *cfg)
 	fputc('[', stdout);
 	for (i = 0; i < NMIG_LINT_NRULES; i++) {
 		fputs(i ? ",\n {\"name\": " : "{\"name\": ", stdout);
-		nmig_json_str(stdout, r[i].name);
+		cli_json_str(stdout, r[i].name);
 		printf(", \"level\": \"%s\", \"default\": \"%s\"",
 		       nmig_lint_level_name(cfg->level[i]),
 		       nmig_lint_level_name(r[i].level));
@@ -118,9 +118,9 @@ static void print_rules_json(const struct nmig_lint_config *cfg)
 		       r[i].flags & NMIG_LINT_HISTORY ? "true" : "false",
 		       r[i].flags & NMIG_LINT_UP_ONLY ? "true" : "false");
 		fputs(", \"why\": ", stdout);
-		nmig_json_str(stdout, r[i].why);
+		cli_json_str(stdout, r[i].why);
 		fputs(", \"fix\": ", stdout);
-		nmig_json_str(stdout, r[i].fix);
+		cli_json_str(stdout, r[i].fix);
 		fputc('}', stdout);
 	}
 	fputs("]\n", stdout);
@@ -130,7 +130,7 @@ static void print_rules_json(const struct nmig_lint_config *cfg)
  * Findings as text: `file:line:col: level: message [rule]`, the source
  * line, why and fix; then the summary. -q keeps only errors.
  */
-static void print_text(struct nmig_global *g, const struct nmig_diags *d,
+static void print_text(struct cli_global *g, const struct nmig_diags *d,
 		       const size_t *order, size_t nrevs)
 {
 	size_t i;
@@ -142,7 +142,7 @@ static void print_text(struct nmig_global *g, const struct nmig_diags *d,
 		if (g->quiet && it->severity != NMIG_SEV_ERROR)
 			continue;
 		if (it->file) {
-			nmig_put_safe(stdout, it->file);
+			cli_put_safe(stdout, it->file);
 			if (it->line)
 				printf(":%d", it->line);
 			if (it->line && it->col)
@@ -150,21 +150,21 @@ static void print_text(struct nmig_global *g, const struct nmig_diags *d,
 			fputs(": ", stdout);
 		}
 		printf("%s%s%s: ",
-		       it->severity == NMIG_SEV_ERROR ? nmig_c_red(g)
-						      : nmig_c_yellow(g),
-		       severity_name(it->severity), nmig_c_reset(g));
-		nmig_put_safe(stdout, it->message);
-		printf(" %s[%s]%s\n", nmig_c_dim(g), it->rule, nmig_c_reset(g));
+		       it->severity == NMIG_SEV_ERROR ? cli_c_red(g)
+						      : cli_c_yellow(g),
+		       severity_name(it->severity), cli_c_reset(g));
+		cli_put_safe(stdout, it->message);
+		printf(" %s[%s]%s\n", cli_c_dim(g), it->rule, cli_c_reset(g));
 		if (it->source) {
 			fputs("    | ", stdout);
-			nmig_put_safe(stdout, it->source);
+			cli_put_safe(stdout, it->source);
 			fputc('\n', stdout);
 		}
 		if (r)
 			printf("    why: %s\n    fix: %s\n", r->why, r->fix);
 		else if (it->hint) {
 			fputs("    hint: ", stdout);
-			nmig_put_safe(stdout, it->hint);
+			cli_put_safe(stdout, it->hint);
 			fputc('\n', stdout);
 		}
 	}
@@ -187,19 +187,19 @@ static void print_json(const struct nmig_diags *d, const size_t *order,
 		const struct nmig_lint_rule *r = rule_of(it);
 
 		fputs(i ? ",\n  {\"rule\": " : "\n  {\"rule\": ", stdout);
-		nmig_json_str(stdout, it->rule);
+		cli_json_str(stdout, it->rule);
 		printf(", \"severity\": \"%s\", \"file\": ",
 		       severity_name(it->severity));
-		nmig_json_str(stdout, it->file);
+		cli_json_str(stdout, it->file);
 		printf(", \"line\": %d, \"col\": %d, \"message\": ", it->line,
 		       it->col);
-		nmig_json_str(stdout, it->message);
+		cli_json_str(stdout, it->message);
 		fputs(", \"source\": ", stdout);
-		nmig_json_str(stdout, it->source);
+		cli_json_str(stdout, it->source);
 		fputs(", \"why\": ", stdout);
-		nmig_json_str(stdout, r ? r->why : NULL);
+		cli_json_str(stdout, r ? r->why : NULL);
 		fputs(", \"fix\": ", stdout);
-		nmig_json_str(stdout, r ? r->fix : it->hint);
+		cli_json_str(stdout, r ? r->fix : it->hint);
 		fputc('}', stdout);
 	}
 	printf("%s], \"errors\": %zu, \"warnings\": %zu, \"revisions\": %zu}\n",
@@ -267,19 +267,19 @@ static void print_github(const struct nmig_diags *d, const size_t *order)
 }
 
 /* Print the findings in format (text, json, github). */
-static void print_findings(struct nmig_global *g, const char *format,
+static void print_findings(struct cli_global *g, const char *format,
 			   const struct nmig_diags *d, size_t nrevs)
 {
-	size_t *order = nmig_diags_order(d);
+	size_t *order = cli_diags_order(d);
 
 	if (strcmp(format, "json") == 0)
 		print_json(d, order, nrevs);
 	else if (strcmp(format, "github") == 0) {
 		print_github(d, order);
-		nmig_infof(g, "%zu error%s, %zu warning%s in %zu revision%s",
-			   d->errors, d->errors == 1 ? "" : "s", d->warnings,
-			   d->warnings == 1 ? "" : "s", nrevs,
-			   nrevs == 1 ? "" : "s");
+		cli_infof(g, "%zu error%s, %zu warning%s in %zu revision%s",
+			  d->errors, d->errors == 1 ? "" : "s", d->warnings,
+			  d->warnings == 1 ? "" : "s", nrevs,
+			  nrevs == 1 ? "" : "s");
 	} else
 		print_text(g, d, order, nrevs);
 	free(order);
@@ -290,7 +290,7 @@ static void print_findings(struct nmig_global *g, const char *format,
  * reported as a finding before the loader refuses the file). Returns
  * NMIG_EXIT_OK or an exit code after printing.
  */
-static int ensure_config(struct nmig_global *g, const char *format,
+static int ensure_config(struct cli_global *g, const char *format,
 			 const struct nmig_lint_config *cfg,
 			 struct nmig_diags *diags, int *config_checked)
 {
@@ -312,7 +312,7 @@ static int ensure_config(struct nmig_global *g, const char *format,
 		return NMIG_EXIT_OK;
 	if (diags->n)
 		print_findings(g, format, diags, 0);
-	return nmig_report_error(g);
+	return cli_report_error(g);
 }
 
 /*
@@ -321,31 +321,32 @@ static int ensure_config(struct nmig_global *g, const char *format,
  * filled; 0 without --db, or with a warning
  * when the database cannot be read (the caller then lints everything).
  */
-static int pending_from_db(struct nmig_global *g, struct nmig_graph *graph,
+static int pending_from_db(struct cli_global *g, struct nmig_graph *graph,
 			   unsigned char *sel)
 {
-	struct nmig_db db;
+	struct cli_db db;
 	size_t n = nmig_graph_count(graph), i, napplied = 0;
 	int rc = db_attach(&db, g, graph);
 
 	if (rc < 0) {
-		nmig_warnf(g, "cannot read the applied revisions: %s",
-			   nmig_error_last()->message);
-		nmig_hintf(g, "every revision gets every rule; without --db "
-			      "the database is not asked, or use --since "
-			      "REV");
+		cli_warnf(g, "cannot read the applied revisions: %s",
+			  nmig_error_last()->message);
+		cli_hintf(g, "every revision gets every rule; without --db "
+			     "the database is not asked, or use --since "
+			     "REV");
 	} else if (rc == 1) {
 		for (i = 0; i < n; i++) {
 			sel[i] = db.report.mark[i] ? 1 : 2;
 			napplied += db.report.mark[i] != 0;
 		}
-		nmig_infof(g,
-			   "%zu revision%s pending on %s get%s every rule; "
-			   "%zu applied %s history (--all: every rule for "
-			   "all)",
-			   n - napplied, n - napplied == 1 ? "" : "s",
-			   nmig_conn_display(db.conn), n - napplied == 1 ? "s" : "",
-			   napplied, napplied == 1 ? "is" : "are");
+		cli_infof(g,
+			  "%zu revision%s pending on %s get%s every rule; "
+			  "%zu applied %s history (--all: every rule for "
+			  "all)",
+			  n - napplied, n - napplied == 1 ? "" : "s",
+			  nmig_conn_display(db.conn),
+			  n - napplied == 1 ? "s" : "", napplied,
+			  napplied == 1 ? "is" : "are");
 	}
 	db_release(&db);
 	return rc == 1;
@@ -356,7 +357,7 @@ static int pending_from_db(struct nmig_global *g, struct nmig_graph *graph,
  * 2 strictly. all: every revision strictly, without asking the database.
  * Returns NMIG_EXIT_OK or an exit code after printing.
  */
-static int select_revs(struct nmig_global *g, struct nmig_graph *graph,
+static int select_revs(struct cli_global *g, struct nmig_graph *graph,
 		       const char *since, int all, int nrevs, char **revs,
 		       unsigned char *sel)
 {
@@ -369,7 +370,7 @@ static int select_revs(struct nmig_global *g, struct nmig_graph *graph,
 		for (k = 0; k < nrevs; k++) {
 			if (nmig_target_resolve(graph, NULL, NMIG_UP, revs[k],
 						&nodes, &nn) < 0)
-				return nmig_report_error(g);
+				return cli_report_error(g);
 			for (j = 0; j < nn; j++)
 				sel[nodes[j]] = 2;
 			free(nodes);
@@ -383,7 +384,7 @@ static int select_revs(struct nmig_global *g, struct nmig_graph *graph,
 	if (since) {
 		if (nmig_target_resolve(graph, NULL, NMIG_UP, since, &nodes,
 					&nn) < 0)
-			return nmig_report_error(g);
+			return cli_report_error(g);
 		nmig_graph_mark_ancestors(graph, nodes, nn, sel);
 		free(nodes);
 	}
@@ -405,17 +406,17 @@ static int select_revs(struct nmig_global *g, struct nmig_graph *graph,
  * them; *unparsable is set when a file cannot be parsed or read. Returns
  * NMIG_EXIT_OK or an exit code after printing (out of memory).
  */
-static int lint_revs(struct nmig_global *g, struct nmig_graph *graph,
+static int lint_revs(struct cli_global *g, struct nmig_graph *graph,
 		     const unsigned char *sel,
 		     const struct nmig_lint_config *cfg,
 		     struct nmig_diags *diags, size_t *linted, int *unparsable)
 {
-	struct nmig_run_cache cache;
+	struct cli_run_cache cache;
 	struct nmig_buf checker = NMIG_BUF_INIT;
 	size_t n = nmig_graph_count(graph), i, done = 0;
 	int rc;
 
-	rc = nmig_run_cache_open(g, &cache);
+	rc = cli_run_cache_open(g, &cache);
 	if (rc)
 		goto cleanup;
 	if (cache.cache && nmig_lint_checker(&checker, cfg))
@@ -438,7 +439,7 @@ static int lint_revs(struct nmig_global *g, struct nmig_graph *graph,
 		done++;
 		if (lrc == NMIG_ENOMEM) {
 			nmig_cache_read_end(cache.cache);
-			rc = nmig_report_error(g);
+			rc = cli_report_error(g);
 			goto cleanup;
 		}
 		if (lrc < 0) {
@@ -454,24 +455,24 @@ static int lint_revs(struct nmig_global *g, struct nmig_graph *graph,
 cleanup:
 	*linted = done;
 	nmig_buf_release(&checker);
-	nmig_run_cache_close(g, &cache);
+	cli_run_cache_close(g, &cache);
 	return rc;
 }
 
 /* nmig lint [--format F] [--since REV] [--rule N=L]... [--list-rules] [REV...]
  */
-int cmd_lint(struct nmig_global *g, int argc, char **argv)
+int cmd_lint(struct cli_global *g, int argc, char **argv)
 {
 	const char *format = NULL, *since = NULL;
 	int list_rules = 0, all = 0, rc, config_checked = 0, unparsable = 0;
 	struct rule_opts rules;
-	const struct nmig_opt opts[] = {
+	const struct cli_opt opts[] = {
 	    {0, "format", "FMT", "text (default), json, or github annotations",
 	     &format, NULL, NULL, NULL},
 	    {0, "since", "REV", "only revisions after REV get every rule",
 	     &since, NULL, NULL, NULL},
-	    {0, "all", NULL, "every revision gets every rule (the default)", NULL,
-	     &all, NULL, NULL},
+	    {0, "all", NULL, "every revision gets every rule (the default)",
+	     NULL, &all, NULL, NULL},
 	    {0, "db", NULL,
 	     "only the revisions the database has not applied get every rule",
 	     NULL, &g->use_db, NULL, NULL},
@@ -482,7 +483,7 @@ int cmd_lint(struct nmig_global *g, int argc, char **argv)
 	     &list_rules, NULL, NULL},
 	    {0},
 	};
-	const struct nmig_usage usage = {
+	const struct cli_usage usage = {
 	    "lint",
 	    "[REV...]",
 	    "Check migrations for operations that lock or rewrite big "
@@ -513,7 +514,7 @@ int cmd_lint(struct nmig_global *g, int argc, char **argv)
 	memset(&rules, 0, sizeof(rules));
 	nmig_lint_config_init(&rules.check);
 	nmig_lint_config_init(&cfg);
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = cli_opts_parse(&usage, &argc, argv);
 	if (rc) {
 		rc = rc == 1 ? NMIG_EXIT_OK : rc;
 		goto cleanup;
@@ -522,31 +523,31 @@ int cmd_lint(struct nmig_global *g, int argc, char **argv)
 		format = g->json ? "json" : "text";
 	if (strcmp(format, "text") != 0 && strcmp(format, "json") != 0 &&
 	    strcmp(format, "github") != 0) {
-		nmig_errorf(g, "unknown format '%s'", format);
-		nmig_hintf(g, "use --format text, json or github");
+		cli_errorf(g, "unknown format '%s'", format);
+		cli_hintf(g, "use --format text, json or github");
 		rc = NMIG_EXIT_USAGE;
 		goto cleanup;
 	}
 	if (all && (since || argc > 1)) {
-		nmig_errorf(g, "'--all' excludes '--since' and revision "
-			       "arguments");
-		nmig_hintf(g, "--all lints every revision strictly");
+		cli_errorf(g, "'--all' excludes '--since' and revision "
+			      "arguments");
+		cli_hintf(g, "--all lints every revision strictly");
 		rc = NMIG_EXIT_USAGE;
 		goto cleanup;
 	}
 	if (g->use_db && (all || since || argc > 1)) {
-		nmig_errorf(g, "'--db' excludes '--all', '--since' and "
-			       "revision arguments");
-		nmig_hintf(g, "--db takes the revisions to hold to every rule "
-			      "from the database");
+		cli_errorf(g, "'--db' excludes '--all', '--since' and "
+			      "revision arguments");
+		cli_hintf(g, "--db takes the revisions to hold to every rule "
+			     "from the database");
 		rc = NMIG_EXIT_USAGE;
 		goto cleanup;
 	}
 	if (since && argc > 1) {
-		nmig_errorf(g, "'--since' and revision arguments exclude each "
-			       "other");
-		nmig_hintf(g, "name the revisions to lint, or where the new "
-			      "ones start");
+		cli_errorf(g, "'--since' and revision arguments exclude each "
+			      "other");
+		cli_hintf(g, "name the revisions to lint, or where the new "
+			     "ones start");
 		rc = NMIG_EXIT_USAGE;
 		goto cleanup;
 	}
@@ -554,7 +555,7 @@ int cmd_lint(struct nmig_global *g, int argc, char **argv)
 	if (rc)
 		goto cleanup;
 	if (g->cfg.path && nmig_lint_config_read(&cfg, g->cfg.path) < 0) {
-		rc = nmig_report_error(g);
+		rc = cli_report_error(g);
 		goto cleanup;
 	}
 	for (i = 0; i < rules.n; i++)
@@ -572,7 +573,7 @@ int cmd_lint(struct nmig_global *g, int argc, char **argv)
 	if (nmig_lint_project(g->cfg.root, config_checked ? NULL : g->cfg.path,
 			      &cfg, &diags) < 0)
 		nmig_diags_add_last_error(&diags, "config-file");
-	rc = nmig_load_graph(g, &set, &graph);
+	rc = cli_load_graph(g, &set, &graph);
 	if (rc) {
 		if (diags.n)
 			print_findings(g, format, &diags, 0);
@@ -581,7 +582,7 @@ int cmd_lint(struct nmig_global *g, int argc, char **argv)
 	n = nmig_graph_count(graph);
 	sel = malloc(n ? n : 1);
 	if (!sel) {
-		nmig_errorf(g, "out of memory");
+		cli_errorf(g, "out of memory");
 		rc = NMIG_EXIT_FAILURE;
 		goto cleanup;
 	}

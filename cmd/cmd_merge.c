@@ -78,10 +78,10 @@ static void default_message(struct nmig_buf *b, const char *const *ids,
 				ids[i]);
 }
 
-int cmd_merge(struct nmig_global *g, int argc, char **argv)
+int cmd_merge(struct cli_global *g, int argc, char **argv)
 {
 	const char *message = NULL, *rev_id = NULL;
-	const struct nmig_opt opts[] = {
+	const struct cli_opt opts[] = {
 	    {'m', "message", "MSG", "message (default: merge <id> and <id>)",
 	     &message, NULL, NULL, NULL},
 	    {0, "rev-id", "ID", "use ID instead of the UTC time", &rev_id, NULL,
@@ -90,7 +90,7 @@ int cmd_merge(struct nmig_global *g, int argc, char **argv)
 	     &g->json, NULL, NULL},
 	    {0},
 	};
-	const struct nmig_usage usage = {
+	const struct cli_usage usage = {
 	    "merge",
 	    "[REV...]",
 	    "Create a merge revision whose parents are the given revisions "
@@ -114,17 +114,17 @@ int cmd_merge(struct nmig_global *g, int argc, char **argv)
 	int rc, exit_code = NMIG_EXIT_OK;
 
 	memset(&set, 0, sizeof(set));
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = cli_opts_parse(&usage, &argc, argv);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
-	if (message && nmig_newrev_check_message(message))
-		return nmig_report_error(g);
-	exit_code = nmig_load_graph(g, &set, &graph);
+	if (message && cli_newrev_check_message(message))
+		return cli_report_error(g);
+	exit_code = cli_load_graph(g, &set, &graph);
 	if (exit_code)
 		goto cleanup;
-	rc = nmig_newrev_resolve(graph, (const char *const *)argv + 1,
-				 (size_t)(argc > 1 ? argc - 1 : 0), 1, &nodes,
-				 &n);
+	rc = cli_newrev_resolve(graph, (const char *const *)argv + 1,
+				(size_t)(argc > 1 ? argc - 1 : 0), 1, &nodes,
+				&n);
 	if (rc)
 		goto fail;
 	if (n < 2) {
@@ -162,7 +162,7 @@ int cmd_merge(struct nmig_global *g, int argc, char **argv)
 	else
 		default_message(&msg, pids, n);
 	if (rev_id) {
-		rc = nmig_newrev_check_id(graph, rev_id);
+		rc = cli_newrev_check_id(graph, rev_id);
 		if (!rc && strlen(rev_id) >= sizeof(id))
 			rc = nmig_error_set(NMIG_EUSAGE,
 					    "the revision id '%s' is longer "
@@ -172,9 +172,9 @@ int cmd_merge(struct nmig_global *g, int argc, char **argv)
 			goto fail;
 		snprintf(id, sizeof(id), "%s", rev_id);
 	} else {
-		nmig_newrev_make_id(graph, nmig_newrev_now(date), id);
+		cli_newrev_make_id(graph, cli_newrev_now(date), id);
 	}
-	slug = nmig_newrev_slug(msg.ptr);
+	slug = cli_newrev_slug(msg.ptr);
 	nmig_buf_puts(&up, "-- nmig:parents");
 	for (i = 0; i < n; i++)
 		nmig_buf_printf(&up, " %s", pids[i]);
@@ -192,14 +192,14 @@ int cmd_merge(struct nmig_global *g, int argc, char **argv)
 		rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
 		goto fail;
 	}
-	rc = nmig_newrev_write(g->cfg.dir, id, slug, up.ptr, down.ptr, &up_path,
-			       &down_path);
+	rc = cli_newrev_write(g->cfg.dir, id, slug, up.ptr, down.ptr, &up_path,
+			      &down_path);
 	if (rc)
 		goto fail;
-	nmig_newrev_print(g, id, msg.ptr, pids, n, up_path, down_path);
+	cli_newrev_print(g, id, msg.ptr, pids, n, up_path, down_path);
 	goto cleanup;
 fail:
-	exit_code = nmig_report_error(g);
+	exit_code = cli_report_error(g);
 cleanup:
 	free(nodes);
 	free(pids);

@@ -14,7 +14,7 @@
 #include "error.h"
 
 /* Rows whose recorded checksums differ from the files (up or down). */
-static size_t changed_rows(struct nmig_db *db, size_t *out)
+static size_t changed_rows(struct cli_db *db, size_t *out)
 {
 	size_t i, n = 0;
 
@@ -42,7 +42,7 @@ static size_t changed_rows(struct nmig_db *db, size_t *out)
  * only thing to re-record, but what blocks the runs is the dirty rows;
  * name them and the options that resolve them (exit 7).
  */
-static int dirty_left(struct nmig_db *db)
+static int dirty_left(struct cli_db *db)
 {
 	const struct nmig_row *row = &db->state.rows[db->report.dirty[0]];
 
@@ -65,9 +65,9 @@ static int dirty_left(struct nmig_db *db)
 	return db_fail(db);
 }
 
-static int repair_checksums(struct nmig_db *db)
+static int repair_checksums(struct cli_db *db)
 {
-	struct nmig_global *g = db->g;
+	struct cli_global *g = db->g;
 	size_t *rows = malloc((db->state.n ? db->state.n : 1) * sizeof(*rows));
 	size_t n, i;
 	int rc = NMIG_EXIT_OK;
@@ -87,7 +87,7 @@ static int repair_checksums(struct nmig_db *db)
 		for (i = 0; i < n; i++) {
 			if (i)
 				fputc(',', stdout);
-			nmig_json_str(stdout, db->state.rows[rows[i]].revision);
+			cli_json_str(stdout, db->state.rows[rows[i]].revision);
 		}
 		fputs("]}\n", stdout);
 	} else if (!g->quiet) {
@@ -95,7 +95,7 @@ static int repair_checksums(struct nmig_db *db)
 			const char *id = db->state.rows[rows[i]].revision;
 
 			printf("re-recorded checksums of %s (", id);
-			nmig_put_safe(stdout, db_rev_path(db, id));
+			cli_put_safe(stdout, db_rev_path(db, id));
 			fputs(")\n", stdout);
 		}
 		if (n == 0)
@@ -112,7 +112,7 @@ cleanup:
 }
 
 /* The dirty row's revision named by rev (exact, else a unique prefix). */
-static const char *find_dirty(struct nmig_db *db, const char *rev)
+static const char *find_dirty(struct cli_db *db, const char *rev)
 {
 	const char *found = NULL;
 	size_t i, len = strlen(rev), matches = 0;
@@ -130,9 +130,9 @@ static const char *find_dirty(struct nmig_db *db, const char *rev)
 	return matches == 1 ? found : rev;
 }
 
-static int resolve_dirty(struct nmig_db *db, const char *rev, int applied)
+static int resolve_dirty(struct cli_db *db, const char *rev, int applied)
 {
-	struct nmig_global *g = db->g;
+	struct cli_global *g = db->g;
 	const char *id = find_dirty(db, rev);
 	long k;
 
@@ -143,7 +143,7 @@ static int resolve_dirty(struct nmig_db *db, const char *rev, int applied)
 		db->report.mark[k] = 1;
 	if (g->json) {
 		fputs("{\"revision\":", stdout);
-		nmig_json_str(stdout, id);
+		cli_json_str(stdout, id);
 		printf(",\"resolved\":\"%s\"}\n",
 		       applied ? "applied" : "rolled-back");
 	} else if (!g->quiet) {
@@ -154,13 +154,13 @@ static int resolve_dirty(struct nmig_db *db, const char *rev, int applied)
 	return NMIG_EXIT_OK;
 }
 
-int cmd_repair(struct nmig_global *g, int argc, char **argv)
+int cmd_repair(struct cli_global *g, int argc, char **argv)
 {
 	struct db_opts o = {0};
-	struct nmig_db db;
+	struct cli_db db;
 	const char *mark_applied = NULL, *mark_rolled_back = NULL;
 	int checksums = 0, rc;
-	const struct nmig_opt opts[] = {
+	const struct cli_opt opts[] = {
 	    {0, "checksums", NULL,
 	     "re-record the checksums of edited applied revisions "
 	     "(default)",
@@ -178,7 +178,7 @@ int cmd_repair(struct nmig_global *g, int argc, char **argv)
 	    DB_OPTS_PRODUCTION(&o),
 	    {0},
 	};
-	const struct nmig_usage usage = {
+	const struct cli_usage usage = {
 	    "repair",
 	    "",
 	    "Fix the version table's bookkeeping after a deliberate change,\n"
@@ -194,17 +194,17 @@ int cmd_repair(struct nmig_global *g, int argc, char **argv)
 	    "nmig repair --mark-rolled-back 20261126092000",
 	};
 
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = cli_opts_parse(&usage, &argc, argv);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
 	if (argc > 1) {
-		nmig_errorf(g, "repair takes no arguments");
-		nmig_hintf(g, "see 'nmig repair --help'");
+		cli_errorf(g, "repair takes no arguments");
+		cli_hintf(g, "see 'nmig repair --help'");
 		return NMIG_EXIT_USAGE;
 	}
 	if (checksums + !!mark_applied + !!mark_rolled_back > 1) {
-		nmig_errorf(g, "give one of --checksums, --mark-applied and "
-			       "--mark-rolled-back");
+		cli_errorf(g, "give one of --checksums, --mark-applied and "
+			      "--mark-rolled-back");
 		return NMIG_EXIT_USAGE;
 	}
 	rc = db_init(&db, g, &o);

@@ -79,7 +79,7 @@ static int choose_parents(const struct nmig_graph *graph,
 		}
 		return NMIG_OK;
 	}
-	return nmig_newrev_resolve(graph, l->specs, l->n, 0, out, n);
+	return cli_newrev_resolve(graph, l->specs, l->n, 0, out, n);
 }
 
 /*
@@ -166,7 +166,7 @@ static void parents_text(struct nmig_buf *b, const char *const *ids, size_t n)
 }
 
 /* The text written by --empty: the header and nothing else. */
-static void empty_up(struct nmig_buf *b, const struct nmig_newrev_vars *v)
+static void empty_up(struct nmig_buf *b, const struct cli_newrev_vars *v)
 {
 	nmig_buf_printf(b, "-- nmig:parents %s\n-- nmig:message %s\n",
 			v->parents, v->message);
@@ -174,12 +174,12 @@ static void empty_up(struct nmig_buf *b, const struct nmig_newrev_vars *v)
 		nmig_buf_puts(b, "-- nmig:transaction off\n");
 }
 
-int cmd_revision(struct nmig_global *g, int argc, char **argv)
+int cmd_revision(struct cli_global *g, int argc, char **argv)
 {
 	const char *message = NULL, *rev_id = NULL;
 	int no_tx = 0, empty = 0, rc, exit_code = NMIG_EXIT_OK;
 	struct parent_list plist = {NULL, 0};
-	const struct nmig_opt opts[] = {
+	const struct cli_opt opts[] = {
 	    {'m', "message", "MSG",
 	     "what the revision does, one line (required)", &message, NULL,
 	     NULL, NULL},
@@ -197,7 +197,7 @@ int cmd_revision(struct nmig_global *g, int argc, char **argv)
 	     &g->json, NULL, NULL},
 	    {0},
 	};
-	const struct nmig_usage usage = {
+	const struct cli_usage usage = {
 	    "revision",
 	    "-m MSG",
 	    "Create a new revision: <id>_<slug>.up.sql and .down.sql in the\n"
@@ -216,7 +216,7 @@ int cmd_revision(struct nmig_global *g, int argc, char **argv)
 	struct nmig_buf tmpl = NMIG_BUF_INIT, label = NMIG_BUF_INIT;
 	struct nmig_buf up = NMIG_BUF_INIT, down = NMIG_BUF_INIT;
 	struct nmig_buf ptext = NMIG_BUF_INIT;
-	struct nmig_newrev_vars vars;
+	struct cli_newrev_vars vars;
 	const char **pids = NULL;
 	size_t *pnodes = NULL, npar = 0, i;
 	char id[NMIG_NEWREV_ID_MAX], date[32];
@@ -224,28 +224,28 @@ int cmd_revision(struct nmig_global *g, int argc, char **argv)
 	long long now;
 
 	memset(&set, 0, sizeof(set));
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = cli_opts_parse(&usage, &argc, argv);
 	if (rc) {
 		exit_code = rc == 1 ? NMIG_EXIT_OK : rc;
 		goto cleanup;
 	}
 	if (argc > 1) {
-		nmig_errorf(g, "unexpected argument '%s'", argv[1]);
-		nmig_hintf(g, "quote the message: nmig revision -m \"...\"");
+		cli_errorf(g, "unexpected argument '%s'", argv[1]);
+		cli_hintf(g, "quote the message: nmig revision -m \"...\"");
 		exit_code = NMIG_EXIT_USAGE;
 		goto cleanup;
 	}
 	if (!message) {
-		nmig_errorf(g, "a message is required");
-		nmig_hintf(g, "nmig revision -m \"what it does\"");
+		cli_errorf(g, "a message is required");
+		cli_hintf(g, "nmig revision -m \"what it does\"");
 		exit_code = NMIG_EXIT_USAGE;
 		goto cleanup;
 	}
-	if (nmig_newrev_check_message(message)) {
-		exit_code = nmig_report_error(g);
+	if (cli_newrev_check_message(message)) {
+		exit_code = cli_report_error(g);
 		goto cleanup;
 	}
-	exit_code = nmig_load_graph(g, &set, &graph);
+	exit_code = cli_load_graph(g, &set, &graph);
 	if (exit_code)
 		goto cleanup;
 	rc = choose_parents(graph, &plist, &pnodes, &npar);
@@ -258,9 +258,9 @@ int cmd_revision(struct nmig_global *g, int argc, char **argv)
 	}
 	for (i = 0; i < npar; i++)
 		pids[i] = nmig_graph_rev(graph, pnodes[i])->id;
-	now = nmig_newrev_now(date);
+	now = cli_newrev_now(date);
 	if (rev_id) {
-		rc = nmig_newrev_check_id(graph, rev_id);
+		rc = cli_newrev_check_id(graph, rev_id);
 		if (rc)
 			goto fail;
 		if (strlen(rev_id) >= sizeof(id)) {
@@ -272,9 +272,9 @@ int cmd_revision(struct nmig_global *g, int argc, char **argv)
 		}
 		snprintf(id, sizeof(id), "%s", rev_id);
 	} else {
-		nmig_newrev_make_id(graph, now, id);
+		cli_newrev_make_id(graph, now, id);
 	}
-	slug = nmig_newrev_slug(message);
+	slug = cli_newrev_slug(message);
 	parents_text(&ptext, pids, npar);
 	if (!slug || nmig_buf_oom(&ptext)) {
 		rc = nmig_error_set(NMIG_ENOMEM, "out of memory");
@@ -295,30 +295,29 @@ int cmd_revision(struct nmig_global *g, int argc, char **argv)
 		rc = load_template(&g->cfg, "down.sql", nmig_template_down,
 				   &tmpl, &label);
 		if (!rc)
-			rc = nmig_newrev_render(&down, label.ptr, tmpl.ptr,
-						&vars);
+			rc = cli_newrev_render(&down, label.ptr, tmpl.ptr,
+					       &vars);
 		if (rc)
 			goto fail;
 		nmig_buf_clear(&tmpl);
 		rc = load_template(&g->cfg, "up.sql", nmig_template_up, &tmpl,
 				   &label);
 		if (!rc)
-			rc =
-			    nmig_newrev_render(&up, label.ptr, tmpl.ptr, &vars);
+			rc = cli_newrev_render(&up, label.ptr, tmpl.ptr, &vars);
 		if (rc)
 			goto fail;
 	}
 	rc = verify_header(label.ptr, up.ptr, pids, npar, !no_tx);
 	if (rc)
 		goto fail;
-	rc = nmig_newrev_write(g->cfg.dir, id, slug, up.ptr, down.ptr, &up_path,
-			       &down_path);
+	rc = cli_newrev_write(g->cfg.dir, id, slug, up.ptr, down.ptr, &up_path,
+			      &down_path);
 	if (rc)
 		goto fail;
-	nmig_newrev_print(g, id, message, pids, npar, up_path, down_path);
+	cli_newrev_print(g, id, message, pids, npar, up_path, down_path);
 	goto cleanup;
 fail:
-	exit_code = nmig_report_error(g);
+	exit_code = cli_report_error(g);
 cleanup:
 	free(plist.specs);
 	free(pnodes);

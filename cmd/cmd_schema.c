@@ -21,7 +21,7 @@
 #include "schemadump.h"
 
 /* Write text to path through a temporary file beside it. */
-static int write_file(struct nmig_global *g, const char *path,
+static int write_file(struct cli_global *g, const char *path,
 		      const struct nmig_buf *text)
 {
 	struct nmig_buf tmp = NMIG_BUF_INIT;
@@ -31,16 +31,16 @@ static int write_file(struct nmig_global *g, const char *path,
 	nmig_buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid());
 	f = nmig_buf_oom(&tmp) ? NULL : fopen(tmp.ptr, "w");
 	if (!f) {
-		nmig_errorf(g, "cannot write '%s'", path);
-		nmig_hintf(g, "check that its directory exists and is "
-			      "writable");
+		cli_errorf(g, "cannot write '%s'", path);
+		cli_hintf(g, "check that its directory exists and is "
+			     "writable");
 		nmig_buf_release(&tmp);
 		return NMIG_EXIT_INPUT;
 	}
 	ok = fwrite(text->ptr, 1, text->len, f) == text->len;
 	ok = fclose(f) == 0 && ok;
 	if (!ok || rename(tmp.ptr, path) != 0) {
-		nmig_errorf(g, "cannot write '%s'", path);
+		cli_errorf(g, "cannot write '%s'", path);
 		unlink(tmp.ptr);
 		nmig_buf_release(&tmp);
 		return NMIG_EXIT_INPUT;
@@ -49,10 +49,10 @@ static int write_file(struct nmig_global *g, const char *path,
 	return NMIG_EXIT_OK;
 }
 
-int cmd_schema(struct nmig_global *g, int argc, char **argv)
+int cmd_schema(struct cli_global *g, int argc, char **argv)
 {
 	const char *output = NULL, *dev_url = NULL, *bindir = NULL;
-	const struct nmig_opt opts[] = {
+	const struct cli_opt opts[] = {
 	    {'o', "output", "FILE",
 	     "write the dump to FILE (only when it succeeded) instead of "
 	     "standard output",
@@ -67,7 +67,7 @@ int cmd_schema(struct nmig_global *g, int argc, char **argv)
 	     &bindir, NULL, NULL, NULL},
 	    {0},
 	};
-	const struct nmig_usage usage = {
+	const struct cli_usage usage = {
 	    "schema",
 	    "dump [STATE]",
 	    "Print the canonical DDL of a state: every object in dependency\n"
@@ -96,22 +96,22 @@ int cmd_schema(struct nmig_global *g, int argc, char **argv)
 	const char *spec = "migrations";
 	int rc, err;
 
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = cli_opts_parse(&usage, &argc, argv);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
 	if (argc < 2 || strcmp(argv[1], "dump") != 0) {
 		if (argc < 2)
-			nmig_errorf(g, "schema needs a command: dump");
+			cli_errorf(g, "schema needs a command: dump");
 		else
-			nmig_errorf(g, "unknown schema command '%s'", argv[1]);
-		nmig_hintf(g,
-			   "the schema command is 'nmig schema dump [STATE]'");
+			cli_errorf(g, "unknown schema command '%s'", argv[1]);
+		cli_hintf(g,
+			  "the schema command is 'nmig schema dump [STATE]'");
 		return NMIG_EXIT_USAGE;
 	}
 	if (argc > 3) {
-		nmig_errorf(g, "schema dump takes one state, got '%s' too",
-			    argv[3]);
-		nmig_hintf(g, "see 'nmig schema --help'");
+		cli_errorf(g, "schema dump takes one state, got '%s' too",
+			   argv[3]);
+		cli_hintf(g, "see 'nmig schema --help'");
 		return NMIG_EXIT_USAGE;
 	}
 	if (argc == 3)
@@ -120,7 +120,7 @@ int cmd_schema(struct nmig_global *g, int argc, char **argv)
 			NMIG_ENV_FILE);
 	if (nmig_env_load(envpath.ptr, NULL)) {
 		nmig_buf_release(&envpath);
-		return nmig_report_error(g);
+		return cli_report_error(g);
 	}
 	nmig_buf_release(&envpath);
 	memset(&s, 0, sizeof(s));
@@ -132,7 +132,7 @@ int cmd_schema(struct nmig_global *g, int argc, char **argv)
 		err = nmig_schema_dump(&out, &cat);
 	schemastate_release(&s);
 	if (err) {
-		rc = nmig_report_error(g);
+		rc = cli_report_error(g);
 	} else if (output) {
 		rc = write_file(g, output, &out);
 	} else {
@@ -140,8 +140,8 @@ int cmd_schema(struct nmig_global *g, int argc, char **argv)
 		rc = fflush(stdout) == 0 ? NMIG_EXIT_OK : NMIG_EXIT_FAILURE;
 	}
 	if (!rc && g->verbose && !g->quiet)
-		nmig_infof(g, "%zu objects read in %ld round trip%s", cat.n,
-			   cat.roundtrips, cat.roundtrips == 1 ? "" : "s");
+		cli_infof(g, "%zu objects read in %ld round trip%s", cat.n,
+			  cat.roundtrips, cat.roundtrips == 1 ? "" : "s");
 	nmig_catalog_release(&cat);
 	nmig_buf_release(&out);
 	return rc;

@@ -104,7 +104,7 @@ static void print_side_text(const char *label, const struct side *s)
 		fputs("none (irreversible)\n", stdout);
 		return;
 	}
-	nmig_put_safe(stdout, s->file->path);
+	cli_put_safe(stdout, s->file->path);
 	printf("\n%-16s%s\n", "  checksum:", s->file->checksum);
 	printf("%-16s%zu", "  statements:", s->script.n);
 	if (!s->script.parse_ok) {
@@ -129,22 +129,22 @@ static void print_side_json(const struct side *s)
 		return;
 	}
 	fputs("{\"path\": ", stdout);
-	nmig_json_str(stdout, s->file->path);
+	cli_json_str(stdout, s->file->path);
 	fputs(", \"checksum\": ", stdout);
-	nmig_json_str(stdout, s->file->checksum);
+	cli_json_str(stdout, s->file->checksum);
 	printf(", \"statements\": %zu, \"parse_ok\": %s, \"kinds\": {",
 	       s->script.n, s->script.parse_ok ? "true" : "false");
 	for (j = 0; j < s->kinds.n; j++) {
 		if (j)
 			fputs(", ", stdout);
-		nmig_json_str(stdout, s->kinds.name[j]);
+		cli_json_str(stdout, s->kinds.name[j]);
 		printf(": %zu", s->kinds.count[j]);
 	}
 	fputs("}}", stdout);
 }
 
-static void show(struct nmig_global *g, const struct nmig_graph *graph,
-		 size_t i, const struct side *up, const struct side *down)
+static void show(struct cli_global *g, const struct nmig_graph *graph, size_t i,
+		 const struct side *up, const struct side *down)
 {
 	const struct nmig_revision *r = nmig_graph_rev(graph, i);
 	const size_t *ps, *cs;
@@ -155,9 +155,9 @@ static void show(struct nmig_global *g, const struct nmig_graph *graph,
 	cs = nmig_graph_children(graph, i, &nc);
 	if (g->json) {
 		fputc('{', stdout);
-		nmig_json_rev(stdout, r);
+		cli_json_rev(stdout, r);
 		fputs(", \"children\": ", stdout);
-		nmig_json_children(stdout, graph, i);
+		cli_json_children(stdout, graph, i);
 		printf(", \"head\": %s, \"branchpoint\": %s, "
 		       "\"mergepoint\": %s, \"transactional\": %s, "
 		       "\"reversible\": %s, \"up\": ",
@@ -171,10 +171,10 @@ static void show(struct nmig_global *g, const struct nmig_graph *graph,
 		fputs("}\n", stdout);
 		return;
 	}
-	printf("%-16s%s%s%s\n", "revision:", nmig_c_yellow(g), r->id,
-	       nmig_c_reset(g));
+	printf("%-16s%s%s%s\n", "revision:", cli_c_yellow(g), r->id,
+	       cli_c_reset(g));
 	printf("%-16s", "message:");
-	nmig_put_safe(stdout, r->message);
+	cli_put_safe(stdout, r->message);
 	printf("\n%-16s", "parents:");
 	print_ids(graph, ps, np, "<base>");
 	printf("%-16s", "children:");
@@ -198,14 +198,14 @@ static void show(struct nmig_global *g, const struct nmig_graph *graph,
 	print_side_text("down:", down);
 }
 
-int cmd_show(struct nmig_global *g, int argc, char **argv)
+int cmd_show(struct cli_global *g, int argc, char **argv)
 {
-	const struct nmig_opt opts[] = {
+	const struct cli_opt opts[] = {
 	    {0, "json", NULL, "print one JSON object", NULL, &g->json, NULL,
 	     NULL},
 	    {0},
 	};
-	const struct nmig_usage usage = {
+	const struct cli_usage usage = {
 	    "show",
 	    "REV",
 	    "Show everything about one revision: id, message, parents, "
@@ -226,19 +226,19 @@ int cmd_show(struct nmig_global *g, int argc, char **argv)
 	memset(&set, 0, sizeof(set));
 	memset(&up, 0, sizeof(up));
 	memset(&down, 0, sizeof(down));
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = cli_opts_parse(&usage, &argc, argv);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
 	if (argc != 2) {
-		nmig_errorf(g,
-			    argc < 2 ? "which revision? 'show' takes one "
-				       "REV"
-				     : "'show' takes one REV, not %d",
-			    argc - 1);
-		nmig_hintf(g, "e.g. nmig show head; see 'nmig show --help'");
+		cli_errorf(g,
+			   argc < 2 ? "which revision? 'show' takes one "
+				      "REV"
+				    : "'show' takes one REV, not %d",
+			   argc - 1);
+		cli_hintf(g, "e.g. nmig show head; see 'nmig show --help'");
 		return NMIG_EXIT_USAGE;
 	}
-	exit_code = nmig_load_graph(g, &set, &graph);
+	exit_code = cli_load_graph(g, &set, &graph);
 	if (exit_code)
 		goto cleanup;
 	rc = nmig_target_resolve(graph, NULL, NMIG_UP, argv[1], &nodes, &n);
@@ -257,7 +257,7 @@ int cmd_show(struct nmig_global *g, int argc, char **argv)
 		rc = load_side(&down, &nmig_graph_rev(graph, nodes[0])->down,
 			       g->cfg.max_file_size);
 	if (rc) {
-		exit_code = nmig_report_error(g);
+		exit_code = cli_report_error(g);
 		goto cleanup;
 	}
 	show(g, graph, nodes[0], &up, &down);

@@ -14,9 +14,9 @@
 
 #include "error.h"
 
-static int stamp(struct nmig_db *db, const char *target, int purge)
+static int stamp(struct cli_db *db, const char *target, int purge)
 {
-	struct nmig_global *g = db->g;
+	struct cli_global *g = db->g;
 	struct nmig_applied applied;
 	size_t *nodes = NULL, n = 0, count, ins = 0, del = 0;
 	unsigned char *mark = NULL;
@@ -74,13 +74,13 @@ cleanup:
 	return rc;
 }
 
-int cmd_stamp(struct nmig_global *g, int argc, char **argv)
+int cmd_stamp(struct cli_global *g, int argc, char **argv)
 {
 	struct db_opts o = {0};
-	struct nmig_db db;
+	struct cli_db db;
 	int purge = 0, sql = 0, rc;
 	const char *output = NULL;
-	const struct nmig_opt opts[] = {
+	const struct cli_opt opts[] = {
 	    {0, "purge", NULL,
 	     "also delete rows of revisions without files, and dirty "
 	     "rows",
@@ -91,7 +91,7 @@ int cmd_stamp(struct nmig_global *g, int argc, char **argv)
 	    OFFLINE_OPTS(&sql, &output),
 	    {0},
 	};
-	const struct nmig_usage usage = {
+	const struct cli_usage usage = {
 	    "stamp",
 	    "TARGET",
 	    "Record TARGET and its ancestors as exactly the applied\n"
@@ -109,13 +109,13 @@ int cmd_stamp(struct nmig_global *g, int argc, char **argv)
 	    "nmig stamp base:20261126091000 --sql -o stamp.sql",
 	};
 
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = cli_opts_parse(&usage, &argc, argv);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
 	if (argc != 2) {
-		nmig_errorf(g, argc < 2 ? "stamp needs a target"
-					: "stamp takes one target");
-		nmig_hintf(g, "see 'nmig stamp --help'");
+		cli_errorf(g, argc < 2 ? "stamp needs a target"
+				       : "stamp takes one target");
+		cli_hintf(g, "see 'nmig stamp --help'");
 		return NMIG_EXIT_USAGE;
 	}
 	if ((rc = offline_check_opts(g, "stamp", sql, output, 0)))

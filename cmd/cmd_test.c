@@ -27,7 +27,7 @@
 
 /* The command's printing state, the ud of the callbacks. */
 struct test_cli {
-	struct nmig_global *g;
+	struct cli_global *g;
 	const char *dir; /* the migrations directory, for the header */
 	double t0;	 /* when the command started */
 	int live;	 /* a progress line is on the terminal */
@@ -119,7 +119,7 @@ static void on_notice(void *ud, const char *severity, const char *message)
 		len--;
 	if (tc->g->verbose && !tc->g->quiet) {
 		clear_live(tc);
-		nmig_infof(tc->g, "%s: %.*s", severity, (int)len, message);
+		cli_infof(tc->g, "%s: %.*s", severity, (int)len, message);
 	}
 }
 
@@ -129,7 +129,7 @@ static void on_diags(void *ud, const struct nmig_diags *d)
 	struct test_cli *tc = ud;
 
 	if (!tc->g->quiet)
-		nmig_report_diags(tc->g, d);
+		cli_report_diags(tc->g, d);
 }
 
 /* Each migration with -v; a lock-timeout retry always. */
@@ -141,16 +141,16 @@ static void on_event(void *ud, enum nmig_direction dir,
 	if (ev->kind == NMIG_EXEC_DONE) {
 		if (tc->g->verbose && !tc->g->quiet) {
 			clear_live(tc);
-			nmig_infof(tc->g, "  %s %s %s (%.0f ms)",
-				   dir == NMIG_UP ? "applied" : "reverted",
-				   ev->rev->id, ev->rev->message, ev->ms);
+			cli_infof(tc->g, "  %s %s %s (%.0f ms)",
+				  dir == NMIG_UP ? "applied" : "reverted",
+				  ev->rev->id, ev->rev->message, ev->ms);
 		}
 	} else if (ev->kind == NMIG_EXEC_RETRY) {
 		clear_live(tc);
-		nmig_warnf(tc->g,
-			   "migration %s hit a lock timeout; retrying in "
-			   "%.1f s (retry %d)",
-			   ev->rev->id, ev->wait_ms / 1000.0, ev->attempt);
+		cli_warnf(tc->g,
+			  "migration %s hit a lock timeout; retrying in "
+			  "%.1f s (retry %d)",
+			  ev->rev->id, ev->wait_ms / 1000.0, ev->attempt);
 	}
 }
 
@@ -170,7 +170,7 @@ static void on_step(void *ud, size_t i, size_t total, const char *id)
 static void on_check(void *ud, const struct nmig_testrun_check *c)
 {
 	struct test_cli *tc = ud;
-	struct nmig_global *g = tc->g;
+	struct cli_global *g = tc->g;
 	const char *p;
 
 	if (g->json)
@@ -179,20 +179,20 @@ static void on_check(void *ud, const struct nmig_testrun_check *c)
 	if (c->status == NMIG_TESTRUN_PASS && g->quiet)
 		return;
 	if (c->status == NMIG_TESTRUN_PASS)
-		printf("%sok%s   ", nmig_c_green(g), nmig_c_reset(g));
+		printf("%sok%s   ", cli_c_green(g), cli_c_reset(g));
 	else if (c->status == NMIG_TESTRUN_FAIL)
-		printf("%sFAIL%s ", nmig_c_red(g), nmig_c_reset(g));
+		printf("%sFAIL%s ", cli_c_red(g), cli_c_reset(g));
 	else
-		printf("%sskip%s ", nmig_c_yellow(g), nmig_c_reset(g));
+		printf("%sskip%s ", cli_c_yellow(g), cli_c_reset(g));
 	printf("%s ", c->name);
-	nmig_put_safe(stdout, c->summary.ptr);
+	cli_put_safe(stdout, c->summary.ptr);
 	fputc('\n', stdout);
 	for (p = c->details.ptr; *p;) {
 		size_t len = strcspn(p, "\n");
 		char *line = strndup(p, len);
 
 		fputs("     ", stdout);
-		nmig_put_safe(stdout, line ? line : "");
+		cli_put_safe(stdout, line ? line : "");
 		fputc('\n', stdout);
 		free(line);
 		p += len;
@@ -206,7 +206,7 @@ static void on_check(void *ud, const struct nmig_testrun_check *c)
 static void show_diags(struct test_cli *tc, const struct nmig_diags *d)
 {
 	if (!tc->diags_shown && d->n && tc->g->verbose)
-		nmig_report_diags(tc->g, d);
+		cli_report_diags(tc->g, d);
 	tc->diags_shown = 1;
 }
 
@@ -214,7 +214,7 @@ static void show_diags(struct test_cli *tc, const struct nmig_diags *d)
 static void on_plan(void *ud, const struct nmig_testrun_result *r)
 {
 	struct test_cli *tc = ud;
-	struct nmig_global *g = tc->g;
+	struct cli_global *g = tc->g;
 	struct nmig_buf list = NMIG_BUF_INIT;
 	size_t i, k = r->nirreversible;
 
@@ -226,13 +226,13 @@ static void on_plan(void *ud, const struct nmig_testrun_result *r)
 				nmig_graph_rev(tc->graph, r->irreversible[i])->id);
 	if (k > 5)
 		nmig_buf_printf(&list, " and %zu more", k - 5);
-	nmig_infof(g,
-		   "note: %zu revision%s %s no down file (%s): the descent "
-		   "ends there; %s and %s ancestors stay applied and the "
-		   "roundtrip covers the %zu revision%s above",
-		   k, plural(k), k == 1 ? "has" : "have", list.ptr,
-		   k == 1 ? "it" : "they", k == 1 ? "its" : "their",
-		   r->ncovered, plural(r->ncovered));
+	cli_infof(g,
+		  "note: %zu revision%s %s no down file (%s): the descent "
+		  "ends there; %s and %s ancestors stay applied and the "
+		  "roundtrip covers the %zu revision%s above",
+		  k, plural(k), k == 1 ? "has" : "have", list.ptr,
+		  k == 1 ? "it" : "they", k == 1 ? "its" : "their", r->ncovered,
+		  plural(r->ncovered));
 	nmig_buf_release(&list);
 }
 
@@ -245,7 +245,7 @@ static void on_ready(void *ud, const struct nmig_testrun_result *r)
 	if (tc->g->quiet || tc->g->json)
 		return;
 	printf("testing %zu revision%s in '", n, plural(n));
-	nmig_put_safe(stdout, tc->dir);
+	cli_put_safe(stdout, tc->dir);
 	if (r->on_cluster)
 		printf("' on a temporary PostgreSQL %s cluster (started in "
 		       "%.2f s)\n",
@@ -335,7 +335,7 @@ static int write_junit(struct test_cli *tc, const struct nmig_testrun_result *r,
 	nmig_buf_printf(&tmp, "%s.tmp%ld", path, (long)getpid());
 	f = fopen(tmp.ptr, "w");
 	if (!f) {
-		nmig_errorf(tc->g, "cannot write '%s'", tmp.ptr);
+		cli_errorf(tc->g, "cannot write '%s'", tmp.ptr);
 		nmig_buf_release(&tmp);
 		return -1;
 	}
@@ -386,7 +386,7 @@ static int write_junit(struct test_cli *tc, const struct nmig_testrun_result *r,
 	ok = !ferror(f);
 	ok = fclose(f) == 0 && ok;
 	if (!ok || rename(tmp.ptr, path) != 0) {
-		nmig_errorf(tc->g, "cannot write '%s'", path);
+		cli_errorf(tc->g, "cannot write '%s'", path);
 		unlink(tmp.ptr);
 		nmig_buf_release(&tmp);
 		return -1;
@@ -408,12 +408,12 @@ static void print_json(struct test_cli *tc, const struct nmig_testrun_result *r,
 		const struct nmig_testrun_check *c = &r->checks[i];
 
 		printf("%s{\"name\":", i ? "," : "");
-		nmig_json_str(stdout, c->name);
+		cli_json_str(stdout, c->name);
 		printf(",\"status\":\"%s\",\"seconds\":%.3f,\"summary\":",
 		       nmig_testrun_status_name(c->status), c->ms / 1000.0);
-		nmig_json_str(stdout, c->summary.ptr);
+		cli_json_str(stdout, c->summary.ptr);
 		printf(",\"details\":");
-		nmig_json_str(stdout, c->details.ptr);
+		cli_json_str(stdout, c->details.ptr);
 		putchar('}');
 	}
 	printf("],\"passed\":%zu,\"failed\":%zu,\"not_run\":%zu,"
@@ -444,9 +444,9 @@ static int finish(struct test_cli *tc, const struct nmig_testrun_result *r)
 	}
 	fflush(stdout);
 	if (got_signal)
-		nmig_errorf(tc->g, "interrupted (signal %d)%s", (int)got_signal,
-			    r->on_cluster ? ": the scratch cluster is removed"
-					  : "");
+		cli_errorf(tc->g, "interrupted (signal %d)%s", (int)got_signal,
+			   r->on_cluster ? ": the scratch cluster is removed"
+					 : "");
 	return rc;
 }
 
@@ -475,14 +475,14 @@ static void first_bad(const struct nmig_diags *d, struct nmig_buf *out)
 static int run_failed(struct test_cli *tc, const struct nmig_testrun_result *r,
 		      const char *junit)
 {
-	struct nmig_global *g = tc->g;
+	struct cli_global *g = tc->g;
 	struct nmig_buf bad = NMIG_BUF_INIT;
 	int code = nmig_error_last()->code, rc;
 
 	if (r->stage == NMIG_TESTRUN_FILES) {
 		first_bad(&r->diags, &bad);
-		nmig_report_diags(g, &r->diags);
-		nmig_hintf(g, "nothing was run; fix the files above");
+		cli_report_diags(g, &r->diags);
+		cli_hintf(g, "nothing was run; fix the files above");
 		if (junit)
 			write_junit(tc, r, junit, bad.ptr);
 		nmig_buf_release(&bad);
@@ -490,10 +490,10 @@ static int run_failed(struct test_cli *tc, const struct nmig_testrun_result *r,
 	}
 	if (r->stage == NMIG_TESTRUN_PLAN) {
 		show_diags(tc, &r->diags);
-		return nmig_report_error(g);
+		return cli_report_error(g);
 	}
 	/* the scratch database could not be had */
-	nmig_report_error(g);
+	cli_report_error(g);
 	if (junit)
 		write_junit(tc, r, junit, nmig_error_last()->message);
 	if (code == NMIG_ENOMEM)
@@ -503,10 +503,10 @@ static int run_failed(struct test_cli *tc, const struct nmig_testrun_result *r,
 	return rc;
 }
 
-int cmd_test(struct nmig_global *g, int argc, char **argv)
+int cmd_test(struct cli_global *g, int argc, char **argv)
 {
 	struct db_opts o = {0};
-	struct nmig_db db;
+	struct cli_db db;
 	struct nmig_testrun_opts to;
 	struct nmig_testrun_result r;
 	struct test_cli tc;
@@ -516,7 +516,7 @@ int cmd_test(struct nmig_global *g, int argc, char **argv)
 	const char *bindir = NULL, *junit = NULL;
 	struct nmig_buf envpath = NMIG_BUF_INIT;
 	int allow_nonempty = 0, rc, err;
-	const struct nmig_opt opts[] = {
+	const struct cli_opt opts[] = {
 	    {0, "junit", "FILE", "write the results as JUnit XML to FILE",
 	     &junit, NULL, NULL, NULL},
 	    {0, "base", "REV",
@@ -544,7 +544,7 @@ int cmd_test(struct nmig_global *g, int argc, char **argv)
 	    DB_OPTS_CONNECT(&o),
 	    {0},
 	};
-	const struct nmig_usage usage = {
+	const struct cli_usage usage = {
 	    "test",
 	    "",
 	    "Test the migration history on a scratch database: a temporary\n"
@@ -572,18 +572,18 @@ int cmd_test(struct nmig_global *g, int argc, char **argv)
 	nmig_testrun_result_init(&r);
 	tc.g = g;
 	tc.t0 = nmig_clock_ms();
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = cli_opts_parse(&usage, &argc, argv);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
 	if (argc > 1) {
-		nmig_errorf(g, "test takes no arguments, got '%s'", argv[1]);
-		nmig_hintf(g, "see 'nmig test --help'");
+		cli_errorf(g, "test takes no arguments, got '%s'", argv[1]);
+		cli_hintf(g, "see 'nmig test --help'");
 		return NMIG_EXIT_USAGE;
 	}
 	if ((rc = db_init(&db, g, &o)) ||
 	    (rc = db_production_guard(&db, "run 'nmig test'", &o)))
 		return rc;
-	if ((rc = nmig_load_graph(g, &set, &graph)))
+	if ((rc = cli_load_graph(g, &set, &graph)))
 		goto cleanup;
 	tc.dir = set.dir;
 	tc.graph = graph;
@@ -635,9 +635,9 @@ int cmd_test(struct nmig_global *g, int argc, char **argv)
 			rc = NMIG_EXIT_FAILURE;
 	}
 	if (r.display && g->verbose)
-		nmig_infof(g, "round trips: %ld", r.roundtrips);
+		cli_infof(g, "round trips: %ld", r.roundtrips);
 	if (r.stop_error)
-		nmig_warnf(g, "%s", r.stop_error);
+		cli_warnf(g, "%s", r.stop_error);
 cleanup:
 	nmig_testrun_result_release(&r);
 	nmig_graph_free(graph);

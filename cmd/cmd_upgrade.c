@@ -9,13 +9,13 @@
 #include "offline_cmd.h"
 #include "production.h"
 
-int cmd_upgrade(struct nmig_global *g, int argc, char **argv)
+int cmd_upgrade(struct cli_global *g, int argc, char **argv)
 {
 	struct db_opts o = {0};
-	struct nmig_db db;
+	struct cli_db db;
 	int dry_run = 0, allow_drift = 0, sql = 0, rc;
 	const char *output = NULL;
-	const struct nmig_opt opts[] = {
+	const struct cli_opt opts[] = {
 	    {0, "dry-run", NULL,
 	     "print the plan and change nothing (still reads the "
 	     "database)",
@@ -29,7 +29,7 @@ int cmd_upgrade(struct nmig_global *g, int argc, char **argv)
 	    OFFLINE_OPTS(&sql, &output),
 	    {0},
 	};
-	const struct nmig_usage usage = {
+	const struct cli_usage usage = {
 	    "upgrade",
 	    "[TARGET]",
 	    "Apply migrations up to TARGET (default: head): every revision\n"
@@ -50,12 +50,12 @@ int cmd_upgrade(struct nmig_global *g, int argc, char **argv)
 	    "nmig upgrade 20261126091000:head --sql -o upgrade.sql",
 	};
 
-	rc = nmig_opts_parse(&usage, &argc, argv);
+	rc = cli_opts_parse(&usage, &argc, argv);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
 	if (argc > 2) {
-		nmig_errorf(g, "upgrade takes one target, got %d", argc - 1);
-		nmig_hintf(g, "see 'nmig upgrade --help'");
+		cli_errorf(g, "upgrade takes one target, got %d", argc - 1);
+		cli_hintf(g, "see 'nmig upgrade --help'");
 		return NMIG_EXIT_USAGE;
 	}
 	if ((rc = offline_check_opts(g, "upgrade", sql, output, dry_run)) ||

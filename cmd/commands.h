@@ -7,36 +7,36 @@
 
 #include "nmig.h"
 
-int cmd_init(struct nmig_global *g, int argc, char **argv);
-int cmd_revision(struct nmig_global *g, int argc, char **argv);
-int cmd_merge(struct nmig_global *g, int argc, char **argv);
-int cmd_heads(struct nmig_global *g, int argc, char **argv);
-int cmd_branches(struct nmig_global *g, int argc, char **argv);
-int cmd_history(struct nmig_global *g, int argc, char **argv);
-int cmd_show(struct nmig_global *g, int argc, char **argv);
-int cmd_check(struct nmig_global *g, int argc, char **argv);
+int cmd_init(struct cli_global *g, int argc, char **argv);
+int cmd_revision(struct cli_global *g, int argc, char **argv);
+int cmd_merge(struct cli_global *g, int argc, char **argv);
+int cmd_heads(struct cli_global *g, int argc, char **argv);
+int cmd_branches(struct cli_global *g, int argc, char **argv);
+int cmd_history(struct cli_global *g, int argc, char **argv);
+int cmd_show(struct cli_global *g, int argc, char **argv);
+int cmd_check(struct cli_global *g, int argc, char **argv);
 
 /* database commands */
-int cmd_upgrade(struct nmig_global *g, int argc, char **argv);
-int cmd_downgrade(struct nmig_global *g, int argc, char **argv);
-int cmd_current(struct nmig_global *g, int argc, char **argv);
-int cmd_stamp(struct nmig_global *g, int argc, char **argv);
-int cmd_repair(struct nmig_global *g, int argc, char **argv);
-int cmd_test(struct nmig_global *g, int argc, char **argv);
-int cmd_doctor(struct nmig_global *g, int argc, char **argv);
+int cmd_upgrade(struct cli_global *g, int argc, char **argv);
+int cmd_downgrade(struct cli_global *g, int argc, char **argv);
+int cmd_current(struct cli_global *g, int argc, char **argv);
+int cmd_stamp(struct cli_global *g, int argc, char **argv);
+int cmd_repair(struct cli_global *g, int argc, char **argv);
+int cmd_test(struct cli_global *g, int argc, char **argv);
+int cmd_doctor(struct cli_global *g, int argc, char **argv);
 
 /* plan cache, lint, import */
-int cmd_cache(struct nmig_global *g, int argc, char **argv);
-int cmd_lint(struct nmig_global *g, int argc, char **argv);
-int cmd_import(struct nmig_global *g, int argc, char **argv);
+int cmd_cache(struct cli_global *g, int argc, char **argv);
+int cmd_lint(struct cli_global *g, int argc, char **argv);
+int cmd_import(struct cli_global *g, int argc, char **argv);
 
 /* the declared schema */
-int cmd_schema(struct nmig_global *g, int argc, char **argv);
-int cmd_diff(struct nmig_global *g, int argc, char **argv);
+int cmd_schema(struct cli_global *g, int argc, char **argv);
+int cmd_diff(struct cli_global *g, int argc, char **argv);
 
 /* seeing the graph, shell completion */
-int cmd_graph(struct nmig_global *g, int argc, char **argv);
-int cmd_completion(struct nmig_global *g, int argc, char **argv);
-int cmd_complete_helper(struct nmig_global *g, int argc, char **argv);
+int cmd_graph(struct cli_global *g, int argc, char **argv);
+int cmd_completion(struct cli_global *g, int argc, char **argv);
+int cmd_complete_helper(struct cli_global *g, int argc, char **argv);
 
 #endif

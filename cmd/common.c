@@ -25,39 +25,38 @@
 #include <sys/stat.h>
 
 /* Colour escapes (stdout and stderr have their own switch). */
-static const char *esc(const struct nmig_global *g, int stream,
-		       const char *code)
+static const char *esc(const struct cli_global *g, int stream, const char *code)
 {
 	return g && (g->color & stream) ? code : "";
 }
 
 /* nmig_c_*: escapes for text written to stdout; "" when colour is off. */
-const char *nmig_c_bold(const struct nmig_global *g)
+const char *cli_c_bold(const struct cli_global *g)
 {
 	return esc(g, NMIG_COLOR_STDOUT, "\033[1m");
 }
 
-const char *nmig_c_red(const struct nmig_global *g)
+const char *cli_c_red(const struct cli_global *g)
 {
 	return esc(g, NMIG_COLOR_STDOUT, "\033[31m");
 }
 
-const char *nmig_c_green(const struct nmig_global *g)
+const char *cli_c_green(const struct cli_global *g)
 {
 	return esc(g, NMIG_COLOR_STDOUT, "\033[32m");
 }
 
-const char *nmig_c_yellow(const struct nmig_global *g)
+const char *cli_c_yellow(const struct cli_global *g)
 {
 	return esc(g, NMIG_COLOR_STDOUT, "\033[33m");
 }
 
-const char *nmig_c_dim(const struct nmig_global *g)
+const char *cli_c_dim(const struct cli_global *g)
 {
 	return esc(g, NMIG_COLOR_STDOUT, "\033[2m");
 }
 
-const char *nmig_c_reset(const struct nmig_global *g)
+const char *cli_c_reset(const struct cli_global *g)
 {
 	return esc(g, NMIG_COLOR_STDOUT, "\033[0m");
 }
@@ -137,14 +136,14 @@ static void put_safe(FILE *out, const char *s, int multiline)
 	nmig_buf_release(&b);
 }
 
-/* nmig_put_safe: see nmig.h. */
-void nmig_put_safe(FILE *out, const char *s)
+/* cli_put_safe: see nmig.h. */
+void cli_put_safe(FILE *out, const char *s)
 {
 	put_safe(out, s, 0);
 }
 
 /* Print "<label>: <formatted message>" to stderr with a coloured label. */
-static void vlabel(struct nmig_global *g, const char *label, const char *color,
+static void vlabel(struct cli_global *g, const char *label, const char *color,
 		   const char *fmt, va_list ap)
 {
 	struct nmig_buf b = NMIG_BUF_INIT;
@@ -157,8 +156,8 @@ static void vlabel(struct nmig_global *g, const char *label, const char *color,
 	nmig_buf_release(&b);
 }
 
-/* nmig_errorf: "error: ..." to stderr. */
-void nmig_errorf(struct nmig_global *g, const char *fmt, ...)
+/* cli_errorf: "error: ..." to stderr. */
+void cli_errorf(struct cli_global *g, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -167,8 +166,8 @@ void nmig_errorf(struct nmig_global *g, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* nmig_warnf: "warning: ..." to stderr unless -q. */
-void nmig_warnf(struct nmig_global *g, const char *fmt, ...)
+/* cli_warnf: "warning: ..." to stderr unless -q. */
+void cli_warnf(struct cli_global *g, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -179,8 +178,8 @@ void nmig_warnf(struct nmig_global *g, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* nmig_hintf: "hint: ..." to stderr. */
-void nmig_hintf(struct nmig_global *g, const char *fmt, ...)
+/* cli_hintf: "hint: ..." to stderr. */
+void cli_hintf(struct cli_global *g, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -189,8 +188,8 @@ void nmig_hintf(struct nmig_global *g, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* nmig_infof: one informational line to stderr unless -q. */
-void nmig_infof(struct nmig_global *g, const char *fmt, ...)
+/* cli_infof: one informational line to stderr unless -q. */
+void cli_infof(struct cli_global *g, const char *fmt, ...)
 {
 	struct nmig_buf b = NMIG_BUF_INIT;
 	va_list ap;
@@ -205,8 +204,8 @@ void nmig_infof(struct nmig_global *g, const char *fmt, ...)
 	nmig_buf_release(&b);
 }
 
-/* nmig_exit_code: see nmig.h; an exit code (>= 0) passes through. */
-int nmig_exit_code(int code)
+/* cli_exit_code: see nmig.h; an exit code (>= 0) passes through. */
+int cli_exit_code(int code)
 {
 	if (code >= 0)
 		return code;
@@ -254,7 +253,7 @@ static int digits(int n)
  * The location block under a message: "  --> file:line:col", then the
  * source line with its number in a gutter and a caret under col.
  */
-static void print_location(struct nmig_global *g, const char *file, int line,
+static void print_location(struct cli_global *g, const char *file, int line,
 			   int col, const char *source)
 {
 	const char *dim = esc(g, NMIG_COLOR_STDERR, "\033[34m");
@@ -293,7 +292,7 @@ static void print_location(struct nmig_global *g, const char *file, int line,
 }
 
 /* Print each line of text (several lines allowed) as "label: line". */
-static void print_lines(struct nmig_global *g, const char *label,
+static void print_lines(struct cli_global *g, const char *label,
 			const char *color, const char *text)
 {
 	const char *p = text, *nl;
@@ -314,23 +313,23 @@ static void print_lines(struct nmig_global *g, const char *label,
 	}
 }
 
-/* nmig_report_error: see nmig.h. */
-int nmig_report_error(struct nmig_global *g)
+/* cli_report_error: see nmig.h. */
+int cli_report_error(struct cli_global *g)
 {
 	const struct nmig_error *e = nmig_error_last();
 
 	if (e->code == NMIG_OK) {
-		nmig_errorf(g, "failed for an unknown reason");
+		cli_errorf(g, "failed for an unknown reason");
 		return NMIG_EXIT_FAILURE;
 	}
-	nmig_errorf(g, "%s",
-		    e->message[0] ? e->message : nmig_code_name(e->code));
+	cli_errorf(g, "%s",
+		   e->message[0] ? e->message : nmig_code_name(e->code));
 	print_location(g, e->file, e->line, e->col, e->source);
 	print_lines(g, "detail", "\033[1m", e->detail);
 	print_lines(g, "hint", "\033[1;32m", e->hint);
 	if (e->sqlstate[0])
 		fprintf(stderr, "SQLSTATE %s\n", e->sqlstate);
-	return nmig_exit_code(e->code);
+	return cli_exit_code(e->code);
 }
 
 static const struct nmig_diags *order_diags;
@@ -353,8 +352,8 @@ static int cmp_diag(const void *a, const void *b)
 	return ia < ib ? -1 : ia > ib;
 }
 
-/* nmig_diags_order: see nmig.h. */
-size_t *nmig_diags_order(const struct nmig_diags *d)
+/* cli_diags_order: see nmig.h. */
+size_t *cli_diags_order(const struct nmig_diags *d)
 {
 	size_t *idx, i;
 
@@ -372,7 +371,7 @@ size_t *nmig_diags_order(const struct nmig_diags *d)
 }
 
 /* Print one finding: label, message and rule, location, hint. */
-static void print_diag(struct nmig_global *g, const struct nmig_diag *it)
+static void print_diag(struct cli_global *g, const struct nmig_diag *it)
 {
 	struct nmig_buf b = NMIG_BUF_INIT;
 
@@ -380,9 +379,9 @@ static void print_diag(struct nmig_global *g, const struct nmig_diag *it)
 	if (it->rule && *it->rule)
 		nmig_buf_printf(&b, " [%s]", it->rule);
 	if (it->severity == NMIG_SEV_ERROR)
-		nmig_errorf(g, "%s", b.ptr);
+		cli_errorf(g, "%s", b.ptr);
 	else if (it->severity == NMIG_SEV_WARNING)
-		nmig_warnf(g, "%s", b.ptr);
+		cli_warnf(g, "%s", b.ptr);
 	else
 		print_lines(g, "note", "\033[1m", b.ptr);
 	print_location(g, it->file, it->line, it->col, it->source);
@@ -391,11 +390,11 @@ static void print_diag(struct nmig_global *g, const struct nmig_diag *it)
 	nmig_buf_release(&b);
 }
 
-/* nmig_report_diags: see nmig.h; sorted by file and line; -q keeps only
+/* cli_report_diags: see nmig.h; sorted by file and line; -q keeps only
  * the errors. */
-size_t nmig_report_diags(struct nmig_global *g, const struct nmig_diags *d)
+size_t cli_report_diags(struct cli_global *g, const struct nmig_diags *d)
 {
-	size_t *idx = nmig_diags_order(d), i;
+	size_t *idx = cli_diags_order(d), i;
 
 	for (i = 0; i < d->n; i++) {
 		const struct nmig_diag *it = &d->items[idx ? idx[i] : i];
@@ -408,8 +407,8 @@ size_t nmig_report_diags(struct nmig_global *g, const struct nmig_diags *d)
 	return d->errors;
 }
 
-/* nmig_json_str: see nmig.h. */
-void nmig_json_str(FILE *out, const char *s)
+/* cli_json_str: see nmig.h. */
+void cli_json_str(FILE *out, const char *s)
 {
 	const unsigned char *p;
 	unsigned cp;
@@ -443,8 +442,8 @@ void nmig_json_str(FILE *out, const char *s)
 	fputc('"', out);
 }
 
-/* nmig_json_strs: see nmig.h. */
-void nmig_json_strs(FILE *out, const char *const *s, size_t n)
+/* cli_json_strs: see nmig.h. */
+void cli_json_strs(FILE *out, const char *const *s, size_t n)
 {
 	size_t i;
 
@@ -452,22 +451,22 @@ void nmig_json_strs(FILE *out, const char *const *s, size_t n)
 	for (i = 0; i < n; i++) {
 		if (i)
 			fputs(", ", out);
-		nmig_json_str(out, s[i]);
+		cli_json_str(out, s[i]);
 	}
 	fputc(']', out);
 }
 
-void nmig_json_rev(FILE *out, const struct nmig_revision *r)
+void cli_json_rev(FILE *out, const struct nmig_revision *r)
 {
 	fputs("\"id\": ", out);
-	nmig_json_str(out, r->id);
+	cli_json_str(out, r->id);
 	fputs(", \"message\": ", out);
-	nmig_json_str(out, r->message);
+	cli_json_str(out, r->message);
 	fputs(", \"parents\": ", out);
-	nmig_json_strs(out, (const char *const *)r->parents, r->nparents);
+	cli_json_strs(out, (const char *const *)r->parents, r->nparents);
 }
 
-void nmig_json_children(FILE *out, const struct nmig_graph *graph, size_t node)
+void cli_json_children(FILE *out, const struct nmig_graph *graph, size_t node)
 {
 	const size_t *ch;
 	size_t n, i;
@@ -477,25 +476,24 @@ void nmig_json_children(FILE *out, const struct nmig_graph *graph, size_t node)
 	for (i = 0; i < n; i++) {
 		if (i)
 			fputs(", ", out);
-		nmig_json_str(out, nmig_graph_rev(graph, ch[i])->id);
+		cli_json_str(out, nmig_graph_rev(graph, ch[i])->id);
 	}
 	fputc(']', out);
 }
 
-/* The run's global options (nmig_opts_bind) and the capture hook. */
-static struct nmig_global *bound;
-static void (*capture_fn)(const struct nmig_usage *u, void *ud);
+/* The run's global options (cli_opts_bind) and the capture hook. */
+static struct cli_global *bound;
+static void (*capture_fn)(const struct cli_usage *u, void *ud);
 static void *capture_ud;
 
-/* nmig_opts_bind: see nmig.h. */
-void nmig_opts_bind(struct nmig_global *g)
+/* cli_opts_bind: see nmig.h. */
+void cli_opts_bind(struct cli_global *g)
 {
 	bound = g;
 }
 
-/* nmig_opts_capture: see nmig.h. */
-void nmig_opts_capture(void (*fn)(const struct nmig_usage *u, void *ud),
-		       void *ud)
+/* cli_opts_capture: see nmig.h. */
+void cli_opts_capture(void (*fn)(const struct cli_usage *u, void *ud), void *ud)
 {
 	capture_fn = fn;
 	capture_ud = ud;
@@ -513,7 +511,7 @@ static int is_opt(const char *arg, const char *name)
  * Value of a global option with an argument: `--dir=X` or `--dir X`.
  * Returns NULL (after printing) when it is missing.
  */
-static const char *opt_value(struct nmig_global *g, int argc, char **argv,
+static const char *opt_value(struct cli_global *g, int argc, char **argv,
 			     int *i, const char *name)
 {
 	size_t len = strlen(name);
@@ -521,15 +519,15 @@ static const char *opt_value(struct nmig_global *g, int argc, char **argv,
 	if (argv[*i][len] == '=')
 		return argv[*i] + len + 1;
 	if (*i + 1 >= argc) {
-		nmig_errorf(g, "option '%s' needs a value", name);
-		nmig_hintf(g, "see 'nmig --help'");
+		cli_errorf(g, "option '%s' needs a value", name);
+		cli_hintf(g, "see 'nmig --help'");
 		return NULL;
 	}
 	return argv[++*i];
 }
 
-/* nmig_global_opt: see nmig.h. */
-int nmig_global_opt(struct nmig_global *g, int argc, char **argv, int *i)
+/* cli_global_opt: see nmig.h. */
+int cli_global_opt(struct cli_global *g, int argc, char **argv, int *i)
 {
 	static const char *const valued[] = {"--dir", "--config", "--url-env"};
 	const char **dest[] = {&g->dir, &g->config_path, &g->url_env};
@@ -548,8 +546,8 @@ int nmig_global_opt(struct nmig_global *g, int argc, char **argv, int *i)
 	for (k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
 		if (!is_opt(arg, flags[k]) || !arg[strlen(flags[k])])
 			continue;
-		nmig_errorf(g, "option '%s' takes no value", flags[k]);
-		nmig_hintf(g, "see 'nmig --help'");
+		cli_errorf(g, "option '%s' takes no value", flags[k]);
+		cli_hintf(g, "see 'nmig --help'");
 		return NMIG_EXIT_USAGE;
 	}
 	if (strcmp(arg, "--quiet") == 0) {
@@ -578,10 +576,10 @@ int nmig_global_opt(struct nmig_global *g, int argc, char **argv, int *i)
 }
 
 /* Print a usage error about command u and return NMIG_EXIT_USAGE. */
-static int opt_error(const struct nmig_usage *u, const char *fmt, ...)
+static int opt_error(const struct cli_usage *u, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-static int opt_error(const struct nmig_usage *u, const char *fmt, ...)
+static int opt_error(const struct cli_usage *u, const char *fmt, ...)
 {
 	struct nmig_buf b = NMIG_BUF_INIT;
 	va_list ap;
@@ -597,8 +595,8 @@ static int opt_error(const struct nmig_usage *u, const char *fmt, ...)
 	return NMIG_EXIT_USAGE;
 }
 
-static const struct nmig_opt *find_long(const struct nmig_opt *opts,
-					const char *name, size_t len)
+static const struct cli_opt *find_long(const struct cli_opt *opts,
+				       const char *name, size_t len)
 {
 	for (; opts && (opts->longname || opts->shortname); opts++)
 		if (opts->longname && strlen(opts->longname) == len &&
@@ -607,7 +605,7 @@ static const struct nmig_opt *find_long(const struct nmig_opt *opts,
 	return NULL;
 }
 
-static const struct nmig_opt *find_short(const struct nmig_opt *opts, char c)
+static const struct cli_opt *find_short(const struct cli_opt *opts, char c)
 {
 	for (; opts && (opts->longname || opts->shortname); opts++)
 		if (opts->shortname == c)
@@ -616,7 +614,7 @@ static const struct nmig_opt *find_short(const struct nmig_opt *opts, char c)
 }
 
 /* Store value (NULL for a flag) as option o says; 0 or an exit code. */
-static int opt_apply(const struct nmig_usage *u, const struct nmig_opt *o,
+static int opt_apply(const struct cli_usage *u, const struct cli_opt *o,
 		     const char *value, const char *spelled)
 {
 	if (o->on_value) {
@@ -645,7 +643,7 @@ static int is_negative_number(const char *arg)
  * Load the config and apply the command-line overrides over it. Returns
  * NMIG_OK or a libnmig code with the last error set (nothing printed).
  */
-static int setup_config(struct nmig_global *g)
+static int setup_config(struct cli_global *g)
 {
 	int rc = nmig_config_load(&g->cfg, g->config_path);
 
@@ -663,19 +661,19 @@ static int setup_config(struct nmig_global *g)
  */
 static int run_setup(void)
 {
-	struct nmig_global *g = bound;
+	struct cli_global *g = bound;
 
 	if (!g || !g->cmd || g->setup_done)
 		return 0;
 	g->setup_done = 1;
 	if (g->json && (g->cmd->flags & NMIG_CMD_NO_JSON)) {
-		nmig_errorf(g, "'%s' has no JSON output", g->cmd->name);
-		nmig_hintf(g, "drop --json; 'nmig --help' says which commands "
-			      "have it");
+		cli_errorf(g, "'%s' has no JSON output", g->cmd->name);
+		cli_hintf(g, "drop --json; 'nmig --help' says which commands "
+			     "have it");
 		return NMIG_EXIT_USAGE;
 	}
 	if ((g->cmd->flags & NMIG_CMD_CONFIG) && setup_config(g))
-		return nmig_report_error(g);
+		return cli_report_error(g);
 	return 0;
 }
 
@@ -687,12 +685,12 @@ static int global_among(int argc, char **argv, int *i)
 {
 	if (!bound)
 		return 0;
-	return nmig_global_opt(bound, argc, argv, i);
+	return cli_global_opt(bound, argc, argv, i);
 }
 
-/* nmig_opts_parse: see nmig.h. Options and positionals may be mixed;
+/* cli_opts_parse: see nmig.h. Options and positionals may be mixed;
  * `--` ends the options. */
-int nmig_opts_parse(const struct nmig_usage *u, int *argc, char **argv)
+int cli_opts_parse(const struct cli_usage *u, int *argc, char **argv)
 {
 	int i, npos = 1, rc;
 
@@ -702,7 +700,7 @@ int nmig_opts_parse(const struct nmig_usage *u, int *argc, char **argv)
 	}
 	for (i = 1; i < *argc; i++) {
 		char *arg = argv[i];
-		const struct nmig_opt *o;
+		const struct cli_opt *o;
 
 		if (strcmp(arg, "--") == 0) {
 			for (i++; i < *argc; i++)
@@ -721,7 +719,7 @@ int nmig_opts_parse(const struct nmig_usage *u, int *argc, char **argv)
 
 			o = find_long(u->opts, name, len);
 			if (!o && len == 4 && strncmp(name, "help", 4) == 0) {
-				nmig_opts_help(u, stdout);
+				cli_opts_help(u, stdout);
 				return 1;
 			}
 			if (!o && (rc = global_among(*argc, argv, &i)) != 0) {
@@ -759,7 +757,7 @@ int nmig_opts_parse(const struct nmig_usage *u, int *argc, char **argv)
 
 			o = find_short(u->opts, *p);
 			if (!o && *p == 'h') {
-				nmig_opts_help(u, stdout);
+				cli_opts_help(u, stdout);
 				return 1;
 			}
 			/* -q and -v, also inside a cluster such as -vr A:B */
@@ -811,11 +809,11 @@ static void opt_left(struct nmig_buf *b, char shortname, const char *longname,
 		nmig_buf_printf(b, " %s", argname);
 }
 
-/* nmig_opts_help: render the usage, description, options and examples. */
-void nmig_opts_help(const struct nmig_usage *u, FILE *out)
+/* cli_opts_help: render the usage, description, options and examples. */
+void cli_opts_help(const struct cli_usage *u, FILE *out)
 {
 	struct nmig_buf left = NMIG_BUF_INIT;
-	const struct nmig_opt *o;
+	const struct cli_opt *o;
 	size_t width = strlen("-h, --help");
 	const char *p;
 
@@ -859,22 +857,21 @@ void nmig_opts_help(const struct nmig_usage *u, FILE *out)
 }
 
 /* Print the cache warnings not printed yet (none with -q). */
-static void print_cache_warnings(struct nmig_global *g,
-				 struct nmig_run_cache *rc)
+static void print_cache_warnings(struct cli_global *g, struct cli_run_cache *rc)
 {
 	for (; rc->printed < rc->warnings.n; rc->printed++) {
 		const struct nmig_diag *d = &rc->warnings.items[rc->printed];
 
 		if (g->quiet)
 			continue;
-		nmig_warnf(g, "%s", d->message);
+		cli_warnf(g, "%s", d->message);
 		if (d->hint)
-			nmig_hintf(g, "%s", d->hint);
+			cli_hintf(g, "%s", d->hint);
 	}
 }
 
-/* nmig_run_cache_open: see nmig.h. */
-int nmig_run_cache_open(struct nmig_global *g, struct nmig_run_cache *rc)
+/* cli_run_cache_open: see nmig.h. */
+int cli_run_cache_open(struct cli_global *g, struct cli_run_cache *rc)
 {
 	struct nmig_buf path = NMIG_BUF_INIT;
 	int err = NMIG_OK;
@@ -896,23 +893,23 @@ int nmig_run_cache_open(struct nmig_global *g, struct nmig_run_cache *rc)
 	if (err) {
 		if (err == NMIG_ENOMEM && !nmig_error_last()->message[0])
 			nmig_error_set(NMIG_ENOMEM, "out of memory");
-		return nmig_report_error(g);
+		return cli_report_error(g);
 	}
 	return NMIG_EXIT_OK;
 }
 
-/* nmig_run_cache_close: see nmig.h. */
-void nmig_run_cache_close(struct nmig_global *g, struct nmig_run_cache *rc)
+/* cli_run_cache_close: see nmig.h. */
+void cli_run_cache_close(struct cli_global *g, struct cli_run_cache *rc)
 {
 	struct nmig_cache_stats st;
 
 	nmig_cache_stats_get(rc->cache, &st);
 	if (rc->cache && g->verbose >= 2)
-		nmig_infof(g,
-			   "plan cache '%s': %zu hits, %zu misses, %zu stale, "
-			   "%zu stored, %zu too recent to store",
-			   nmig_cache_path(rc->cache), st.hits, st.misses,
-			   st.stale, st.stores, st.skipped_racy);
+		cli_infof(g,
+			  "plan cache '%s': %zu hits, %zu misses, %zu stale, "
+			  "%zu stored, %zu too recent to store",
+			  nmig_cache_path(rc->cache), st.hits, st.misses,
+			  st.stale, st.stores, st.skipped_racy);
 	nmig_cache_close(rc->cache);
 	rc->cache = NULL;
 	print_cache_warnings(g, rc);
@@ -920,12 +917,12 @@ void nmig_run_cache_close(struct nmig_global *g, struct nmig_run_cache *rc)
 	memset(rc, 0, sizeof(*rc));
 }
 
-/* nmig_load_graph: see nmig.h. */
-int nmig_load_graph(struct nmig_global *g, struct nmig_revset *set,
-		    struct nmig_graph **graph)
+/* cli_load_graph: see nmig.h. */
+int cli_load_graph(struct cli_global *g, struct nmig_revset *set,
+		   struct nmig_graph **graph)
 {
 	struct nmig_diags d = NMIG_DIAGS_INIT;
-	struct nmig_run_cache cache;
+	struct cli_run_cache cache;
 	const char *dir = g->cfg.dir ? g->cfg.dir : "migrations";
 	struct stat st;
 	int rc, exit_code = NMIG_EXIT_OK;
@@ -934,43 +931,44 @@ int nmig_load_graph(struct nmig_global *g, struct nmig_revset *set,
 	memset(set, 0, sizeof(*set));
 	*graph = NULL;
 	if (stat(dir, &st) != 0) {
-		nmig_errorf(g, "migrations directory '%s' does not exist", dir);
-		nmig_hintf(g, "create it with 'nmig init', or name it with "
-			      "--dir or 'dir' in nmig.conf");
+		cli_errorf(g, "migrations directory '%s' does not exist", dir);
+		cli_hintf(g, "create it with 'nmig init', or name it with "
+			     "--dir or 'dir' in nmig.conf");
 		return NMIG_EXIT_INPUT;
 	}
 	if (!S_ISDIR(st.st_mode)) {
-		nmig_errorf(g, "'%s' is not a directory: migrations live in a "
-			       "directory",
-			    dir);
-		nmig_hintf(g, "name the directory with --dir or 'dir' in "
-			      "nmig.conf");
+		cli_errorf(g,
+			   "'%s' is not a directory: migrations live in a "
+			   "directory",
+			   dir);
+		cli_hintf(g, "name the directory with --dir or 'dir' in "
+			     "nmig.conf");
 		return NMIG_EXIT_INPUT;
 	}
-	exit_code = nmig_run_cache_open(g, &cache);
+	exit_code = cli_run_cache_open(g, &cache);
 	if (exit_code) {
-		nmig_run_cache_close(g, &cache);
+		cli_run_cache_close(g, &cache);
 		return exit_code;
 	}
 	rc = nmig_revset_load_cached(set, dir, cache.cache, &d);
-	nmig_run_cache_close(g, &cache);
+	cli_run_cache_close(g, &cache);
 	if (rc == NMIG_OK && d.errors == 0)
 		rc = nmig_graph_build(graph, set, &d);
 	if (d.errors) {
-		nmig_report_diags(g, &d);
+		cli_report_diags(g, &d);
 		for (i = 0; i < d.n; i++)
 			if (d.items[i].severity == NMIG_SEV_ERROR)
 				break;
 		exit_code =
-		    nmig_exit_code(i < d.n ? d.items[i].code : NMIG_EINPUT);
+		    cli_exit_code(i < d.n ? d.items[i].code : NMIG_EINPUT);
 		if (exit_code == NMIG_EXIT_OK || exit_code == NMIG_EXIT_FAILURE)
 			exit_code = NMIG_EXIT_INPUT;
-		nmig_hintf(g, "fix the files above; 'nmig check' lists every "
-			      "finding");
+		cli_hintf(g, "fix the files above; 'nmig check' lists every "
+			     "finding");
 	} else if (rc) {
-		exit_code = nmig_report_error(g);
+		exit_code = cli_report_error(g);
 	} else if (g->verbose) {
-		nmig_report_diags(g, &d);
+		cli_report_diags(g, &d);
 	}
 	if (exit_code && *graph) {
 		nmig_graph_free(*graph);
@@ -980,18 +978,18 @@ int nmig_load_graph(struct nmig_global *g, struct nmig_revset *set,
 	return exit_code;
 }
 
-/* nmig_opts_parse_none: see nmig.h. */
-int nmig_opts_parse_none(struct nmig_global *g, const struct nmig_usage *u,
-			 int *argc, char **argv, const char *hint)
+/* cli_opts_parse_none: see nmig.h. */
+int cli_opts_parse_none(struct cli_global *g, const struct cli_usage *u,
+			int *argc, char **argv, const char *hint)
 {
-	int rc = nmig_opts_parse(u, argc, argv);
+	int rc = cli_opts_parse(u, argc, argv);
 
 	if (rc || *argc <= 1)
 		return rc;
-	nmig_errorf(g, "unexpected argument '%s'", argv[1]);
+	cli_errorf(g, "unexpected argument '%s'", argv[1]);
 	if (hint)
-		nmig_hintf(g, "%s", hint);
+		cli_hintf(g, "%s", hint);
 	else
-		nmig_hintf(g, "see 'nmig %s --help'", u->name);
+		cli_hintf(g, "see 'nmig %s --help'", u->name);
 	return NMIG_EXIT_USAGE;
 }

@@ -27,23 +27,23 @@
 #include "revfile.h"
 #include "sqlscript.h"
 
-double db_elapsed_ms(const struct nmig_db *db)
+double db_elapsed_ms(const struct cli_db *db)
 {
 	return nmig_clock_ms() - db->t0;
 }
 
 /* Parse a duration option into *ms when given. */
-static int duration_opt(struct nmig_db *db, const char *value, const char *name,
+static int duration_opt(struct cli_db *db, const char *value, const char *name,
 			int *ms)
 {
 	if (!value)
 		return NMIG_EXIT_OK;
 	if (nmig_duration_parse(value, name, ms))
-		return nmig_report_error(db->g);
+		return cli_report_error(db->g);
 	return NMIG_EXIT_OK;
 }
 
-int db_init(struct nmig_db *db, struct nmig_global *g, const struct db_opts *o)
+int db_init(struct cli_db *db, struct cli_global *g, const struct db_opts *o)
 {
 	int rc;
 
@@ -75,10 +75,9 @@ int db_init(struct nmig_db *db, struct nmig_global *g, const struct db_opts *o)
 		v = strtol(o->lock_retries, &end, 10);
 		if (end == o->lock_retries || *end || errno || v < 0 ||
 		    v > 1000) {
-			nmig_errorf(g, "invalid value '%s' for --lock-retries",
-				    o->lock_retries);
-			nmig_hintf(g,
-				   "give a number of retries from 0 to 1000");
+			cli_errorf(g, "invalid value '%s' for --lock-retries",
+				   o->lock_retries);
+			cli_hintf(g, "give a number of retries from 0 to 1000");
 			return NMIG_EXIT_USAGE;
 		}
 		db->lock_retries = (int)v;
@@ -86,7 +85,7 @@ int db_init(struct nmig_db *db, struct nmig_global *g, const struct db_opts *o)
 	return NMIG_EXIT_OK;
 }
 
-int db_production_guard(struct nmig_db *db, const char *what,
+int db_production_guard(struct cli_db *db, const char *what,
 			const struct db_opts *o)
 {
 	const char *var, *value = "";
@@ -101,16 +100,16 @@ int db_production_guard(struct nmig_db *db, const char *what,
 		       "refusing to %s in production (%s is '%.*s')", what, var,
 		       len, value);
 	nmig_error_hint("pass --allow-production if you mean it");
-	return nmig_report_error(db->g);
+	return cli_report_error(db->g);
 }
 
-int db_load(struct nmig_db *db)
+int db_load(struct cli_db *db)
 {
-	return nmig_load_graph(db->g, &db->set, &db->graph);
+	return cli_load_graph(db->g, &db->set, &db->graph);
 }
 
 /* Call db->on_plan once for the pending target, if any. */
-static void announce(struct nmig_db *db, const struct nmig_plan *plan)
+static void announce(struct cli_db *db, const struct nmig_plan *plan)
 {
 	const char *target = db->plan_target;
 
@@ -120,14 +119,14 @@ static void announce(struct nmig_db *db, const struct nmig_plan *plan)
 	db->on_plan(db, target, plan);
 }
 
-int db_fail(struct nmig_db *db)
+int db_fail(struct cli_db *db)
 {
 	announce(db, NULL);
 	db_clear_live(db);
-	return nmig_report_error(db->g);
+	return cli_report_error(db->g);
 }
 
-void db_clear_live(struct nmig_db *db)
+void db_clear_live(struct cli_db *db)
 {
 	if (db->live) {
 		fputs("\r\033[K", stdout);
@@ -139,7 +138,7 @@ void db_clear_live(struct nmig_db *db)
 /* Server notices: shown with -v only. */
 static void on_notice(void *ud, const char *severity, const char *message)
 {
-	struct nmig_db *db = ud;
+	struct cli_db *db = ud;
 	struct nmig_buf b = NMIG_BUF_INIT;
 	size_t i;
 
@@ -155,7 +154,7 @@ static void on_notice(void *ud, const char *severity, const char *message)
 	nmig_buf_puts(&b, message);
 	while (b.len && b.ptr[b.len - 1] == '\n')
 		nmig_buf_truncate(&b, b.len - 1);
-	nmig_infof(db->g, "%s", b.ptr);
+	cli_infof(db->g, "%s", b.ptr);
 	nmig_buf_release(&b);
 }
 
@@ -165,18 +164,18 @@ static void on_notice(void *ud, const char *severity, const char *message)
  */
 static void on_retry(void *ud, int attempt, int wait_ms, const char *message)
 {
-	struct nmig_db *db = ud;
+	struct cli_db *db = ud;
 	size_t len = strcspn(message, "\n");
 
 	if (attempt > 1 && !db->g->verbose)
 		return;
-	nmig_infof(db->g,
-		   "connection attempt %d failed (%.*s); retrying in "
-		   "%.1f s",
-		   attempt, (int)len, message, wait_ms / 1000.0);
+	cli_infof(db->g,
+		  "connection attempt %d failed (%.*s); retrying in "
+		  "%.1f s",
+		  attempt, (int)len, message, wait_ms / 1000.0);
 }
 
-const char *db_url_var(const struct nmig_global *g)
+const char *db_url_var(const struct cli_global *g)
 {
 	return nmig_dsn_var(g->cfg.url_env);
 }
@@ -186,7 +185,7 @@ int db_libpq_env_set(void)
 	return nmig_dsn_libpq_env_set();
 }
 
-int db_find_url(struct nmig_global *g, const char **url)
+int db_find_url(struct cli_global *g, const char **url)
 {
 	return nmig_dsn_find(g->cfg.root, g->cfg.url_env, url);
 }
@@ -195,9 +194,9 @@ int db_find_url(struct nmig_global *g, const char **url)
  * Connect to url under the TLS policy and set up the version table names.
  * Warnings are printed; returns NMIG_OK or a libnmig code.
  */
-static int open_conn(struct nmig_db *db, const char *url)
+static int open_conn(struct cli_db *db, const char *url)
 {
-	struct nmig_global *g = db->g;
+	struct cli_global *g = db->g;
 	struct nmig_diags diags = NMIG_DIAGS_INIT;
 	struct nmig_conn_opts co;
 	struct nmig_conninfo ci;
@@ -206,7 +205,7 @@ static int open_conn(struct nmig_db *db, const char *url)
 
 	if (g->verbose && nmig_conninfo_parse(&ci, url) == NMIG_OK) {
 		nmig_conninfo_display(&ci, &where);
-		nmig_infof(g, "connecting to %s", where.ptr);
+		cli_infof(g, "connecting to %s", where.ptr);
 		nmig_conninfo_release(&ci);
 	}
 	memset(&co, 0, sizeof(co));
@@ -217,7 +216,7 @@ static int open_conn(struct nmig_db *db, const char *url)
 	co.ud = db;
 	err = nmig_conn_open(&db->conn, url, &co, &diags);
 	if (diags.n && !g->quiet)
-		nmig_report_diags(g, &diags);
+		cli_report_diags(g, &diags);
 	if (!err)
 		err = nmig_vtable_init(&db->table, db->conn, g->cfg.schema,
 				       g->cfg.table);
@@ -226,7 +225,7 @@ static int open_conn(struct nmig_db *db, const char *url)
 	return err;
 }
 
-int db_connect(struct nmig_db *db)
+int db_connect(struct cli_db *db)
 {
 	const char *url;
 
@@ -238,8 +237,7 @@ int db_connect(struct nmig_db *db)
 	return NMIG_EXIT_OK;
 }
 
-int db_attach(struct nmig_db *db, struct nmig_global *g,
-	      struct nmig_graph *graph)
+int db_attach(struct cli_db *db, struct cli_global *g, struct nmig_graph *graph)
 {
 	const struct db_opts o = {0};
 	const char *url;
@@ -267,14 +265,14 @@ int db_attach(struct nmig_db *db, struct nmig_global *g,
 }
 
 /* Say (with -v) that a pooler was seen and the session lock not taken. */
-static void pooled_note(struct nmig_db *db)
+static void pooled_note(struct cli_db *db)
 {
 	if (nmig_conn_pooled(db->conn) && !nmig_conn_info(db->conn)->pooler && db->g->verbose)
-		nmig_infof(db->g,
-			   "a connection pooler is in between (the server's "
-			   "backend pid differs from the connection's): no "
-			   "session lock; the version-row guard keeps "
-			   "concurrent runs apart");
+		cli_infof(db->g,
+			  "a connection pooler is in between (the server's "
+			  "backend pid differs from the connection's): no "
+			  "session lock; the version-row guard keeps "
+			  "concurrent runs apart");
 }
 
 /*
@@ -287,7 +285,7 @@ static void pooled_note(struct nmig_db *db)
  * a concurrent runner fail cleanly instead of applying a migration twice.
  * The lock lasts until the connection closes (db_release).
  */
-int db_lock(struct nmig_db *db)
+int db_lock(struct cli_db *db)
 {
 	if (db->no_lock || (db->conn && nmig_conn_info(db->conn)->pooler))
 		return NMIG_EXIT_OK;
@@ -302,27 +300,27 @@ int db_lock(struct nmig_db *db)
 static void migrate_on_note(void *ud, enum nmig_migrate_note kind,
 			    const char *message)
 {
-	struct nmig_db *db = ud;
+	struct cli_db *db = ud;
 
 	db_clear_live(db);
 	switch (kind) {
 	case NMIG_NOTE_WAITING:
 	case NMIG_NOTE_CONCURRENT:
 		if (!db->g->quiet)
-			nmig_infof(db->g, "%s", message);
+			cli_infof(db->g, "%s", message);
 		break;
 	case NMIG_NOTE_POOLED:
 		if (db->g->verbose)
-			nmig_infof(db->g, "%s", message);
+			cli_infof(db->g, "%s", message);
 		break;
 	case NMIG_NOTE_DRIFT:
-		nmig_warnf(db->g, "%s", message);
+		cli_warnf(db->g, "%s", message);
 		break;
 	}
 }
 
 /* Take the state, report and done list of a migrate result into db. */
-static void adopt(struct nmig_db *db, struct nmig_migrate_result *mr)
+static void adopt(struct cli_db *db, struct nmig_migrate_result *mr)
 {
 	if (db->have_report)
 		nmig_state_report_release(&db->report);
@@ -343,7 +341,7 @@ static void adopt(struct nmig_db *db, struct nmig_migrate_result *mr)
 	mr->done_ms = NULL;
 }
 
-int db_begin(struct nmig_db *db)
+int db_begin(struct cli_db *db)
 {
 	struct nmig_migrate_opts mo;
 	struct nmig_migrate_result mr;
@@ -360,8 +358,7 @@ int db_begin(struct nmig_db *db)
 	return err ? db_fail(db) : NMIG_EXIT_OK;
 }
 
-
-int db_read(struct nmig_db *db, int create)
+int db_read(struct cli_db *db, int create)
 {
 	if (db->have_report) {
 		nmig_state_report_release(&db->report);
@@ -381,7 +378,7 @@ int db_read(struct nmig_db *db, int create)
  * applied) in the plan cache under the database's key, for the offline
  * commands. The cache only ever helps: its warnings show with -v only.
  */
-static void record_observed(struct nmig_db *db)
+static void record_observed(struct cli_db *db)
 {
 	struct nmig_diags diags = NMIG_DIAGS_INIT;
 	struct nmig_buf path = NMIG_BUF_INIT, key = NMIG_BUF_INIT;
@@ -411,14 +408,14 @@ static void record_observed(struct nmig_db *db)
 		nmig_cache_applied_put(cache, key.ptr, ids, n);
 	nmig_cache_close(cache);
 	if (diags.n && db->g->verbose)
-		nmig_report_diags(db->g, &diags);
+		cli_report_diags(db->g, &diags);
 	nmig_diags_release(&diags);
 	nmig_buf_release(&path);
 	nmig_buf_release(&key);
 	free(ids);
 }
 
-void db_release(struct nmig_db *db)
+void db_release(struct cli_db *db)
 {
 	const char *trace = getenv("NMIG_TRACE_ROUNDTRIPS");
 
@@ -451,8 +448,8 @@ void db_release(struct nmig_db *db)
 
 void db_on_event(void *ud, const struct nmig_exec_event *ev)
 {
-	struct nmig_db *db = ud;
-	struct nmig_global *g = db->g;
+	struct cli_db *db = ud;
+	struct cli_global *g = db->g;
 	int down = db->dir == NMIG_DOWN;
 
 	switch (ev->kind) {
@@ -463,7 +460,7 @@ void db_on_event(void *ud, const struct nmig_exec_event *ev)
 				       db->plan_n, db_elapsed_ms(db) / 1000.0);
 			printf("%s %s ", down ? "reverting" : "applying",
 			       ev->rev->id);
-			nmig_put_safe(stdout, ev->rev->message);
+			cli_put_safe(stdout, ev->rev->message);
 			fputs(" ...", stdout);
 			fflush(stdout);
 			db->live = 1;
@@ -473,27 +470,27 @@ void db_on_event(void *ud, const struct nmig_exec_event *ev)
 		db_clear_live(db);
 		db->ndone++;
 		if (!g->quiet && !g->json) {
-			printf("%s%s%s %s ", nmig_c_green(g),
-			       down ? "reverted" : "applied", nmig_c_reset(g),
+			printf("%s%s%s %s ", cli_c_green(g),
+			       down ? "reverted" : "applied", cli_c_reset(g),
 			       ev->rev->id);
-			nmig_put_safe(stdout, ev->rev->message);
+			cli_put_safe(stdout, ev->rev->message);
 			printf(" (%.0f ms)\n", ev->ms);
 			fflush(stdout);
 		}
 		break;
 	case NMIG_EXEC_RETRY:
 		db_clear_live(db);
-		nmig_warnf(g,
-			   "migration %s hit a lock timeout; retrying in "
-			   "%.1f s (retry %d of %d)",
-			   ev->rev->id, ev->wait_ms / 1000.0, ev->attempt,
-			   db->lock_retries);
+		cli_warnf(g,
+			  "migration %s hit a lock timeout; retrying in "
+			  "%.1f s (retry %d of %d)",
+			  ev->rev->id, ev->wait_ms / 1000.0, ev->attempt,
+			  db->lock_retries);
 		break;
 	}
 }
 
 /* Applied heads from the current mark: marked, no marked child. */
-static size_t applied_heads(struct nmig_db *db, size_t *out)
+static size_t applied_heads(struct cli_db *db, size_t *out)
 {
 	size_t n = 0, count = nmig_graph_count(db->graph), i, j, nc;
 	const size_t *ch;
@@ -513,7 +510,7 @@ static size_t applied_heads(struct nmig_db *db, size_t *out)
 	return n;
 }
 
-void db_print_at(struct nmig_db *db, FILE *out)
+void db_print_at(struct cli_db *db, FILE *out)
 {
 	size_t count = nmig_graph_count(db->graph), n, i, nc;
 	size_t *heads = malloc((count ? count : 1) * sizeof(*heads));
@@ -532,7 +529,7 @@ void db_print_at(struct nmig_db *db, FILE *out)
 	free(heads);
 }
 
-void db_json_heads(struct nmig_db *db, FILE *out)
+void db_json_heads(struct cli_db *db, FILE *out)
 {
 	size_t count = nmig_graph_count(db->graph), n, i;
 	size_t *heads = malloc((count ? count : 1) * sizeof(*heads));
@@ -543,15 +540,15 @@ void db_json_heads(struct nmig_db *db, FILE *out)
 		for (i = 0; i < n; i++) {
 			if (i)
 				fputc(',', out);
-			nmig_json_str(out,
-				      nmig_graph_rev(db->graph, heads[i])->id);
+			cli_json_str(out,
+				     nmig_graph_rev(db->graph, heads[i])->id);
 		}
 	}
 	fputc(']', out);
 	free(heads);
 }
 
-const char *db_rev_path(struct nmig_db *db, const char *revision)
+const char *db_rev_path(struct cli_db *db, const char *revision)
 {
 	long k = nmig_graph_find(db->graph, revision);
 
@@ -559,7 +556,7 @@ const char *db_rev_path(struct nmig_db *db, const char *revision)
 }
 
 /* Print "database is at ..." (the applied heads) for the summaries. */
-static void print_at_phrase(struct nmig_db *db, FILE *out)
+static void print_at_phrase(struct cli_db *db, FILE *out)
 {
 	size_t count = nmig_graph_count(db->graph), n, nc = 1;
 	size_t *heads = malloc((count ? count : 1) * sizeof(*heads));
@@ -586,9 +583,9 @@ static void json_runs(FILE *out, const struct nmig_revision *const *revs,
 	fputc('[', out);
 	for (i = 0; i < n; i++) {
 		fputs(i ? ",{\"revision\":" : "{\"revision\":", out);
-		nmig_json_str(out, revs[i]->id);
+		cli_json_str(out, revs[i]->id);
 		fputs(",\"message\":", out);
-		nmig_json_str(out, revs[i]->message);
+		cli_json_str(out, revs[i]->message);
 		if (ms)
 			fprintf(out, ",\"ms\":%.0f", ms[i]);
 		fputc('}', out);
@@ -597,7 +594,7 @@ static void json_runs(FILE *out, const struct nmig_revision *const *revs,
 }
 
 /* The closing JSON object of upgrade / downgrade. */
-static void json_summary(struct nmig_db *db, enum nmig_direction dir,
+static void json_summary(struct cli_db *db, enum nmig_direction dir,
 			 const struct nmig_plan *plan, int dry_run, int failed)
 {
 	const struct nmig_error *e = nmig_error_last();
@@ -626,11 +623,11 @@ static void json_summary(struct nmig_db *db, enum nmig_direction dir,
 	db_json_heads(db, out);
 	if (failed) {
 		fputs(",\"error\":{\"message\":", out);
-		nmig_json_str(out, e->message);
+		cli_json_str(out, e->message);
 		fputs(",\"sqlstate\":", out);
-		nmig_json_str(out, e->sqlstate[0] ? e->sqlstate : NULL);
+		cli_json_str(out, e->sqlstate[0] ? e->sqlstate : NULL);
 		fputs(",\"file\":", out);
-		nmig_json_str(out, e->file[0] ? e->file : NULL);
+		cli_json_str(out, e->file[0] ? e->file : NULL);
 		fprintf(out, ",\"line\":%d,\"col\":%d}", e->line, e->col);
 	}
 	fputs("}\n", out);
@@ -641,7 +638,7 @@ static void json_summary(struct nmig_db *db, enum nmig_direction dir,
  * After a failed or interrupted run: which planned migrations did not
  * run (the failed one included), so that nothing is left to guess.
  */
-static void print_not_run(struct nmig_db *db, const struct nmig_plan *plan)
+static void print_not_run(struct cli_db *db, const struct nmig_plan *plan)
 {
 	size_t i, n = 0, shown = 0;
 
@@ -672,9 +669,9 @@ static void print_not_run(struct nmig_db *db, const struct nmig_plan *plan)
 }
 
 /* Print the plan of a dry run. */
-static void print_dry_run(struct nmig_db *db, const struct nmig_plan *plan)
+static void print_dry_run(struct cli_db *db, const struct nmig_plan *plan)
 {
-	struct nmig_global *g = db->g;
+	struct cli_global *g = db->g;
 	size_t i;
 
 	if (g->quiet)
@@ -685,7 +682,7 @@ static void print_dry_run(struct nmig_db *db, const struct nmig_plan *plan)
 
 		printf("would %s %s ",
 		       plan->dir == NMIG_UP ? "apply" : "revert", rev->id);
-		nmig_put_safe(stdout, rev->message);
+		cli_put_safe(stdout, rev->message);
 		if (!rev->transactional)
 			fputs(" (outside a transaction)", stdout);
 		fputc('\n', stdout);
@@ -698,17 +695,17 @@ static void print_dry_run(struct nmig_db *db, const struct nmig_plan *plan)
 /* nmig_migrate's plan callback: the production announcement. */
 static void migrate_on_plan(void *ud, const struct nmig_plan *plan)
 {
-	struct nmig_db *db = ud;
+	struct cli_db *db = ud;
 
 	db->plan_n = plan->n;
 	db->ndone = 0;
 	announce(db, plan);
 }
 
-int db_migrate(struct nmig_db *db, enum nmig_direction dir, const char *target,
+int db_migrate(struct cli_db *db, enum nmig_direction dir, const char *target,
 	       int dry_run, int allow_drift)
 {
-	struct nmig_global *g = db->g;
+	struct cli_global *g = db->g;
 	struct nmig_migrate_opts mo;
 	struct nmig_migrate_result mr;
 	const struct nmig_plan *plan = &mr.plan;
@@ -746,8 +743,8 @@ int db_migrate(struct nmig_db *db, enum nmig_direction dir, const char *target,
 		/* Stopped before anything ran. */
 		if (mr.diags.errors) {
 			announce(db, NULL);
-			nmig_report_diags(g, &mr.diags);
-			nmig_hintf(g, "nothing was run; fix the files above");
+			cli_report_diags(g, &mr.diags);
+			cli_hintf(g, "nothing was run; fix the files above");
 			rc = NMIG_EXIT_INPUT;
 		} else {
 			rc = db_fail(db);
@@ -755,7 +752,7 @@ int db_migrate(struct nmig_db *db, enum nmig_direction dir, const char *target,
 		goto cleanup;
 	}
 	if (mr.diags.n && g->verbose)
-		nmig_report_diags(g, &mr.diags);
+		cli_report_diags(g, &mr.diags);
 	if (!err && plan->n == 0) {
 		if (g->json) {
 			json_summary(db, dir, plan, dry_run, 0);
@@ -800,25 +797,25 @@ cleanup:
 	return rc;
 }
 
-int db_applied_marks(struct nmig_global *g, struct nmig_graph *graph,
+int db_applied_marks(struct cli_global *g, struct nmig_graph *graph,
 		     struct nmig_applied *applied)
 {
-	struct nmig_db db;
+	struct cli_db db;
 	int rc, ok = 0;
 
 	memset(applied, 0, sizeof(*applied));
 	rc = db_attach(&db, g, graph);
 	if (rc < 0) {
-		nmig_warnf(g, "cannot read the applied revisions: %s",
-			   nmig_error_last()->message);
+		cli_warnf(g, "cannot read the applied revisions: %s",
+			  nmig_error_last()->message);
 	} else if (rc == 1) {
 		/* A set that is not ancestor-closed is still marked. */
 		rc = nmig_applied_init(applied, graph, db.report.applied_ids,
 				       db.report.napplied_ids);
 		ok = applied->mark != NULL;
 		if (!ok)
-			nmig_warnf(g, "cannot read the applied revisions: %s",
-				   nmig_error_last()->message);
+			cli_warnf(g, "cannot read the applied revisions: %s",
+				  nmig_error_last()->message);
 	}
 	db_release(&db);
 	return ok;
@@ -837,10 +834,10 @@ static struct nmig_diag *db_finding(struct nmig_diags *diags,
 			      0, 0, "%s", message);
 }
 
-size_t db_check_stage(struct nmig_global *g, struct nmig_graph *graph,
+size_t db_check_stage(struct cli_global *g, struct nmig_graph *graph,
 		      struct nmig_diags *diags, int *exit_code)
 {
-	struct nmig_db db;
+	struct cli_db db;
 	struct nmig_buf msg = NMIG_BUF_INIT;
 	struct nmig_state_report *r = &db.report;
 	size_t before = diags->errors, i;
@@ -851,7 +848,7 @@ size_t db_check_stage(struct nmig_global *g, struct nmig_graph *graph,
 	rc = db_attach(&db, g, graph);
 	if (rc < 0) {
 		nmig_diags_add_last_error(diags, "db-connect");
-		*exit_code = nmig_exit_code(rc);
+		*exit_code = cli_exit_code(rc);
 	}
 	for (i = 0; rc == 1 && i < r->ndrift; i++) {
 		const struct nmig_row *row = &db.state.rows[r->drift[i]];

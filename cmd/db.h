@@ -94,8 +94,8 @@ struct db_opts {
 		    NULL, &(o)->allow_production, NULL, NULL                   \
 	}
 
-struct nmig_db {
-	struct nmig_global *g;
+struct cli_db {
+	struct cli_global *g;
 	struct nmig_revset set;
 	struct nmig_graph *graph;
 	struct nmig_conn *conn;
@@ -126,7 +126,7 @@ struct nmig_db {
 	 * with plan NULL when the run stops before it has one (its error is
 	 * printed next). NULL: no such notice.
 	 */
-	void (*on_plan)(struct nmig_db *db, const char *target,
+	void (*on_plan)(struct cli_db *db, const char *target,
 			const struct nmig_plan *plan);
 	const char *plan_target; /* on_plan still to call for this target */
 };
@@ -135,24 +135,24 @@ struct nmig_db {
  * Initialise db for command cmd: settings from the config, overridden by
  * the options. Returns NMIG_EXIT_OK or NMIG_EXIT_USAGE after printing.
  */
-int db_init(struct nmig_db *db, struct nmig_global *g, const struct db_opts *o);
+int db_init(struct cli_db *db, struct cli_global *g, const struct db_opts *o);
 
 /*
  * Refuse a destructive command (what, e.g. "downgrade") when NMIG_ENV or
  * NODE_ENV says production (production_env in production.h), unless
  * --allow-production was given.
  */
-int db_production_guard(struct nmig_db *db, const char *what,
+int db_production_guard(struct cli_db *db, const char *what,
 			const struct db_opts *o);
 
 /* Load the migration files and the graph (exit code). */
-int db_load(struct nmig_db *db);
+int db_load(struct cli_db *db);
 
 /*
  * The name of the variable that holds the database URL: --url-env or the
  * config's, else DATABASE_URL.
  */
-const char *db_url_var(const struct nmig_global *g);
+const char *db_url_var(const struct cli_global *g);
 
 /* 1 when one of libpq's connection variables (PGHOST, ...) is set. */
 int db_libpq_env_set(void);
@@ -163,13 +163,13 @@ int db_libpq_env_set(void);
  * Returns NMIG_OK or a libnmig code with the last error set (a malformed
  * .env); prints nothing.
  */
-int db_find_url(struct nmig_global *g, const char **url);
+int db_find_url(struct cli_global *g, const char **url);
 
 /*
  * Read .env, find the URL, connect (TLS policy, retries) and set up the
  * version table names. Exit code (5 for connection problems).
  */
-int db_connect(struct nmig_db *db);
+int db_connect(struct cli_db *db);
 
 /*
  * The database side of an offline command (check, history, lint, graph):
@@ -185,7 +185,7 @@ int db_connect(struct nmig_db *db);
  * db_release in every case.
  */
 #define DB_ATTACH_CONNECT_MS 2000
-int db_attach(struct nmig_db *db, struct nmig_global *g,
+int db_attach(struct cli_db *db, struct cli_global *g,
 	      struct nmig_graph *graph);
 
 /*
@@ -194,7 +194,7 @@ int db_attach(struct nmig_db *db, struct nmig_global *g,
  * --db, or when the database cannot be read (a warning
  * says why: history still works from the files).
  */
-int db_applied_marks(struct nmig_global *g, struct nmig_graph *graph,
+int db_applied_marks(struct cli_global *g, struct nmig_graph *graph,
 		     struct nmig_applied *applied);
 
 /*
@@ -205,11 +205,11 @@ int db_applied_marks(struct nmig_global *g, struct nmig_graph *graph,
  * connect or read is one db-connect error. Returns how many errors were
  * added (0 without --db) and their exit code in *exit_code.
  */
-size_t db_check_stage(struct nmig_global *g, struct nmig_graph *graph,
+size_t db_check_stage(struct cli_global *g, struct nmig_graph *graph,
 		      struct nmig_diags *diags, int *exit_code);
 
 /* Take the migration lock (exit 8 when another nmig holds it). */
-int db_lock(struct nmig_db *db);
+int db_lock(struct cli_db *db);
 
 /*
  * The start of a run that changes the database (stamp): in one round trip
@@ -218,7 +218,7 @@ int db_lock(struct nmig_db *db);
  * when another run holds the lock, wait for it (--lock-wait) and read
  * again. Exit code.
  */
-int db_begin(struct nmig_db *db);
+int db_begin(struct cli_db *db);
 
 /*
  * client_connection_check_interval for migrations (PG 14+): a killed nmig
@@ -230,7 +230,7 @@ int db_begin(struct nmig_db *db);
  * Read the version table (create: create it when missing) and compare it
  * with the graph into db->report. Exit code.
  */
-int db_read(struct nmig_db *db, int create);
+int db_read(struct cli_db *db, int create);
 
 /*
  * upgrade / downgrade: connect, lock, read and judge the state, plan to
@@ -238,40 +238,40 @@ int db_read(struct nmig_db *db, int create);
  * run it, printing each migration as it completes and a summary (or one
  * JSON object with --json).
  */
-int db_migrate(struct nmig_db *db, enum nmig_direction dir, const char *target,
+int db_migrate(struct cli_db *db, enum nmig_direction dir, const char *target,
 	       int dry_run, int allow_drift);
 
 /*
  * Print the last libnmig error and return its exit code (after calling a
  * pending db->on_plan without a plan).
  */
-int db_fail(struct nmig_db *db);
+int db_fail(struct cli_db *db);
 
 /*
  * Release the lock, close the connection, free everything; print the
  * round-trip trace with -v or NMIG_TRACE_ROUNDTRIPS=1.
  */
-void db_release(struct nmig_db *db);
+void db_release(struct cli_db *db);
 
 /* Milliseconds since db_init. */
-double db_elapsed_ms(const struct nmig_db *db);
+double db_elapsed_ms(const struct cli_db *db);
 
-/* Progress callback for nmig_exec_run (ud = the nmig_db). */
+/* Progress callback for nmig_exec_run (ud = the cli_db). */
 void db_on_event(void *ud, const struct nmig_exec_event *ev);
 
 /* Clear a live progress line before other output. */
-void db_clear_live(struct nmig_db *db);
+void db_clear_live(struct cli_db *db);
 
 /*
  * Print the applied heads after a run, as "X (head)" or "base", to out,
  * comma-separated (for summaries).
  */
-void db_print_at(struct nmig_db *db, FILE *out);
+void db_print_at(struct cli_db *db, FILE *out);
 
 /* Print the JSON array of the applied heads' ids. */
-void db_json_heads(struct nmig_db *db, FILE *out);
+void db_json_heads(struct cli_db *db, FILE *out);
 
 /* The path of the file a revision's row refers to (for listings). */
-const char *db_rev_path(struct nmig_db *db, const char *revision);
+const char *db_rev_path(struct cli_db *db, const char *revision);
 
 #endif

@@ -80,19 +80,19 @@ cleanup:
 }
 
 /* gv_marks_read: see graphview.h. */
-int gv_marks_read(struct gv_marks *out, struct nmig_global *g,
+int gv_marks_read(struct gv_marks *out, struct cli_global *g,
 		  struct nmig_graph *graph)
 {
 	size_t count = nmig_graph_count(graph), i, nc, j;
 	const struct nmig_state_report *r;
-	struct nmig_db db;
+	struct cli_db db;
 	int rc, ok = 0;
 
 	memset(out, 0, sizeof(*out));
 	rc = db_attach(&db, g, graph);
 	if (rc < 0) {
-		nmig_warnf(g, "cannot read the applied revisions: %s",
-			   nmig_error_last()->message);
+		cli_warnf(g, "cannot read the applied revisions: %s",
+			  nmig_error_last()->message);
 		goto cleanup;
 	}
 	if (rc == 0)
@@ -103,10 +103,10 @@ int gv_marks_read(struct gv_marks *out, struct nmig_global *g,
 	    nmig_applied_init(&out->applied, graph, r->applied_ids,
 			      r->napplied_ids) ||
 	    !out->applied.mark) {
-		nmig_warnf(g, "cannot read the applied revisions: %s",
-			   nmig_error_last()->message[0]
-			       ? nmig_error_last()->message
-			       : "out of memory");
+		cli_warnf(g, "cannot read the applied revisions: %s",
+			  nmig_error_last()->message[0]
+			      ? nmig_error_last()->message
+			      : "out of memory");
 		goto cleanup;
 	}
 	out->have_applied = 1;
@@ -169,14 +169,14 @@ const char *gv_state_name(int state)
 }
 
 /* The colour of a state (stdout escapes, "" when colour is off). */
-static const char *state_color(const struct nmig_global *g, int state)
+static const char *state_color(const struct cli_global *g, int state)
 {
 	switch (state) {
 	case GV_APPLIED:
 	case GV_CURRENT:
-		return nmig_c_green(g);
+		return cli_c_green(g);
 	case GV_DIRTY:
-		return nmig_c_red(g);
+		return cli_c_red(g);
 	default:
 		return "";
 	}
@@ -274,7 +274,7 @@ static void draw_moves(FILE *out, struct lanes *l)
 }
 
 /* The text of node i's row after its lanes. */
-static void put_label(FILE *out, struct nmig_global *g,
+static void put_label(FILE *out, struct cli_global *g,
 		      const struct nmig_graph *graph, size_t i,
 		      const struct gv_marks *marks)
 {
@@ -284,9 +284,9 @@ static void put_label(FILE *out, struct nmig_global *g,
 
 	nmig_graph_parents(graph, i, &np);
 	nmig_graph_children(graph, i, &nc);
-	fprintf(out, "%s%s%s", nmig_c_yellow(g), r->id, nmig_c_reset(g));
+	fprintf(out, "%s%s%s", cli_c_yellow(g), r->id, cli_c_reset(g));
 	if (nc == 0)
-		fprintf(out, " %s(head)%s", nmig_c_bold(g), nmig_c_reset(g));
+		fprintf(out, " %s(head)%s", cli_c_bold(g), cli_c_reset(g));
 	if (np == 0)
 		fputs(" (base)", out);
 	if (nc > 1)
@@ -295,14 +295,14 @@ static void put_label(FILE *out, struct nmig_global *g,
 		fputs(" (mergepoint)", out);
 	if (st)
 		fprintf(out, " %s(%s)%s", state_color(g, st), gv_state_name(st),
-			nmig_c_reset(g));
+			cli_c_reset(g));
 	fputc(' ', out);
-	nmig_put_safe(out, r->message);
+	cli_put_safe(out, r->message);
 	fputc('\n', out);
 }
 
 /* gv_draw_lanes: see graphview.h. */
-int gv_draw_lanes(FILE *out, struct nmig_global *g,
+int gv_draw_lanes(FILE *out, struct cli_global *g,
 		  const struct nmig_graph *graph, const unsigned char *sel,
 		  const struct gv_marks *marks)
 {
@@ -345,7 +345,7 @@ int gv_draw_lanes(FILE *out, struct nmig_global *g,
 		if (nmig_buf_oom(&l.row))
 			goto cleanup;
 		fprintf(out, "%.*s%s*%s%s", (int)(2 * c), l.row.ptr,
-			state_color(g, st), st ? nmig_c_reset(g) : "",
+			state_color(g, st), st ? cli_c_reset(g) : "",
 			l.row.ptr + 2 * c + 1);
 		put_label(out, g, graph, i, marks);
 		/* its parents take its lane, a merge fanning out right */
@@ -379,23 +379,23 @@ cleanup:
 }
 
 /* gv_view_load: see graphview.h. */
-int gv_view_load(struct gv_view *v, struct nmig_global *g, const char *range)
+int gv_view_load(struct gv_view *v, struct cli_global *g, const char *range)
 {
 	int rc;
 
 	memset(v, 0, sizeof(*v));
-	if ((rc = nmig_load_graph(g, &v->set, &v->graph)))
+	if ((rc = cli_load_graph(g, &v->set, &v->graph)))
 		return rc;
 	gv_marks_read(&v->marks, g, v->graph);
 	v->sel = calloc(nmig_graph_count(v->graph) + 1, 1);
 	if (!v->sel) {
 		nmig_error_set(NMIG_ENOMEM, "out of memory");
-		return nmig_report_error(g);
+		return cli_report_error(g);
 	}
 	if (gv_select_range(v->graph,
 			    v->marks.have_applied ? &v->marks.applied : NULL,
 			    range, v->sel))
-		return nmig_report_error(g);
+		return cli_report_error(g);
 	return NMIG_EXIT_OK;
 }
 

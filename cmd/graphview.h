@@ -42,7 +42,7 @@ struct gv_marks {
  * or the database cannot be read (a warning says why; the views still
  * work from the files). Release out with gv_marks_release in every case.
  */
-int gv_marks_read(struct gv_marks *out, struct nmig_global *g,
+int gv_marks_read(struct gv_marks *out, struct cli_global *g,
 		  struct nmig_graph *graph);
 void gv_marks_release(struct gv_marks *m);
 
@@ -57,7 +57,7 @@ const char *gv_state_name(int state);
  * revisions times the number of lanes. Colour only as g allows. Returns 0,
  * or -1 when out of memory (nothing more printed).
  */
-int gv_draw_lanes(FILE *out, struct nmig_global *g,
+int gv_draw_lanes(FILE *out, struct cli_global *g,
 		  const struct nmig_graph *graph, const unsigned char *sel,
 		  const struct gv_marks *marks);
 
@@ -74,7 +74,7 @@ struct gv_view {
  * read is a warning) and select range (NULL: everything) into v. Exit
  * code, after printing; release v with gv_view_release in every case.
  */
-int gv_view_load(struct gv_view *v, struct nmig_global *g, const char *range);
+int gv_view_load(struct gv_view *v, struct cli_global *g, const char *range);
 void gv_view_release(struct gv_view *v);
 
 #endif

@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* nmig_newrev_now: see newrev.h. */
-long long nmig_newrev_now(char date[32])
+/* cli_newrev_now: see newrev.h. */
+long long cli_newrev_now(char date[32])
 {
 	const char *env = getenv("NMIG_NOW");
 	time_t t = time(NULL);
@@ -36,9 +36,9 @@ long long nmig_newrev_now(char date[32])
 	return (long long)t;
 }
 
-/* nmig_newrev_make_id: see newrev.h. */
-void nmig_newrev_make_id(const struct nmig_graph *graph, long long now,
-			 char out[NMIG_NEWREV_ID_MAX])
+/* cli_newrev_make_id: see newrev.h. */
+void cli_newrev_make_id(const struct nmig_graph *graph, long long now,
+			char out[NMIG_NEWREV_ID_MAX])
 {
 	time_t t = (time_t)now;
 	struct tm tm;
@@ -52,8 +52,8 @@ void nmig_newrev_make_id(const struct nmig_graph *graph, long long now,
 	}
 }
 
-/* nmig_newrev_check_id: see newrev.h. */
-int nmig_newrev_check_id(const struct nmig_graph *graph, const char *id)
+/* cli_newrev_check_id: see newrev.h. */
+int cli_newrev_check_id(const struct nmig_graph *graph, const char *id)
 {
 	const unsigned char *p;
 
@@ -113,8 +113,8 @@ static int clean_text(const char *s)
 	return 1;
 }
 
-/* nmig_newrev_check_message: see newrev.h. */
-int nmig_newrev_check_message(const char *message)
+/* cli_newrev_check_message: see newrev.h. */
+int cli_newrev_check_message(const char *message)
 {
 	const char *p;
 
@@ -133,8 +133,8 @@ int nmig_newrev_check_message(const char *message)
 	return NMIG_EUSAGE;
 }
 
-/* nmig_newrev_slug: see newrev.h. */
-char *nmig_newrev_slug(const char *message)
+/* cli_newrev_slug: see newrev.h. */
+char *cli_newrev_slug(const char *message)
 {
 	char buf[49];
 	size_t n = 0;
@@ -165,7 +165,7 @@ char *nmig_newrev_slug(const char *message)
 }
 
 static int placeholder(const char *name, size_t len,
-		       const struct nmig_newrev_vars *v, const char **value)
+		       const struct cli_newrev_vars *v, const char **value)
 {
 	static const char tx_off[] = "-- nmig:transaction off";
 
@@ -217,9 +217,9 @@ static size_t scan_placeholder(const char *p, const char **name, size_t *len)
 	return (size_t)(q + 2 - p);
 }
 
-/* nmig_newrev_render: see newrev.h. */
-int nmig_newrev_render(struct nmig_buf *out, const char *name, const char *tmpl,
-		       const struct nmig_newrev_vars *vars)
+/* cli_newrev_render: see newrev.h. */
+int cli_newrev_render(struct nmig_buf *out, const char *name, const char *tmpl,
+		      const struct cli_newrev_vars *vars)
 {
 	const char *line = tmpl, *nl, *p, *pname, *value;
 	size_t plen, n;
@@ -316,10 +316,10 @@ static char *file_path(const char *dir, const char *id, const char *slug,
 	return nmig_buf_detach(&b, NULL);
 }
 
-/* nmig_newrev_write: see newrev.h. */
-int nmig_newrev_write(const char *dir, const char *id, const char *slug,
-		      const char *up, const char *down, char **up_path,
-		      char **down_path)
+/* cli_newrev_write: see newrev.h. */
+int cli_newrev_write(const char *dir, const char *id, const char *slug,
+		     const char *up, const char *down, char **up_path,
+		     char **down_path)
 {
 	char *upp = file_path(dir, id, slug, ".up.sql");
 	char *downp = down ? file_path(dir, id, slug, ".down.sql") : NULL;
@@ -350,38 +350,37 @@ cleanup:
 	return rc;
 }
 
-/* nmig_newrev_print: see newrev.h. */
-void nmig_newrev_print(struct nmig_global *g, const char *id,
-		       const char *message, const char *const *parents,
-		       size_t nparents, const char *up_path,
-		       const char *down_path)
+/* cli_newrev_print: see newrev.h. */
+void cli_newrev_print(struct cli_global *g, const char *id, const char *message,
+		      const char *const *parents, size_t nparents,
+		      const char *up_path, const char *down_path)
 {
 	if (g->json) {
 		fputs("{\"id\": ", stdout);
-		nmig_json_str(stdout, id);
+		cli_json_str(stdout, id);
 		fputs(", \"message\": ", stdout);
-		nmig_json_str(stdout, message);
+		cli_json_str(stdout, message);
 		fputs(", \"parents\": ", stdout);
-		nmig_json_strs(stdout, parents, nparents);
+		cli_json_strs(stdout, parents, nparents);
 		fputs(", \"up\": ", stdout);
-		nmig_json_str(stdout, up_path);
+		cli_json_str(stdout, up_path);
 		fputs(", \"down\": ", stdout);
-		nmig_json_str(stdout, down_path);
+		cli_json_str(stdout, down_path);
 		fputs("}\n", stdout);
 		return;
 	}
-	nmig_put_safe(stdout, up_path);
+	cli_put_safe(stdout, up_path);
 	fputc('\n', stdout);
 	if (down_path) {
-		nmig_put_safe(stdout, down_path);
+		cli_put_safe(stdout, down_path);
 		fputc('\n', stdout);
 	}
 }
 
-/* nmig_newrev_resolve: see newrev.h. */
-int nmig_newrev_resolve(const struct nmig_graph *graph,
-			const char *const *specs, size_t nspecs,
-			int heads_when_none, size_t **out, size_t *n)
+/* cli_newrev_resolve: see newrev.h. */
+int cli_newrev_resolve(const struct nmig_graph *graph, const char *const *specs,
+		       size_t nspecs, int heads_when_none, size_t **out,
+		       size_t *n)
 {
 	size_t count = nmig_graph_count(graph), i, j, nn;
 	unsigned char *mark;

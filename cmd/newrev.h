@@ -14,7 +14,7 @@
 #define NMIG_NEWREV_ID_MAX 32
 
 /* What a template may refer to as {{id}}, {{message}}, ... */
-struct nmig_newrev_vars {
+struct cli_newrev_vars {
 	const char *id;
 	const char *slug;
 	const char *message;
@@ -27,42 +27,42 @@ struct nmig_newrev_vars {
  * The current time: NMIG_NOW (seconds since the epoch, for reproducible
  * tests) when set, else the clock. Fills date (ISO 8601 UTC, 21 bytes).
  */
-long long nmig_newrev_now(char date[32]);
+long long cli_newrev_now(char date[32]);
 
 /*
  * A fresh id from time now: UTC YYYYMMDDHHMMSS, moved on by one second
  * while it collides with a revision of graph (graph may be NULL).
  */
-void nmig_newrev_make_id(const struct nmig_graph *graph, long long now,
-			 char out[NMIG_NEWREV_ID_MAX]);
+void cli_newrev_make_id(const struct nmig_graph *graph, long long now,
+			char out[NMIG_NEWREV_ID_MAX]);
 
 /*
  * Check an id given with --rev-id: not empty, no '_', '/', ',', ':',
  * whitespace or control characters, not a target word, and not taken.
  * NMIG_EUSAGE / NMIG_EEXISTS with the error set.
  */
-int nmig_newrev_check_id(const struct nmig_graph *graph, const char *id);
+int cli_newrev_check_id(const struct nmig_graph *graph, const char *id);
 
 /*
  * Check a message: one line of UTF-8 text without control characters, not
  * blank. NMIG_EUSAGE with the error set.
  */
-int nmig_newrev_check_message(const char *message);
+int cli_newrev_check_message(const char *message);
 
 /*
  * The slug of a message: lower-case ASCII letters and digits, every other
  * run of bytes one '_', trimmed, at most 48 characters, "revision" when
  * nothing is left. malloc'ed; NULL when out of memory.
  */
-char *nmig_newrev_slug(const char *message);
+char *cli_newrev_slug(const char *message);
 
 /*
  * Render template text (named name in messages) into out. An unknown
  * {{placeholder}} is NMIG_ECONFIG naming name:line. A line holding only
  * {{transaction}} disappears when the revision is transactional.
  */
-int nmig_newrev_render(struct nmig_buf *out, const char *name, const char *tmpl,
-		       const struct nmig_newrev_vars *vars);
+int cli_newrev_render(struct nmig_buf *out, const char *name, const char *tmpl,
+		      const struct cli_newrev_vars *vars);
 
 /*
  * Write <dir>/<id>_<slug>.up.sql and, when down is not NULL, .down.sql,
@@ -70,18 +70,17 @@ int nmig_newrev_render(struct nmig_buf *out, const char *name, const char *tmpl,
  * left behind. *up_path and *down_path are malloc'ed (down NULL when no
  * down file).
  */
-int nmig_newrev_write(const char *dir, const char *id, const char *slug,
-		      const char *up, const char *down, char **up_path,
-		      char **down_path);
+int cli_newrev_write(const char *dir, const char *id, const char *slug,
+		     const char *up, const char *down, char **up_path,
+		     char **down_path);
 
 /*
  * Print what was created: the paths on stdout (one per line), or with
  * --json {"id", "message", "parents", "up", "down"}.
  */
-void nmig_newrev_print(struct nmig_global *g, const char *id,
-		       const char *message, const char *const *parents,
-		       size_t nparents, const char *up_path,
-		       const char *down_path);
+void cli_newrev_print(struct cli_global *g, const char *id, const char *message,
+		      const char *const *parents, size_t nparents,
+		      const char *up_path, const char *down_path);
 
 /*
  * Resolve the targets specs[0..nspecs-1] (or, with none and
@@ -89,8 +88,8 @@ void nmig_newrev_print(struct nmig_global *g, const char *id,
  * deduplicated. *out is malloc'ed (NULL when *n is 0). NMIG_OK, or the
  * resolution's error with the last error set.
  */
-int nmig_newrev_resolve(const struct nmig_graph *graph,
-			const char *const *specs, size_t nspecs,
-			int heads_when_none, size_t **out, size_t *n);
+int cli_newrev_resolve(const struct nmig_graph *graph, const char *const *specs,
+		       size_t nspecs, int heads_when_none, size_t **out,
+		       size_t *n);
 
 #endif

@@ -4,7 +4,7 @@
  * A command name may be abbreviated to any unique prefix (as in tmux);
  * `nmig help CMD` is `nmig CMD --help`. The setup a command's flags ask
  * for (the config loaded, --dir and --url-env applied over it) is done by
- * nmig_opts_parse once the command's options are parsed, since global
+ * cli_opts_parse once the command's options are parsed, since global
  * options may come among them; each cmd_<name>.c only does its own work.
  */
 #include "commands.h"
@@ -19,7 +19,7 @@
 #include <sys/prctl.h>
 #endif
 
-static const struct nmig_cmd commands[] = {
+static const struct cli_cmd commands[] = {
     {"init", cmd_init, "create migrations/, nmig.conf and .gitignore entries",
      NMIG_CMD_NO_JSON},
     {"revision", cmd_revision, "create a new revision (up and down files)",
@@ -39,8 +39,10 @@ static const struct nmig_cmd commands[] = {
     /* lint loads the config itself, to report a password in it as a
      * finding before the loader refuses the file */
     {"lint", cmd_lint, "check migrations for risky operations", 0},
-    {"upgrade", cmd_upgrade, "apply migrations up to a target", NMIG_CMD_CONFIG},
-    {"downgrade", cmd_downgrade, "revert migrations down to a target", NMIG_CMD_CONFIG},
+    {"upgrade", cmd_upgrade, "apply migrations up to a target",
+     NMIG_CMD_CONFIG},
+    {"downgrade", cmd_downgrade, "revert migrations down to a target",
+     NMIG_CMD_CONFIG},
     {"current", cmd_current, "show the database's applied revisions and state",
      NMIG_CMD_CONFIG},
     {"stamp", cmd_stamp, "record revisions as applied without running them",
@@ -68,8 +70,8 @@ static const struct nmig_cmd commands[] = {
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-/* nmig_commands: see nmig.h. */
-const struct nmig_cmd *nmig_commands(size_t *n)
+/* cli_commands: see nmig.h. */
+const struct cli_cmd *cli_commands(size_t *n)
 {
 	*n = NCOMMANDS;
 	return commands;
@@ -120,9 +122,9 @@ static void print_help(FILE *out)
  * Find a command by name or unique prefix. Prints the error and returns
  * NULL when there is none or several.
  */
-static const struct nmig_cmd *lookup(struct nmig_global *g, const char *name)
+static const struct cli_cmd *lookup(struct cli_global *g, const char *name)
 {
-	const struct nmig_cmd *match[NCOMMANDS], *tmp;
+	const struct cli_cmd *match[NCOMMANDS], *tmp;
 	size_t n = 0, len = strlen(name), i, j;
 	struct nmig_buf list = NMIG_BUF_INIT;
 
@@ -136,8 +138,8 @@ static const struct nmig_cmd *lookup(struct nmig_global *g, const char *name)
 	if (n == 1)
 		return match[0];
 	if (n == 0) {
-		nmig_errorf(g, "unknown command '%s'", name);
-		nmig_hintf(g, "see 'nmig --help'");
+		cli_errorf(g, "unknown command '%s'", name);
+		cli_hintf(g, "see 'nmig --help'");
 		return NULL;
 	}
 	/* alphabetical, so the list reads the same whatever the table order */
@@ -151,7 +153,7 @@ static const struct nmig_cmd *lookup(struct nmig_global *g, const char *name)
 		}
 	for (i = 0; i < n; i++)
 		nmig_buf_printf(&list, "%s%s", i ? ", " : "", match[i]->name);
-	nmig_errorf(g, "ambiguous command '%s', could be: %s", name, list.ptr);
+	cli_errorf(g, "ambiguous command '%s', could be: %s", name, list.ptr);
 	nmig_buf_release(&list);
 	return NULL;
 }
@@ -160,7 +162,7 @@ static const struct nmig_cmd *lookup(struct nmig_global *g, const char *name)
  * Parse the global options at the front of argv. Returns the index of the
  * command name, or -1 after printing a usage error.
  */
-static int parse_globals(struct nmig_global *g, int argc, char **argv,
+static int parse_globals(struct cli_global *g, int argc, char **argv,
 			 int *want_version, int *want_help)
 {
 	int i, rc;
@@ -170,7 +172,7 @@ static int parse_globals(struct nmig_global *g, int argc, char **argv,
 
 		if (strcmp(arg, "--") == 0)
 			return i + 1;
-		rc = nmig_global_opt(g, argc, argv, &i);
+		rc = cli_global_opt(g, argc, argv, &i);
 		if (rc == 1)
 			continue;
 		if (rc)
@@ -188,8 +190,8 @@ static int parse_globals(struct nmig_global *g, int argc, char **argv,
 					g->verbose++;
 			*want_help = 1;
 		} else {
-			nmig_errorf(g, "unknown option '%s'", arg);
-			nmig_hintf(g, "see 'nmig --help'");
+			cli_errorf(g, "unknown option '%s'", arg);
+			cli_hintf(g, "see 'nmig --help'");
 			return -1;
 		}
 	}
@@ -225,8 +227,8 @@ static void harden_process(void)
 
 int main(int argc, char **argv)
 {
-	struct nmig_global g;
-	const struct nmig_cmd *cmd;
+	struct cli_global g;
+	const struct cli_cmd *cmd;
 	char *help_argv[3];
 	int want_version = 0, want_help = 0, i, rc;
 
@@ -273,11 +275,11 @@ int main(int argc, char **argv)
 		i = 0;
 	}
 	g.cmd = cmd;
-	nmig_opts_bind(&g);
+	cli_opts_bind(&g);
 	rc = cmd->fn(&g, argc - i, argv + i);
 	nmig_config_release(&g.cfg);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		nmig_errorf(&g, "cannot write the output");
+		cli_errorf(&g, "cannot write the output");
 		if (rc == NMIG_EXIT_OK)
 			rc = NMIG_EXIT_FAILURE;
 	}

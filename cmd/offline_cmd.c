@@ -24,37 +24,37 @@
 #define DEFAULT_PGSOCKET_DIR ""
 #endif
 
-int offline_check_opts(struct nmig_global *g, const char *cmd, int sql,
+int offline_check_opts(struct cli_global *g, const char *cmd, int sql,
 		       const char *output, int dry_run)
 {
 	if (output && !sql) {
-		nmig_errorf(g, "-o/--output needs --sql");
-		nmig_hintf(g,
-			   "write the script with 'nmig %s TARGET --sql -o "
-			   "FILE'",
-			   cmd);
+		cli_errorf(g, "-o/--output needs --sql");
+		cli_hintf(g,
+			  "write the script with 'nmig %s TARGET --sql -o "
+			  "FILE'",
+			  cmd);
 		return NMIG_EXIT_USAGE;
 	}
 	if (sql && dry_run) {
-		nmig_errorf(g, "--dry-run and --sql cannot be combined");
-		nmig_hintf(g, "--sql never touches the database: it prints "
-			      "the script that would run");
+		cli_errorf(g, "--dry-run and --sql cannot be combined");
+		cli_hintf(g, "--sql never touches the database: it prints "
+			     "the script that would run");
 		return NMIG_EXIT_USAGE;
 	}
 	return NMIG_EXIT_OK;
 }
 
-int offline_check_range(struct nmig_global *g, const char *cmd,
+int offline_check_range(struct cli_global *g, const char *cmd,
 			const char *target, int sql)
 {
 	if (sql || !target || !strchr(target, ':'))
 		return NMIG_EXIT_OK;
-	nmig_errorf(g, "ranges such as '%s' are for --sql", target);
-	nmig_hintf(g,
-		   "online, nmig starts from the state the database records: "
-		   "'nmig %s %s'; or write a script for that range with "
-		   "'nmig %s %s --sql'",
-		   cmd, strchr(target, ':') + 1, cmd, target);
+	cli_errorf(g, "ranges such as '%s' are for --sql", target);
+	cli_hintf(g,
+		  "online, nmig starts from the state the database records: "
+		  "'nmig %s %s'; or write a script for that range with "
+		  "'nmig %s %s --sql'",
+		  cmd, strchr(target, ':') + 1, cmd, target);
 	return NMIG_EXIT_USAGE;
 }
 
@@ -73,7 +73,7 @@ static void first_of(struct nmig_buf *out, const char *s)
  * libpq variable is set (why says so), or a negative code with the last
  * error set (a malformed URL or .env).
  */
-static int named_database(struct nmig_global *g, struct nmig_buf *key,
+static int named_database(struct cli_global *g, struct nmig_buf *key,
 			  struct nmig_buf *where, struct nmig_buf *why)
 {
 	struct nmig_buf host = NMIG_BUF_INIT, port = NMIG_BUF_INIT;
@@ -128,11 +128,11 @@ static int named_database(struct nmig_global *g, struct nmig_buf *key,
  * unusable, nothing observed. Negative: a libnmig code with the last
  * error set (a malformed URL or .env, out of memory).
  */
-static int observed_state(struct nmig_global *g, struct nmig_cache_applied *obs,
+static int observed_state(struct cli_global *g, struct nmig_cache_applied *obs,
 			  struct nmig_buf *where, struct nmig_buf *why)
 {
 	struct nmig_buf key = NMIG_BUF_INIT;
-	struct nmig_run_cache rc;
+	struct cli_run_cache rc;
 	int named, err = 0, found = 0;
 
 	memset(obs, 0, sizeof(*obs));
@@ -141,9 +141,9 @@ static int observed_state(struct nmig_global *g, struct nmig_cache_applied *obs,
 		nmig_buf_release(&key);
 		return named;
 	}
-	if (nmig_run_cache_open(g, &rc) != NMIG_EXIT_OK) {
+	if (cli_run_cache_open(g, &rc) != NMIG_EXIT_OK) {
 		/* Printed: out of memory. */
-		nmig_run_cache_close(g, &rc);
+		cli_run_cache_close(g, &rc);
 		nmig_buf_release(&key);
 		return NMIG_ENOMEM;
 	}
@@ -164,7 +164,7 @@ static int observed_state(struct nmig_global *g, struct nmig_cache_applied *obs,
 			nmig_offline_comment_text(why, where->ptr);
 		}
 	}
-	nmig_run_cache_close(g, &rc);
+	cli_run_cache_close(g, &rc);
 	nmig_buf_release(&key);
 	return err < 0 ? err : found;
 }
@@ -188,7 +188,7 @@ static void json_heads(FILE *out, const struct nmig_graph *graph,
 			continue;
 		if (n++)
 			fputc(',', out);
-		nmig_json_str(out, nmig_graph_rev(graph, i)->id);
+		cli_json_str(out, nmig_graph_rev(graph, i)->id);
 	}
 	fputc(']', out);
 }
@@ -201,14 +201,14 @@ static void json_summary(const struct offline_args *a,
 	size_t i;
 
 	fputs("{\"sql\":", stdout);
-	nmig_json_str(stdout, a->output);
+	cli_json_str(stdout, a->output);
 	fprintf(stdout, ",\"command\":\"%s\",\"start\":",
 		a->kind == NMIG_OFFLINE_UPGRADE	    ? "upgrade"
 		: a->kind == NMIG_OFFLINE_DOWNGRADE ? "downgrade"
 						    : "stamp");
 	json_heads(stdout, graph, p->start);
 	fputs(",\"start_reason\":", stdout);
-	nmig_json_str(stdout, p->start_desc);
+	cli_json_str(stdout, p->start_desc);
 	fputs(",\"end\":", stdout);
 	json_heads(stdout, graph, p->end);
 	fputs(",\"migrations\":[", stdout);
@@ -217,9 +217,9 @@ static void json_summary(const struct offline_args *a,
 		    nmig_graph_rev(graph, p->plan.steps[i]);
 
 		fputs(i ? ",{\"revision\":" : "{\"revision\":", stdout);
-		nmig_json_str(stdout, rev->id);
+		cli_json_str(stdout, rev->id);
 		fputs(",\"message\":", stdout);
-		nmig_json_str(stdout, rev->message);
+		cli_json_str(stdout, rev->message);
 		fprintf(stdout, ",\"transactional\":%s}",
 			rev->transactional ? "true" : "false");
 	}
@@ -292,7 +292,7 @@ static int stream_load(void *ud, size_t i, struct nmig_script *sc)
  * file in memory at a time): syntax and transaction rules as online, and
  * the offline refusal of COPY FROM STDIN. Exit code.
  */
-static int check_steps(struct nmig_db *db, struct stream *st,
+static int check_steps(struct cli_db *db, struct stream *st,
 		       struct nmig_step *steps)
 {
 	struct nmig_diags diags = NMIG_DIAGS_INIT;
@@ -317,11 +317,11 @@ static int check_steps(struct nmig_db *db, struct stream *st,
 		nmig_script_release(&sc);
 	}
 	if (diags.errors) {
-		nmig_report_diags(db->g, &diags);
-		nmig_hintf(db->g, "nothing was written; fix the files above");
+		cli_report_diags(db->g, &diags);
+		cli_hintf(db->g, "nothing was written; fix the files above");
 		rc = NMIG_EXIT_INPUT;
 	} else if (diags.n && db->g->verbose) {
-		nmig_report_diags(db->g, &diags);
+		cli_report_diags(db->g, &diags);
 	}
 cleanup:
 	nmig_diags_release(&diags);
@@ -371,11 +371,11 @@ static int stream_close(struct stream *st, int ok)
 	return err;
 }
 
-int offline_run(struct nmig_global *g, const struct db_opts *o,
+int offline_run(struct cli_global *g, const struct db_opts *o,
 		const struct offline_args *a)
 {
 	struct stream st;
-	struct nmig_db db;
+	struct cli_db db;
 	struct nmig_offline_plan plan;
 	struct nmig_offline_source src;
 	struct nmig_offline_opts oo;
@@ -391,9 +391,9 @@ int offline_run(struct nmig_global *g, const struct db_opts *o,
 	memset(&st, 0, sizeof(st));
 	nmig_buf_init(&st.tmp);
 	if (g->json && !a->output) {
-		nmig_errorf(g, "--json with --sql needs -o FILE: the script "
-			       "goes to standard output");
-		nmig_hintf(g, "add -o FILE, or drop --json");
+		cli_errorf(g, "--json with --sql needs -o FILE: the script "
+			      "goes to standard output");
+		cli_hintf(g, "add -o FILE, or drop --json");
 		return NMIG_EXIT_USAGE;
 	}
 	rc = db_init(&db, g, o);
@@ -453,7 +453,7 @@ int offline_run(struct nmig_global *g, const struct db_opts *o,
 	oo.load_step = stream_load;
 	oo.ud = &st;
 	if (stream_open(&st, a->output)) {
-		nmig_report_error(g);
+		cli_report_error(g);
 		rc = NMIG_EXIT_FAILURE;
 		goto cleanup;
 	}
@@ -464,12 +464,12 @@ int offline_run(struct nmig_global *g, const struct db_opts *o,
 		stream_close(&st, 0);
 		nmig_error_restore(&saved);
 		/* A write failure is not the files' fault: exit 1. */
-		rc = err == NMIG_EIO ? (nmig_report_error(g), NMIG_EXIT_FAILURE)
+		rc = err == NMIG_EIO ? (cli_report_error(g), NMIG_EXIT_FAILURE)
 				     : db_fail(&db);
 		goto cleanup;
 	}
 	if (stream_close(&st, 1)) {
-		nmig_report_error(g);
+		cli_report_error(g);
 		rc = NMIG_EXIT_FAILURE;
 		goto cleanup;
 	}
@@ -479,24 +479,23 @@ int offline_run(struct nmig_global *g, const struct db_opts *o,
 		size_t n = plan.plan.n;
 
 		if (a->output && strcmp(a->output, "-") != 0)
-			nmig_infof(g, "wrote '%s'", a->output);
+			cli_infof(g, "wrote '%s'", a->output);
 		if (a->kind == NMIG_OFFLINE_STAMP)
-			nmig_infof(g, "offline stamp: start %s",
-				   plan.start_desc);
+			cli_infof(g, "offline stamp: start %s",
+				  plan.start_desc);
 		else
-			nmig_infof(g,
-				   "offline %s: %zu migration%s to %s; "
-				   "start %s",
-				   a->kind == NMIG_OFFLINE_UPGRADE
-				       ? "upgrade"
-				       : "downgrade",
-				   n, n == 1 ? "" : "s",
-				   a->kind == NMIG_OFFLINE_UPGRADE ? "apply"
-								   : "revert",
-				   plan.start_desc);
-		nmig_infof(g, "run it with: psql -X -v ON_ERROR_STOP=1 -f %s",
-			   a->output && strcmp(a->output, "-") != 0 ? a->output
-								    : "FILE");
+			cli_infof(g,
+				  "offline %s: %zu migration%s to %s; "
+				  "start %s",
+				  a->kind == NMIG_OFFLINE_UPGRADE ? "upgrade"
+								  : "downgrade",
+				  n, n == 1 ? "" : "s",
+				  a->kind == NMIG_OFFLINE_UPGRADE ? "apply"
+								  : "revert",
+				  plan.start_desc);
+		cli_infof(g, "run it with: psql -X -v ON_ERROR_STOP=1 -f %s",
+			  a->output && strcmp(a->output, "-") != 0 ? a->output
+								   : "FILE");
 	}
 cleanup:
 	if (st.f)

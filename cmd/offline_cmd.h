@@ -41,7 +41,7 @@ struct offline_args {
  * settings and timeouts of o. Prints errors; returns an exit code. With
  * -o the file is replaced only once the script is complete.
  */
-int offline_run(struct nmig_global *g, const struct db_opts *o,
+int offline_run(struct cli_global *g, const struct db_opts *o,
 		const struct offline_args *a);
 
 /*
@@ -53,10 +53,10 @@ int offline_run(struct nmig_global *g, const struct db_opts *o,
  * A range START:TARGET without --sql: a usage error (exit 2) saying that
  * ranges are for offline scripts; NMIG_EXIT_OK otherwise.
  */
-int offline_check_range(struct nmig_global *g, const char *cmd,
+int offline_check_range(struct cli_global *g, const char *cmd,
 			const char *target, int sql);
 
-int offline_check_opts(struct nmig_global *g, const char *cmd, int sql,
+int offline_check_opts(struct cli_global *g, const char *cmd, int sql,
 		       const char *output, int dry_run);
 
 #endif

@@ -65,7 +65,7 @@ const char *production_env(void)
 }
 
 /* The plan lines: "  apply <id> <message>[ (outside a transaction)]". */
-static void print_plan(struct nmig_db *db, const struct nmig_plan *plan)
+static void print_plan(struct cli_db *db, const struct nmig_plan *plan)
 {
 	size_t i;
 
@@ -74,16 +74,16 @@ static void print_plan(struct nmig_db *db, const struct nmig_plan *plan)
 		    nmig_graph_rev(db->graph, plan->steps[i]);
 
 		fputs("  apply ", stderr);
-		nmig_put_safe(stderr, rev->id);
+		cli_put_safe(stderr, rev->id);
 		fputc(' ', stderr);
-		nmig_put_safe(stderr, rev->message);
+		cli_put_safe(stderr, rev->message);
 		if (!rev->transactional)
 			fputs(" (outside a transaction)", stderr);
 		fputc('\n', stderr);
 	}
 }
 
-void production_announce(struct nmig_db *db, const char *target,
+void production_announce(struct cli_db *db, const char *target,
 			 const struct nmig_plan *plan)
 {
 	const char *value = "";
@@ -92,9 +92,9 @@ void production_announce(struct nmig_db *db, const char *target,
 
 	fprintf(stderr, "production (%s is '%.*s'): upgrading ", var, len,
 		value);
-	nmig_put_safe(stderr, nmig_conn_display(db->conn));
+	cli_put_safe(stderr, nmig_conn_display(db->conn));
 	fputs(" to ", stderr);
-	nmig_put_safe(stderr, target);
+	cli_put_safe(stderr, target);
 	if (!plan)
 		fputc('\n', stderr);
 	else if (plan->n == 0)

@@ -32,7 +32,7 @@ const char *production_env_value(const char **value, int *len);
  * unknown target, the lock) only the database and target are printed: the
  * run's error follows.
  */
-void production_announce(struct nmig_db *db, const char *target,
+void production_announce(struct cli_db *db, const char *target,
 			 const struct nmig_plan *plan);
 
 #endif

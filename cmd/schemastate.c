@@ -126,7 +126,7 @@ static int connect_url(struct schemastate *s, const char *url,
 	if (!err)
 		watch(*out);
 	if (diags.n && !s->g->quiet)
-		nmig_report_diags(s->g, &diags);
+		cli_report_diags(s->g, &diags);
 	nmig_diags_release(&diags);
 	return err;
 }
@@ -426,7 +426,7 @@ static int apply_file(struct schemastate *s, struct nmig_conn *c,
 		struct nmig_diags diags = NMIG_DIAGS_INIT;
 
 		if (nmig_script_check(&sc, 0, &diags)) {
-			nmig_report_diags(s->g, &diags);
+			cli_report_diags(s->g, &diags);
 			err = nmig_error_set(NMIG_EINPUT,
 					     "'%s' does not parse: nothing was "
 					     "run",
@@ -588,7 +588,7 @@ static int apply_migrations(struct schemastate *s, struct nmig_conn *c,
 	memset(&xr, 0, sizeof(xr));
 	memset(&applied, 0, sizeof(applied));
 	memset(&plan, 0, sizeof(plan));
-	if (nmig_load_graph(s->g, &set, &graph)) {
+	if (cli_load_graph(s->g, &set, &graph)) {
 		err = nmig_error_set(NMIG_EINPUT, "the migration files cannot "
 						  "be loaded (see above)");
 		goto cleanup;
@@ -628,7 +628,7 @@ static int apply_migrations(struct schemastate *s, struct nmig_conn *c,
 		err = nmig_script_load(&scripts[i], rev->up.path, cap);
 		if (!err && nmig_script_check(&scripts[i], rev->transactional,
 					      &diags)) {
-			nmig_report_diags(s->g, &diags);
+			cli_report_diags(s->g, &diags);
 			err = nmig_error_set(NMIG_EINPUT,
 					     "'%s' has errors: nothing was run",
 					     rev->up.path);

@@ -18,7 +18,7 @@
 #include "cluster.h"
 
 struct schemastate {
-	struct nmig_global *g;
+	struct cli_global *g;
 	const char *dev_url; /* --dev-url: "env:VAR", or NULL */
 	const char *bindir;  /* --pg-bindir, or NULL */
 	struct nmig_cluster *cluster;
