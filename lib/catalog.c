@@ -454,14 +454,24 @@ static int cmp_obj(const void *pa, const void *pb)
 	return c ? c : strcmp(a->ident, b->ident);
 }
 
-/* For the look-up by ident: positions sorted by their object's ident. */
-static const struct nmig_cat_obj *sort_objs;
+/*
+ * For the look-up by ident: (ident, position) pairs sorted by ident, ties by
+ * position. The pair carries its own key, so the comparator needs no shared
+ * state and the sort is safe to run in several threads at once.
+ */
+struct ident_pos {
+	const char *ident;
+	size_t pos;
+};
 
 static int cmp_by_ident(const void *pa, const void *pb)
 {
-	size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+	const struct ident_pos *a = pa, *b = pb;
+	int c = strcmp(a->ident, b->ident);
 
-	return strcmp(sort_objs[a].ident, sort_objs[b].ident);
+	if (c)
+		return c;
+	return a->pos < b->pos ? -1 : a->pos > b->pos;
 }
 
 /* Position of the object with ident in byid[0..n), or NMIG_CAT_NONE. */
@@ -512,11 +522,22 @@ int nmig_catalog_finish(struct nmig_catalog *cat)
 	byid = malloc((cat->n ? cat->n : 1) * sizeof(*byid));
 	if (!byid)
 		return nmig_error_set(NMIG_ENOMEM, "out of memory");
-	for (i = 0; i < cat->n; i++)
-		byid[i] = i;
-	sort_objs = cat->objs;
-	if (cat->n)
-		qsort(byid, cat->n, sizeof(*byid), cmp_by_ident);
+	if (cat->n) {
+		struct ident_pos *ip = malloc(cat->n * sizeof(*ip));
+
+		if (!ip) {
+			free(byid);
+			return nmig_error_set(NMIG_ENOMEM, "out of memory");
+		}
+		for (i = 0; i < cat->n; i++) {
+			ip[i].ident = cat->objs[i].ident;
+			ip[i].pos = i;
+		}
+		qsort(ip, cat->n, sizeof(*ip), cmp_by_ident);
+		for (i = 0; i < cat->n; i++)
+			byid[i] = ip[i].pos;
+		free(ip);
+	}
 	for (i = 0; i < cat->n; i++) {
 		struct nmig_cat_obj *o = &cat->objs[i];
 
