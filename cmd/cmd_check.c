@@ -5,15 +5,21 @@
  * transaction), the revision graph, and the lint rules -- reported sorted
  * by file and line with a summary. A check is a list of stages that append
  * findings to one list; with --db (never because a URL is set), a last
- * stage (db.h)
- * adds the applied state's problems: drift, dirty rows, unknown applied
- * revisions, a set that is not ancestor-closed.
+ * stage (db.h) adds the applied state's problems: drift, dirty rows,
+ * unknown applied revisions, a set that is not ancestor-closed. With
+ * --drift (which implies --db), a stage after it compares the live
+ * database object by object (lib/catalog.h) with what its applied
+ * revisions give on a scratch database (migrations@applied,
+ * cmd/schemastate.h): every object added, changed or removed by hand is
+ * listed as `nmig diff` lists it.
  */
 #include "commands.h"
 #include "db.h"
+#include "schemastate.h"
 
 #include "buf.h"
 #include "cache.h"
+#include "env.h"
 #include "error.h"
 #include "lint.h"
 #include "plan.h"
@@ -34,6 +40,11 @@ struct check_run {
 	const char **bad_files; /* files with an error already, sorted */
 	size_t nbad;
 	struct cli_run_cache cache; /* the plan cache, open for stages 1-4 */
+	int drift;		     /* --drift: stage 6 asked for */
+	int drift_read;		     /* both catalogs below were read */
+	size_t ndrift;		     /* objects that differ */
+	struct nmig_catalog want;    /* migrations@applied, on scratch */
+	struct nmig_catalog live;    /* the database at the deploy URL */
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -201,6 +212,57 @@ static void check_database(struct check_run *run)
 						&run->db_exit);
 }
 
+/*
+ * Stage 6 (--drift): the live database against what its applied
+ * revisions give, built on the scratch cluster or dev_url. Left out when
+ * the database stage found an error already (a dirty row or an unknown
+ * revision cannot be reproduced, and a connection failure is reported).
+ */
+static void check_drift(struct check_run *run, const char *dev_url,
+			const char *bindir)
+{
+	struct schemastate s;
+	struct nmig_buf live = NMIG_BUF_INIT;
+	struct nmig_diag *d;
+	int err;
+
+	if (!run->graph || run->db_errors)
+		return;
+	memset(&s, 0, sizeof(s));
+	s.g = run->g;
+	s.dev_url = dev_url;
+	s.bindir = bindir;
+	nmig_buf_printf(&live, "env:%s", db_url_var(run->g));
+	err = schemastate_read(&s, "migrations@applied", &run->want);
+	if (!err)
+		err = schemastate_read(&s, live.ptr, &run->live);
+	schemastate_release(&s);
+	nmig_buf_release(&live);
+	if (err) {
+		nmig_diags_add_last_error(&run->diags, "db-schema-drift");
+		run->db_errors++;
+		if (!run->db_exit)
+			run->db_exit = cli_exit_code(err);
+		return;
+	}
+	run->drift_read = 1;
+	run->ndrift = nmig_catalog_diff(&run->want, &run->live, 0, NULL, NULL);
+	if (!run->ndrift)
+		return;
+	d = nmig_diags_add(&run->diags, NMIG_SEV_ERROR, NMIG_ESTATE,
+			   "db-schema-drift", NULL, 0, 0,
+			   "the database differs from what its applied "
+			   "revisions give in %zu object%s (listed below: + "
+			   "added, - removed, ~ changed by hand)",
+			   run->ndrift, run->ndrift == 1 ? "" : "s");
+	nmig_diag_set_hint(d, "undo the change by hand, or write a revision "
+			      "that makes it ('nmig diff --from "
+			      "migrations@applied --to env:VAR' shows it)");
+	run->db_errors++;
+	if (!run->db_exit)
+		run->db_exit = NMIG_EXIT_STATE;
+}
+
 static void json_int_or_null(int v)
 {
 	if (v > 0)
@@ -236,7 +298,12 @@ static void print_json(const struct check_run *run)
 		cli_json_str(stdout, d->hint);
 		fputc('}', stdout);
 	}
-	fputs(run->diags.n ? "\n]}\n" : "]}\n", stdout);
+	fputs(run->diags.n ? "\n]" : "]", stdout);
+	if (run->drift_read) {
+		fputs(", \"drift\": ", stdout);
+		schemastate_print_diff(run->g, &run->want, &run->live, 0, 1);
+	}
+	fputs("}\n", stdout);
 	free(idx);
 }
 
@@ -247,6 +314,8 @@ static const char *plural(size_t n, const char *one, const char *many)
 
 int cmd_check(struct cli_global *g, int argc, char **argv)
 {
+	struct check_run run;
+	const char *dev_url = NULL, *bindir = NULL;
 	const struct cli_opt opts[] = {
 	    {0, "db", NULL,
 	     "also check the database's applied state (drift, dirty, gaps)",
@@ -254,6 +323,18 @@ int cmd_check(struct cli_global *g, int argc, char **argv)
 	    {0, "json", NULL,
 	     "print {revisions, errors, warnings, findings[]} as JSON", NULL,
 	     &g->json, NULL, NULL},
+	    {0, "drift", NULL,
+	     "with the database stage (implies --db): compare the database "
+	     "with what its applied revisions give, object by object",
+	     NULL, &run.drift, NULL, NULL},
+	    {0, "dev-url", "env:VAR",
+	     "with --drift: build the applied revisions on the empty database "
+	     "whose URL is in VAR (default: a temporary local cluster)",
+	     &dev_url, NULL, NULL, NULL},
+	    {0, "pg-bindir", "DIR",
+	     "with --drift: PostgreSQL server binaries for the temporary "
+	     "cluster (default: pg_config, PATH, /usr/lib/postgresql)",
+	     &bindir, NULL, NULL, NULL},
 	    {0},
 	};
 	const struct cli_usage usage = {
@@ -274,9 +355,9 @@ int cmd_check(struct cli_global *g, int argc, char **argv)
 	    "rows, unknown applied revisions and gaps\n(exit 7 when only "
 	    "those fail, 5 when the database cannot be reached).",
 	    opts,
-	    "nmig check\nnmig check --json | jq '.findings[]'\nnmig check --db",
+	    "nmig check\nnmig check --json | jq '.findings[]'\nnmig check --db\n"
+	    "nmig check --drift",
 	};
-	struct check_run run;
 	struct stat st;
 	int rc;
 
@@ -285,6 +366,8 @@ int cmd_check(struct cli_global *g, int argc, char **argv)
 	rc = cli_opts_parse(&usage, &argc, argv);
 	if (rc)
 		return rc == 1 ? NMIG_EXIT_OK : rc;
+	if (run.drift)
+		g->use_db = 1;
 	if (argc > 1) {
 		cli_errorf(g, "unexpected argument '%s'", argv[1]);
 		cli_hintf(g, "check reads the whole migrations directory; "
@@ -305,6 +388,29 @@ int cmd_check(struct cli_global *g, int argc, char **argv)
 			     "--dir or 'dir' in nmig.conf");
 		return NMIG_EXIT_INPUT;
 	}
+	if (run.drift) {
+		struct nmig_buf envpath = NMIG_BUF_INIT;
+		const char *url;
+
+		/* the drift stage reads the live database as env:VAR, so the
+		 * URL variable itself must be set (PG* variables alone are not
+		 * a state) */
+		nmig_buf_printf(&envpath, "%s/%s",
+				g->cfg.root ? g->cfg.root : ".", NMIG_ENV_FILE);
+		rc = nmig_env_load(envpath.ptr, NULL);
+		nmig_buf_release(&envpath);
+		if (rc)
+			return cli_report_error(g);
+		url = getenv(db_url_var(g));
+		if (!url || !*url) {
+			cli_errorf(g, "check --drift needs a database URL: %s "
+				      "is not set",
+				   db_url_var(g));
+			cli_hintf(g, "set %s in the environment or in .env",
+				  db_url_var(g));
+			return NMIG_EXIT_CONNECT;
+		}
+	}
 	rc = cli_run_cache_open(g, &run.cache);
 	if (rc) {
 		cli_run_cache_close(g, &run.cache);
@@ -316,10 +422,14 @@ int cmd_check(struct cli_global *g, int argc, char **argv)
 	check_lint(&run);
 	cli_run_cache_close(g, &run.cache);
 	check_database(&run);
+	if (run.drift)
+		check_drift(&run, dev_url, bindir);
 	if (g->json) {
 		print_json(&run);
 	} else {
 		cli_report_diags(g, &run.diags);
+		if (run.ndrift)
+			schemastate_print_diff(g, &run.want, &run.live, 0, 0);
 		printf("checked %zu %s: %zu %s, %zu %s\n", run.set.n,
 		       plural(run.set.n, "revision", "revisions"),
 		       run.diags.errors,
@@ -334,6 +444,8 @@ int cmd_check(struct cli_global *g, int argc, char **argv)
 		nmig_graph_free(run.graph);
 	nmig_revset_release(&run.set);
 	nmig_diags_release(&run.diags);
+	nmig_catalog_release(&run.want);
+	nmig_catalog_release(&run.live);
 	free(run.bad_files);
 	return rc;
 }

@@ -101,6 +101,29 @@ static void on_change(void *ud, enum nmig_cat_change ch,
 	put_lines_not_in(stdout, "+", r->tb.ptr, r->ta.ptr);
 }
 
+size_t schemastate_print_diff(struct cli_global *g,
+			      const struct nmig_catalog *a,
+			      const struct nmig_catalog *b, unsigned flags,
+			      int json)
+{
+	struct report r;
+
+	memset(&r, 0, sizeof(r));
+	r.g = g;
+	r.json = json;
+	r.flags = flags;
+	nmig_buf_init(&r.ta);
+	nmig_buf_init(&r.tb);
+	if (json)
+		fputc('[', stdout);
+	nmig_catalog_diff(a, b, flags, on_change, &r);
+	if (json)
+		fputs(r.n ? "\n]" : "]", stdout);
+	nmig_buf_release(&r.ta);
+	nmig_buf_release(&r.tb);
+	return r.n;
+}
+
 int cmd_diff(struct cli_global *g, int argc, char **argv)
 {
 	const char *from = "migrations", *to = "schema", *format = NULL;
@@ -150,8 +173,9 @@ int cmd_diff(struct cli_global *g, int argc, char **argv)
 	struct schemastate s;
 	struct nmig_catalog a = NMIG_CATALOG_INIT, b = NMIG_CATALOG_INIT;
 	struct nmig_buf envpath = NMIG_BUF_INIT;
-	struct report r;
-	int rc, err;
+	unsigned flags;
+	size_t n;
+	int rc, err, json;
 
 	rc = cli_opts_parse_none(g, &usage, &argc, argv,
 				 "name the states with --from and --to");
@@ -175,6 +199,8 @@ int cmd_diff(struct cli_global *g, int argc, char **argv)
 	s.g = g;
 	s.dev_url = dev_url;
 	s.bindir = bindir;
+	json = g->json || (format && strcmp(format, "json") == 0);
+	flags = ignore_order ? NMIG_CAT_NO_COLUMN_ORDER : 0;
 	err = schemastate_read(&s, from, &a);
 	if (!err)
 		err = schemastate_read(&s, to, &b);
@@ -183,28 +209,20 @@ int cmd_diff(struct cli_global *g, int argc, char **argv)
 		rc = cli_report_error(g);
 		goto cleanup;
 	}
-	memset(&r, 0, sizeof(r));
-	r.g = g;
-	r.json = g->json || (format && strcmp(format, "json") == 0);
-	r.flags = ignore_order ? NMIG_CAT_NO_COLUMN_ORDER : 0;
-	nmig_buf_init(&r.ta);
-	nmig_buf_init(&r.tb);
-	if (r.json)
-		fputs("{\"differences\": [", stdout);
-	nmig_catalog_diff(&a, &b, r.flags, on_change, &r);
-	if (r.json)
-		printf("%s], \"equal\": %s, \"from\": {\"objects\": %zu, "
+	if (json)
+		fputs("{\"differences\": ", stdout);
+	n = schemastate_print_diff(g, &a, &b, flags, json);
+	if (json)
+		printf(", \"equal\": %s, \"from\": {\"objects\": %zu, "
 		       "\"roundtrips\": %ld}, \"to\": {\"objects\": %zu, "
 		       "\"roundtrips\": %ld}}\n",
-		       r.n ? "\n" : "", r.n ? "false" : "true", a.n,
-		       a.roundtrips, b.n, b.roundtrips);
+		       n ? "false" : "true", a.n, a.roundtrips, b.n,
+		       b.roundtrips);
 	else if (!g->quiet)
 		fprintf(stderr, "%s: %zu difference%s (%zu and %zu objects)\n",
-			r.n ? "differ" : "equal", r.n, r.n == 1 ? "" : "s", a.n,
+			n ? "differ" : "equal", n, n == 1 ? "" : "s", a.n,
 			b.n);
-	nmig_buf_release(&r.ta);
-	nmig_buf_release(&r.tb);
-	rc = r.n ? NMIG_EXIT_FAILURE : NMIG_EXIT_OK;
+	rc = n ? NMIG_EXIT_FAILURE : NMIG_EXIT_OK;
 cleanup:
 	nmig_catalog_release(&a);
 	nmig_catalog_release(&b);

@@ -35,6 +35,17 @@ struct schemastate {
 int schemastate_read(struct schemastate *s, const char *spec,
 		     struct nmig_catalog *out);
 
+/*
+ * Print what b has that a has not (+), what only a has (-) and what
+ * changed (~, with the fields that differ) on stdout, one line per object
+ * (json: a JSON array of {change, kind, key}). Returns the number of
+ * differences. Shared by `nmig diff` and `nmig check --drift`.
+ */
+size_t schemastate_print_diff(struct cli_global *g,
+			      const struct nmig_catalog *a,
+			      const struct nmig_catalog *b, unsigned flags,
+			      int json);
+
 /* Stop the cluster, if one was started. */
 void schemastate_release(struct schemastate *s);
 
