@@ -19,7 +19,6 @@
 
 #include "buf.h"
 #include "cache.h"
-#include "env.h"
 #include "error.h"
 #include "lint.h"
 #include "plan.h"
@@ -389,20 +388,14 @@ int cmd_check(struct cli_global *g, int argc, char **argv)
 		return NMIG_EXIT_INPUT;
 	}
 	if (run.drift) {
-		struct nmig_buf envpath = NMIG_BUF_INIT;
 		const char *url;
 
 		/* the drift stage reads the live database as env:VAR, so the
 		 * URL variable itself must be set (PG* variables alone are not
 		 * a state) */
-		nmig_buf_printf(&envpath, "%s/%s",
-				g->cfg.root ? g->cfg.root : ".", NMIG_ENV_FILE);
-		rc = nmig_env_load(envpath.ptr, NULL);
-		nmig_buf_release(&envpath);
-		if (rc)
+		if (db_find_url(g, &url))
 			return cli_report_error(g);
-		url = getenv(db_url_var(g));
-		if (!url || !*url) {
+		if (!url) {
 			cli_errorf(g, "check --drift needs a database URL: %s "
 				      "is not set",
 				   db_url_var(g));

@@ -8,6 +8,7 @@
  * to produce it.
  */
 #include "commands.h"
+#include "db.h"
 #include "schemastate.h"
 
 #include <stdio.h>
@@ -15,7 +16,6 @@
 #include <string.h>
 
 #include "buf.h"
-#include "env.h"
 #include "error.h"
 
 struct report {
@@ -172,7 +172,7 @@ int cmd_diff(struct cli_global *g, int argc, char **argv)
 	};
 	struct schemastate s;
 	struct nmig_catalog a = NMIG_CATALOG_INIT, b = NMIG_CATALOG_INIT;
-	struct nmig_buf envpath = NMIG_BUF_INIT;
+	const char *url;
 	unsigned flags;
 	size_t n;
 	int rc, err, json;
@@ -188,13 +188,9 @@ int cmd_diff(struct cli_global *g, int argc, char **argv)
 			     "planner is not built yet)");
 		return NMIG_EXIT_USAGE;
 	}
-	nmig_buf_printf(&envpath, "%s/%s", g->cfg.root ? g->cfg.root : ".",
-			NMIG_ENV_FILE);
-	if (nmig_env_load(envpath.ptr, NULL)) {
-		nmig_buf_release(&envpath);
+	/* the .env beside nmig.conf, for env:VAR states */
+	if (db_find_url(g, &url))
 		return cli_report_error(g);
-	}
-	nmig_buf_release(&envpath);
 	memset(&s, 0, sizeof(s));
 	s.g = g;
 	s.dev_url = dev_url;

@@ -7,6 +7,7 @@
  * succeeded (a temporary file renamed over it).
  */
 #include "commands.h"
+#include "db.h"
 #include "schemastate.h"
 
 #include <signal.h>
@@ -16,7 +17,6 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "env.h"
 #include "error.h"
 #include "schemadump.h"
 
@@ -92,7 +92,8 @@ int cmd_schema(struct cli_global *g, int argc, char **argv)
 	};
 	struct schemastate s;
 	struct nmig_catalog cat = NMIG_CATALOG_INIT;
-	struct nmig_buf out = NMIG_BUF_INIT, envpath = NMIG_BUF_INIT;
+	struct nmig_buf out = NMIG_BUF_INIT;
+	const char *url;
 	const char *spec = "migrations";
 	int rc, err;
 
@@ -116,13 +117,9 @@ int cmd_schema(struct cli_global *g, int argc, char **argv)
 	}
 	if (argc == 3)
 		spec = argv[2];
-	nmig_buf_printf(&envpath, "%s/%s", g->cfg.root ? g->cfg.root : ".",
-			NMIG_ENV_FILE);
-	if (nmig_env_load(envpath.ptr, NULL)) {
-		nmig_buf_release(&envpath);
+	/* the .env beside nmig.conf, for env:VAR states */
+	if (db_find_url(g, &url))
 		return cli_report_error(g);
-	}
-	nmig_buf_release(&envpath);
 	memset(&s, 0, sizeof(s));
 	s.g = g;
 	s.dev_url = dev_url;
