@@ -833,6 +833,8 @@ int nmig_script_read(struct nmig_script *out, const char *path, size_t cap)
 	err = nmig_buf_read_file(&b, path, cap);
 	if (err) {
 		nmig_buf_release(&b);
+		if (nmig_error_last()->file[0] == '\0')
+			nmig_error_location(path, 0, 0, NULL);
 		return err;
 	}
 	out->path = strdup(path);

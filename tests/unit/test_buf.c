@@ -485,6 +485,40 @@ static void test_diags_last_error_and_raise(void **state)
 	nmig_diags_release(&d);
 }
 
+/* A saved error comes back whole after a later one replaced it. */
+static void test_error_restore(void **state)
+{
+	struct nmig_error saved;
+	const struct nmig_error *e;
+
+	(void)state;
+	nmig_error_set(NMIG_EINPUT, "syntax error at or near '%s'", "TABLEX");
+	nmig_error_detail("the statement starts on line %d", 6);
+	nmig_error_hint("fix the statement");
+	nmig_error_sqlstate("42601");
+	nmig_error_location("m/1_a.up.sql", 6, 8, "CREATE TABLEX t ();");
+	saved = *nmig_error_last();
+	/* A cleanup step that fails too replaces every field. */
+	nmig_error_set(NMIG_EIO, "cannot close '%s'", "x");
+	assert_int_equal(nmig_error_last()->line, 0);
+	assert_int_equal(nmig_error_restore(&saved), NMIG_EINPUT);
+	e = nmig_error_last();
+	assert_int_equal(e->code, NMIG_EINPUT);
+	assert_string_equal(e->message, "syntax error at or near 'TABLEX'");
+	assert_string_equal(e->detail, "the statement starts on line 6");
+	assert_string_equal(e->hint, "fix the statement");
+	assert_string_equal(e->sqlstate, "42601");
+	assert_string_equal(e->file, "m/1_a.up.sql");
+	assert_int_equal(e->line, 6);
+	assert_int_equal(e->col, 8);
+	assert_string_equal(e->source, "CREATE TABLEX t ();");
+	/* Restoring the last error itself changes nothing. */
+	assert_int_equal(nmig_error_restore(nmig_error_last()), NMIG_EINPUT);
+	assert_string_equal(nmig_error_last()->message,
+			    "syntax error at or near 'TABLEX'");
+	nmig_error_clear();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +539,7 @@ int main(void)
 	    cmocka_unit_test(test_error_code_names),
 	    cmocka_unit_test(test_diags_add_and_count),
 	    cmocka_unit_test(test_diags_last_error_and_raise),
+	    cmocka_unit_test(test_error_restore),
 	};
 
 	return cmocka_run_group_tests_name("buf, error, diag", tests, NULL,

@@ -491,6 +491,27 @@ static void test_doctor_thresholds(void **state)
 	assert_contains(nmig_error_last()->hint, "doctor_healthy_ms");
 	assert_contains(nmig_error_last()->detail, "doctor_degraded_ms");
 }
+/* The "did you mean" look-up on its own: edit distance <= 2, any case. */
+static void test_key_suggest(void **state)
+{
+	static const char *const known[] = {"dir", "lock_timeout",
+					    "statement_timeout", "schema", NULL};
+	static const char *const none[] = {NULL};
+
+	(void)state;
+	assert_string_equal(nmig_key_suggest("lock_timout", known),
+			    "lock_timeout");
+	assert_string_equal(nmig_key_suggest("LOCK_TIMEOUT", known),
+			    "lock_timeout");
+	assert_string_equal(nmig_key_suggest("shcema", known), "schema");
+	assert_string_equal(nmig_key_suggest("dri", known), "dir");
+	assert_string_equal(nmig_key_suggest("schema", known), "schema");
+	/* Three edits away, or nothing alike: no suggestion. */
+	assert_null(nmig_key_suggest("shemaxx", known));
+	assert_null(nmig_key_suggest("frobnicate", known));
+	assert_null(nmig_key_suggest("dir", none));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +526,7 @@ int main(void)
 	    T(test_crlf_and_bom),
 	    T(test_lint_keys_left_to_lint),
 	    T(test_unknown_key_suggests),
+	    T(test_key_suggest),
 	    T(test_malformed_lines),
 	    T(test_nul_byte),
 	    T(test_password_key_refused),

@@ -279,6 +279,45 @@ static void test_locate_position(void **state)
 	assert_int_equal(nmig_batch_locate(b, 1000000, &entry, &off), 0);
 }
 
+static void test_timeouts_sql(void **state)
+{
+	struct nmig_exec_opts o = {0};
+	struct nmig_buf b = NMIG_BUF_INIT;
+
+	(void)state;
+	o.lock_timeout_ms = 2500;
+	o.statement_timeout_ms = 0;
+	assert_int_equal(nmig_exec_timeouts_sql(&b, &o, "LOCAL "), 2);
+	assert_string_equal(b.ptr, "SET LOCAL lock_timeout = '2500ms';\n"
+				   "SET LOCAL statement_timeout = '0ms';\n");
+	nmig_buf_clear(&b);
+	/* A non-transactional migration sets them for the session. */
+	o.client_check_ms = 1000;
+	o.statement_timeout_ms = 60000;
+	assert_int_equal(nmig_exec_timeouts_sql(&b, &o, ""), 3);
+	assert_string_equal(b.ptr,
+			    "SET lock_timeout = '2500ms';\n"
+			    "SET statement_timeout = '60000ms';\n"
+			    "SET client_connection_check_interval = '1000ms';\n");
+	nmig_buf_release(&b);
+}
+
+static void test_duration_sql(void **state)
+{
+	struct nmig_buf b = NMIG_BUF_INIT;
+
+	(void)state;
+	nmig_buf_puts(&b, "execution_ms = ");
+	nmig_exec_duration_sql(&b);
+	/* Milliseconds since the row's applied_at, as a bigint. */
+	assert_string_equal(b.ptr,
+			    "execution_ms = (pg_catalog.date_part('epoch', "
+			    "pg_catalog.clock_timestamp() OPERATOR("
+			    "pg_catalog.-) applied_at) OPERATOR(pg_catalog.*) "
+			    "1000)::pg_catalog.int8");
+	nmig_buf_release(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -289,6 +328,8 @@ int main(void)
 	    cmocka_unit_test(test_utf8_offset),
 	    cmocka_unit_test_setup_teardown(test_locate_position, setup,
 					    teardown),
+	    cmocka_unit_test(test_timeouts_sql),
+	    cmocka_unit_test(test_duration_sql),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1307,6 +1307,68 @@ static void test_config_cache_off(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+static void test_secret_in_diags(void **state)
+{
+	struct nmig_diag d[3];
+
+	(void)state;
+	memset(d, 0, sizeof(d));
+	d[0].rule = "sql-syntax";
+	d[0].message = "syntax error at or near 'TABLEX'";
+	d[1].rule = "lint";
+	d[1].message = "adding a column with a volatile default";
+	d[1].source = "ALTER TABLE t ADD c int;";
+	d[1].hint = "add it without a default";
+	assert_false(nmig_secret_in_diags(d, 2));
+	assert_false(nmig_secret_in_diags(NULL, 0));
+	/* Each of message, source line and hint counts. */
+	d[2].rule = "lint";
+	d[2].message = "role created";
+	d[2].source = "CREATE ROLE app PASSWORD 'sesame';";
+	assert_true(nmig_secret_in_diags(d, 3));
+	assert_false(nmig_secret_in_diags(d, 2));
+	d[2].source = NULL;
+	d[2].hint = "connect as postgresql://app:sesame@db/x";
+	assert_true(nmig_secret_in_diags(d, 3));
+	d[2].hint = NULL;
+	d[2].message = "the pwd column is dropped";
+	assert_true(nmig_secret_in_diags(d, 3));
+}
+
+/* A file's identity: size, mtime to the nanosecond, inode. */
+static void test_file_identity(void **state)
+{
+	struct ctx *c = *state;
+	struct nmig_file_info fi = {0};
+	struct stat st, st2;
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/ident.sql", c->tmp);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("SELECT 1;\n", f);
+	fclose(f);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(nmig_stat_mtime_ns(&st) ==
+		    (long long)st.st_mtim.tv_sec * 1000000000LL +
+			st.st_mtim.tv_nsec);
+	nmig_file_info_identity(&fi, &st);
+	assert_true(fi.size == st.st_size);
+	assert_true(fi.inode == (unsigned long long)st.st_ino);
+	assert_true(fi.mtime_ns == nmig_stat_mtime_ns(&st));
+	assert_true(nmig_file_info_same(&fi, &st));
+	st2 = st;
+	st2.st_size++;
+	assert_false(nmig_file_info_same(&fi, &st2));
+	st2 = st;
+	st2.st_mtim.tv_nsec = (st.st_mtim.tv_nsec + 1) % 1000000000L;
+	assert_false(nmig_file_info_same(&fi, &st2));
+	st2 = st;
+	st2.st_ino++;
+	assert_false(nmig_file_info_same(&fi, &st2));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1323,6 +1385,8 @@ int main(void)
 	    T(test_corrupt_and_unusable_cache),
 	    T(test_secret_message_not_stored),
 	    T(test_secret_detector),
+	    T(test_secret_in_diags),
+	    T(test_file_identity),
 	    T(test_sql_check_cached),
 	    T(test_check_not_stored_after_edit),
 	    T(test_lint_cached),

@@ -972,6 +972,55 @@ static void test_fixture_files(void **state)
 	assert_int_equal(c->diags.n, 0);
 }
 
+/* nmig_script_read: the bytes nmig_script_load reads, not split. */
+static void test_read_unsplit(void **state)
+{
+	struct ctx *c = *state;
+	struct nmig_script whole = {0};
+
+	load_sql_fixture(c, "bodies.sql");
+	assert_int_equal(nmig_script_read(&whole, c->path, NMIG_MAX_FILE_SIZE),
+			 NMIG_OK);
+	assert_string_equal(whole.path, c->path);
+	assert_int_equal(whole.len, c->sc.len);
+	assert_memory_equal(whole.text, c->sc.text, whole.len);
+	assert_int_equal(whole.n, 0);
+	assert_null(whole.stmts);
+	nmig_script_release(&whole);
+	/* The same size cap and missing-file error as a load. */
+	assert_int_equal(nmig_script_read(&whole, c->path, 100), NMIG_EINPUT);
+	assert_non_null(strstr(nmig_error_last()->message, "limit of 100"));
+	assert_null(whole.text);
+	snprintf(c->path, sizeof(c->path), "%s/sql/no-such-file.sql",
+		 fixtures());
+	assert_int_equal(nmig_script_read(&whole, c->path, 1024), NMIG_EIO);
+	assert_string_equal(nmig_error_last()->file, c->path);
+	assert_null(whole.text);
+}
+
+/* nmig_script_body: the SQL starts after a UTF-8 byte order mark. */
+static void test_body_after_bom(void **state)
+{
+	struct ctx *c = *state;
+
+	reset(c);
+	assert_int_equal(nmig_script_from_text(&c->sc, "m/bom.sql",
+					       "\xef\xbb\xbfSELECT 1;", 12),
+			 NMIG_OK);
+	assert_int_equal(nmig_script_body(&c->sc), 3);
+	assert_string_equal(c->sc.text + nmig_script_body(&c->sc),
+			    "SELECT 1;");
+	reset(c);
+	assert_int_equal(
+	    nmig_script_from_text(&c->sc, "m/plain.sql", "SELECT 1;", 9),
+	    NMIG_OK);
+	assert_int_equal(nmig_script_body(&c->sc), 0);
+	reset(c);
+	assert_int_equal(nmig_script_from_text(&c->sc, "m/e.sql", "", 0),
+			 NMIG_OK);
+	assert_int_equal(nmig_script_body(&c->sc), 0);
+}
+
 static void test_load_errors(void **state)
 {
 	struct ctx *c = *state;
@@ -1101,6 +1150,8 @@ int main(void)
 	    T(test_garbage_refused),
 	    T(test_fixture_files),
 	    T(test_load_errors),
+	    T(test_read_unsplit),
+	    T(test_body_after_bom),
 	    T(test_corpora),
 	};
 #undef T

@@ -274,6 +274,99 @@ static void test_insert_sql(void **state)
 	nmig_vtable_release(&t);
 }
 
+static void test_values_sql(void **state)
+{
+	struct ctx *c = *state;
+	struct nmig_buf b = NMIG_BUF_INIT, ins = NMIG_BUF_INIT;
+	struct nmig_vtable t;
+	const struct nmig_revision *d =
+	    nmig_graph_rev(c->g, (size_t)nmig_graph_find(c->g, "D"));
+	const char *values;
+
+	/* The tuple alone is what the INSERT appends after VALUES. */
+	nmig_state_values_sql(&b, d, "applied", "1.2");
+	assert_true(b.ptr[0] == '(');
+	assert_non_null(strstr(b.ptr, "'D',ARRAY['B','C']::text[],"));
+	assert_non_null(strstr(b.ptr, ",'applied','1.2')"));
+	assert_int_equal(nmig_vtable_init(&t, NULL, NULL, NULL), NMIG_OK);
+	nmig_state_insert_sql(&ins, &t, d, "applied", "1.2");
+	values = strstr(ins.ptr, "VALUES ");
+	assert_non_null(values);
+	assert_string_equal(values + strlen("VALUES "), b.ptr);
+	nmig_buf_release(&ins);
+	nmig_buf_release(&b);
+	nmig_vtable_release(&t);
+}
+
+static void test_alive_sql(void **state)
+{
+	struct nmig_buf b = NMIG_BUF_INIT;
+	char grace[64];
+
+	(void)state;
+	nmig_state_alive_sql(&b, "v");
+	assert_true(b.ptr[0] == '(');
+	assert_true(b.ptr[b.len - 1] == ')');
+	/* Both the live-query test and the grace period read the alias. */
+	assert_non_null(strstr(b.ptr, "pg_catalog.to_jsonb(v) OPERATOR("
+				      "pg_catalog.->>) 'owner', ' '"));
+	assert_non_null(strstr(b.ptr, "pg_catalog.to_jsonb(v) OPERATOR("
+				      "pg_catalog.->>) 'owner_seen'"));
+	snprintf(grace, sizeof(grace), "'%d ms'::pg_catalog.interval",
+		 NMIG_OWNER_GRACE_MS);
+	assert_non_null(strstr(b.ptr, grace));
+	assert_non_null(strstr(b.ptr, "pg_catalog.pg_stat_activity"));
+	nmig_buf_release(&b);
+}
+
+static void test_ensure_sql(void **state)
+{
+	struct nmig_vtable t;
+	struct nmig_buf b = NMIG_BUF_INIT, ddl = NMIG_BUF_INIT;
+
+	(void)state;
+	assert_int_equal(nmig_vtable_init(&t, NULL, "app", "versions"),
+			 NMIG_OK);
+	nmig_state_ensure_sql(&t, &b);
+	nmig_state_create_sql(&t, &ddl);
+	assert_int_equal(strncmp(b.ptr, "DO $nmig$", 9), 0);
+	assert_string_equal(b.ptr + b.len - strlen("$nmig$;\n"),
+			    "$nmig$;\n");
+	/* The CREATE statements run only when the table is missing. */
+	assert_non_null(strstr(b.ptr, "IF pg_catalog.to_regclass("
+				      "'\"app\".\"versions\"') IS NULL"));
+	assert_non_null(strstr(b.ptr, ddl.ptr));
+	assert_non_null(strstr(b.ptr, "ADD COLUMN IF NOT EXISTS owner_seen"));
+	/* No lock and no typo guard in the plain form. */
+	assert_null(strstr(b.ptr, "pg_advisory_xact_lock"));
+	assert_null(strstr(b.ptr, "holds this history"));
+	nmig_buf_release(&ddl);
+	nmig_buf_release(&b);
+	nmig_vtable_release(&t);
+}
+
+static void test_dollar_tag(void **state)
+{
+	static const struct {
+		const char *body, *tag;
+	} cases[] = {
+	    {"SELECT 1", "$nmig$"},
+	    {"", "$nmig$"},
+	    {"SELECT '$nmig$'", "$nmig1$"},
+	    {"$nmig$ $nmig1$ $nmig2$", "$nmig3$"},
+	    {"$nmig1$", "$nmig$"},
+	};
+	char tag[32];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		nmig_sql_dollar_tag(cases[i].body, tag, sizeof(tag));
+		assert_string_equal(tag, cases[i].tag);
+		assert_null(strstr(cases[i].body, tag));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +381,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_analyze_empty, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_insert_sql, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_values_sql, setup, teardown),
+	    cmocka_unit_test(test_alive_sql),
+	    cmocka_unit_test(test_ensure_sql),
+	    cmocka_unit_test(test_dollar_tag),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
