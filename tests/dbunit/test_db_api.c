@@ -1,0 +1,227 @@
+/*
+ * cmocka tests of libnmig's public functions that need a server: the
+ * connection's accessors (display, resolved info, attempts, round trips,
+ * pooler detection, where, lost), nmig_conn_exec, the session lock and
+ * nmig_state_open, and the schema fingerprint taken from a live database
+ * (nmig_fingerprint_take, and nmig_catalog_read + nmig_fingerprint_render
+ * giving the same). tests/db/db_api.sh runs it with DATABASE_URL naming a
+ * fresh database of the test cluster (over TCP, with the password) and
+ * exits 77 (skip) when there is none.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "catalog.h"
+#include "conn.h"
+#include "error.h"
+#include "fingerprint.h"
+#include "state.h"
+
+static const char *url(void)
+{
+	return getenv("DATABASE_URL");
+}
+
+static int setup(void **state)
+{
+	struct nmig_conn_opts o = {0};
+	struct nmig_conn *c = NULL;
+
+	o.connect_timeout_ms = 10000;
+	if (nmig_conn_open(&c, url(), &o, NULL)) {
+		fprintf(stderr, "cannot connect: %s\n",
+			nmig_error_last()->message);
+		return -1;
+	}
+	*state = c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	nmig_conn_close(*state);
+	return 0;
+}
+
+static void test_accessors(void **state)
+{
+	struct nmig_conn *c = *state;
+	const struct nmig_conninfo *ci = nmig_conn_info(c);
+	const char *host, *port, *dbname, *user;
+	long before;
+
+	/* The resolved URL: a TCP loopback host, the password kept apart. */
+	assert_string_equal(ci->host, "127.0.0.1");
+	assert_true(ci->local);
+	assert_false(ci->pooler);
+	assert_non_null(ci->password);
+	nmig_conn_where(c, &host, &port, &dbname, &user);
+	assert_string_equal(host, "127.0.0.1");
+	assert_string_equal(port, ci->port);
+	assert_string_equal(dbname, ci->dbname);
+	assert_string_equal(user, "postgres");
+	/* user@host:port/dbname and never the password. */
+	{
+		char want[512];
+
+		snprintf(want, sizeof(want), "postgres@127.0.0.1:%s/%s", port,
+			 dbname);
+		assert_string_equal(nmig_conn_display(c), want);
+	}
+	assert_null(strstr(nmig_conn_display(c), ci->password));
+	assert_int_equal(nmig_conn_attempts(c), 1);
+	assert_false(nmig_conn_lost(c));
+
+	before = nmig_conn_roundtrips(c);
+	nmig_conn_count_roundtrip(c);
+	assert_int_equal(nmig_conn_roundtrips(c), before + 1);
+	assert_int_equal(nmig_conn_exec(c, "make t",
+					"CREATE TABLE api_t (id int); "
+					"INSERT INTO api_t VALUES (1), (2)"),
+			 NMIG_OK);
+	/* Several statements, one round trip. */
+	assert_int_equal(nmig_conn_roundtrips(c), before + 2);
+	assert_int_equal(nmig_conn_exec(c, "drop t", "DROP TABLE api_t"),
+			 NMIG_OK);
+}
+
+static void test_exec_error(void **state)
+{
+	struct nmig_conn *c = *state;
+	const struct nmig_error *e;
+
+	assert_int_equal(nmig_conn_exec(c, "select from a missing table",
+					"SELECT * FROM api_missing"),
+			 NMIG_ERROR);
+	e = nmig_error_last();
+	assert_string_equal(e->sqlstate, "42P01");
+	assert_non_null(strstr(e->message, "select from a missing table: "));
+	assert_non_null(strstr(e->message, "api_missing"));
+	/* The session goes on after a failed statement. */
+	assert_false(nmig_conn_lost(c));
+	assert_int_equal(nmig_conn_exec(c, "select", "SELECT 1"), NMIG_OK);
+}
+
+static void test_lost(void **state)
+{
+	struct nmig_conn *c = *state;
+
+	/* The server ends the session: the next statement finds it gone. */
+	nmig_conn_exec(c, "terminate",
+		       "SELECT pg_terminate_backend(pg_backend_pid())");
+	assert_int_equal(nmig_conn_exec(c, "select", "SELECT 1"),
+			 NMIG_ECONNECT);
+	assert_true(nmig_conn_lost(c));
+}
+
+static void test_lock_and_open(void **state)
+{
+	struct nmig_conn *c = *state, *other = NULL;
+	struct nmig_conn_opts co = {0};
+	struct nmig_vtable t;
+	struct nmig_state s, s2;
+	struct nmig_state_open_opts oo = {0};
+	int waited = -1;
+
+	co.connect_timeout_ms = 10000;
+	assert_int_equal(nmig_conn_open(&other, url(), &co, NULL), NMIG_OK);
+	assert_int_equal(nmig_vtable_init(&t, c, "api", "versions"), NMIG_OK);
+	assert_int_equal(nmig_state_lock(c, &t, 1000, &waited), NMIG_OK);
+	assert_true(waited >= 0);
+	/* Another session waits, then is refused while c holds it. */
+	assert_int_equal(nmig_state_lock(other, &t, 200, &waited),
+			 NMIG_ELOCKED);
+	assert_non_null(strstr(nmig_error_last()->message, "another nmig"));
+	oo.create = 1;
+	oo.lock = 1;
+	assert_int_equal(nmig_state_open(&s2, other, &t, &oo), NMIG_OK);
+	assert_int_equal(s2.lock, NMIG_LOCK_BUSY);
+	assert_true(s2.exists);
+	assert_int_equal(s2.n, 0);
+	nmig_state_release(&s2);
+	assert_int_equal(nmig_state_unlock(c, &t), NMIG_OK);
+	/* Released: the other session gets it in its open. */
+	assert_int_equal(nmig_state_open(&s, other, &t, &oo), NMIG_OK);
+	assert_int_equal(s.lock, NMIG_LOCK_TAKEN);
+	assert_true(s.backend_pid > 0);
+	assert_false(nmig_conn_pooled(other));
+	nmig_state_release(&s);
+	assert_int_equal(nmig_state_unlock(other, &t), NMIG_OK);
+	assert_int_equal(nmig_state_lock(c, &t, 1000, NULL), NMIG_OK);
+	assert_int_equal(nmig_state_unlock(c, &t), NMIG_OK);
+	/* The table nmig_state_open created is there for c too. */
+	assert_int_equal(nmig_conn_exec(c, "read",
+					"SELECT count(*) FROM api.versions"),
+			 NMIG_OK);
+	assert_int_equal(nmig_conn_exec(c, "drop", "DROP SCHEMA api CASCADE"),
+			 NMIG_OK);
+	nmig_vtable_release(&t);
+	nmig_conn_close(other);
+}
+
+static void test_fingerprint(void **state)
+{
+	struct nmig_conn *c = *state;
+	struct nmig_fingerprint a = NMIG_FINGERPRINT_INIT;
+	struct nmig_fingerprint b = NMIG_FINGERPRINT_INIT;
+	struct nmig_fingerprint r = NMIG_FINGERPRINT_INIT;
+	struct nmig_catalog cat;
+	size_t i;
+	int seen = 0;
+
+	assert_int_equal(nmig_conn_exec(c, "make",
+					"CREATE TABLE fp_t (id int PRIMARY "
+					"KEY, name text NOT NULL)"),
+			 NMIG_OK);
+	assert_int_equal(nmig_fingerprint_take(&a, c, NULL, NULL, 0), NMIG_OK);
+	for (i = 0; i < a.n; i++)
+		if (strcmp(a.items[i].kind, "table") == 0 &&
+		    strstr(a.items[i].key, "fp_t"))
+			seen = 1;
+	assert_true(seen);
+	assert_int_equal(strlen(a.digest), NMIG_SHA256_HEX - 1);
+	/* take = catalog_read + render. */
+	assert_int_equal(nmig_catalog_read(&cat, c, NULL, NULL), NMIG_OK);
+	assert_int_equal(nmig_fingerprint_render(&r, &cat, 0), NMIG_OK);
+	assert_string_equal(r.digest, a.digest);
+	assert_true(nmig_fingerprint_equal(&a, &r));
+	nmig_catalog_release(&cat);
+	/* A schema change changes the fingerprint. */
+	assert_int_equal(nmig_conn_exec(c, "alter",
+					"ALTER TABLE fp_t ADD COLUMN x int"),
+			 NMIG_OK);
+	assert_int_equal(nmig_fingerprint_take(&b, c, NULL, NULL, 0), NMIG_OK);
+	assert_false(nmig_fingerprint_equal(&a, &b));
+	assert_string_not_equal(a.digest, b.digest);
+	assert_int_equal(nmig_conn_exec(c, "drop", "DROP TABLE fp_t"),
+			 NMIG_OK);
+	nmig_fingerprint_release(&a);
+	nmig_fingerprint_release(&b);
+	nmig_fingerprint_release(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_accessors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_exec_error, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lock_and_open, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_fingerprint, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lost, setup, teardown),
+	};
+
+	if (!url() || !*url()) {
+		fprintf(stderr, "SKIP: DATABASE_URL is not set: run this "
+				"through tests/db/db_api.sh\n");
+		return 77;
+	}
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
