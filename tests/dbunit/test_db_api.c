@@ -4,7 +4,9 @@
  * pooler detection, where, lost), nmig_conn_exec, the session lock and
  * nmig_state_open, and the schema fingerprint taken from a live database
  * (nmig_fingerprint_take, and nmig_catalog_read + nmig_fingerprint_render
- * giving the same). tests/db/db_api.sh runs it with DATABASE_URL naming a
+ * giving the same), a setup script run in one round trip
+ * (nmig_exec_script) and a dirty row resolved (nmig_state_resolve_dirty).
+ * tests/db/db_api.sh runs it with DATABASE_URL naming a
  * fresh database of the test cluster (over TCP, with the password) and
  * exits 77 (skip) when there is none.
  */
@@ -22,6 +24,8 @@
 #include "conn.h"
 #include "error.h"
 #include "fingerprint.h"
+#include "exec.h"
+#include "sqlscript.h"
 #include "state.h"
 
 static const char *url(void)
@@ -207,6 +211,82 @@ static void test_fingerprint(void **state)
 	nmig_fingerprint_release(&r);
 }
 
+static void test_exec_script(void **state)
+{
+	struct nmig_conn *c = *state;
+	struct nmig_script sc;
+	static const char ok[] = "CREATE TABLE es_t (v int);\n"
+				 "INSERT INTO es_t VALUES (1);\n";
+	static const char bad[] = "SELECT 1;\n\nSELECT * FROM es_missing;\n";
+	static const char open_tx[] = "BEGIN;\nINSERT INTO es_t VALUES (2);\n";
+
+	assert_int_equal(nmig_script_from_text(&sc, "setup.sql", ok,
+					       strlen(ok)),
+			 NMIG_OK);
+	assert_int_equal(nmig_exec_script(c, &sc, "setup.sql"), NMIG_OK);
+	nmig_script_release(&sc);
+	/* A failure names the script and the failing statement's line. */
+	assert_int_equal(nmig_script_from_text(&sc, "bad.sql", bad,
+					       strlen(bad)),
+			 NMIG_OK);
+	assert_int_equal(nmig_exec_script(c, &sc, "bad.sql"), NMIG_ESQL);
+	assert_non_null(strstr(nmig_error_last()->message, "bad.sql failed"));
+	assert_string_equal(nmig_error_last()->sqlstate, "42P01");
+	assert_string_equal(nmig_error_last()->file, "bad.sql");
+	assert_int_equal(nmig_error_last()->line, 3);
+	nmig_script_release(&sc);
+	/* A transaction left open is rolled back and refused. */
+	assert_int_equal(nmig_script_from_text(&sc, "tx.sql", open_tx,
+					       strlen(open_tx)),
+			 NMIG_OK);
+	assert_int_equal(nmig_exec_script(c, &sc, "tx.sql"), NMIG_ESQL);
+	assert_non_null(strstr(nmig_error_last()->message,
+			       "tx.sql left a transaction open (rolled back)"));
+	nmig_script_release(&sc);
+	assert_int_equal(nmig_conn_exec(c, "count",
+					"DO $$ BEGIN IF (SELECT count(*) FROM "
+					"es_t) <> 1 THEN RAISE EXCEPTION "
+					"'rows'; END IF; END $$"),
+			 NMIG_OK);
+	assert_int_equal(nmig_conn_exec(c, "drop", "DROP TABLE es_t"),
+			 NMIG_OK);
+}
+
+static void test_resolve_dirty(void **state)
+{
+	struct nmig_conn *c = *state;
+	struct nmig_vtable t;
+	struct nmig_state s;
+	struct nmig_buf sql = NMIG_BUF_INIT;
+
+	assert_int_equal(nmig_vtable_init(&t, c, "rd", "versions"), NMIG_OK);
+	assert_int_equal(nmig_state_read(&s, c, &t, 1), NMIG_OK);
+	nmig_state_release(&s);
+	nmig_buf_printf(&sql,
+			"INSERT INTO %s (revision, parents, message, checksum, "
+			"state, nmig_version) VALUES "
+			"('r1', '{}', 'one', 'x', 'dirty', 't'), "
+			"('r2', '{r1}', 'two', 'y', 'dirty', 't')",
+			t.ident);
+	assert_int_equal(nmig_conn_exec(c, "insert", sql.ptr), NMIG_OK);
+	assert_int_equal(nmig_state_resolve_dirty(c, &t, "r1", 1), NMIG_OK);
+	assert_int_equal(nmig_state_resolve_dirty(c, &t, "r2", 0), NMIG_OK);
+	assert_int_equal(nmig_state_read(&s, c, &t, 0), NMIG_OK);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.rows[0].revision, "r1");
+	assert_false(s.rows[0].dirty);
+	nmig_state_release(&s);
+	/* r1 is applied now, r2 gone: neither has a dirty row. */
+	assert_int_equal(nmig_state_resolve_dirty(c, &t, "r1", 1),
+			 NMIG_ESTATE);
+	assert_int_equal(nmig_state_resolve_dirty(c, &t, "r2", 0),
+			 NMIG_ESTATE);
+	assert_int_equal(nmig_conn_exec(c, "drop", "DROP SCHEMA rd CASCADE"),
+			 NMIG_OK);
+	nmig_buf_release(&sql);
+	nmig_vtable_release(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -215,6 +295,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_lock_and_open, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_fingerprint, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_exec_script, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resolve_dirty, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_lost, setup, teardown),
 	};
 

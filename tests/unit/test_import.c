@@ -1122,6 +1122,47 @@ static void test_diesel_unknown_key(void **state)
 
 /* ---- the destination ---- */
 
+/* nmig_import_check_dest alone: the checks of a write, nothing written. */
+static void test_check_dest(void **state)
+{
+	struct ctx *c = *state;
+	char dest[1024];
+	struct stat st;
+	size_t written = 0;
+
+	assert_int_equal(nmig_import_read(&c->imp, fixture(c, "goose"),
+					  NMIG_IMPORT_GOOSE, &c->diags),
+			 NMIG_OK);
+	snprintf(dest, sizeof(dest), "%s/check/migrations", c->tmp);
+	assert_int_equal(
+	    nmig_import_check_dest(&c->imp, dest, NMIG_IMPORT_DRY_RUN),
+	    NMIG_OK);
+	assert_int_not_equal(stat(dest, &st), 0);
+	/* Without a dry run the directory is made, empty. */
+	assert_int_equal(nmig_import_check_dest(&c->imp, dest, 0), NMIG_OK);
+	assert_int_equal(stat(dest, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(nmig_import_write(&c->imp, dest, 0, &written),
+			 NMIG_OK);
+	assert_int_equal(nmig_import_check_dest(&c->imp, dest, 0),
+			 NMIG_EEXISTS);
+	assert_non_null(strstr(nmig_error_last()->message, "is not empty"));
+	assert_int_equal(
+	    nmig_import_check_dest(&c->imp, dest, NMIG_IMPORT_FORCE), NMIG_OK);
+	put_file(c, "check/migrations/00002_other.up.sql", "SELECT 1;\n");
+	assert_int_equal(
+	    nmig_import_check_dest(&c->imp, dest, NMIG_IMPORT_FORCE),
+	    NMIG_EEXISTS);
+	assert_non_null(strstr(nmig_error_last()->message,
+			       "has the id '00002' of an imported revision"));
+	put_file(c, "check/afile", "x");
+	snprintf(dest, sizeof(dest), "%s/check/afile", c->tmp);
+	assert_int_equal(nmig_import_check_dest(&c->imp, dest, 0),
+			 NMIG_EEXISTS);
+	assert_non_null(strstr(nmig_error_last()->message,
+			       "exists and is not a directory"));
+}
+
 static void test_dest(void **state)
 {
 	struct ctx *c = *state;
@@ -1225,6 +1266,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_sourcegraph_names, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_dest, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check_dest, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -686,6 +686,26 @@ static void test_copy_refused(void **state)
 	assert_non_null(strstr(nmig_error_last()->file, "b_r1.up.sql"));
 }
 
+/* The per-step check alone: only b's COPY ... FROM stdin is refused. */
+static void test_check_step(void **state)
+{
+	struct ctx *c = *state;
+
+	build(c, "a:; b:a");
+	assert_int_equal(plan(c, NMIG_OFFLINE_UPGRADE, ":b", NULL, 0), NMIG_OK);
+	load_steps(c, copy_text);
+	assert_int_equal(c->nsteps, 2);
+	assert_string_equal(c->steps[0].rev->id, "a");
+	assert_int_equal(nmig_offline_check_step(&c->steps[0]), NMIG_OK);
+	assert_int_equal(nmig_offline_check_step(&c->steps[1]), NMIG_EINPUT);
+	assert_string_equal(nmig_error_last()->message,
+			    "migration b reads COPY ... FROM STDIN, which an "
+			    "offline script cannot feed");
+	assert_int_equal(nmig_error_last()->line, 2);
+	assert_non_null(strstr(nmig_error_last()->file, "b_r1.up.sql"));
+	assert_non_null(strstr(nmig_error_last()->hint, "INSERT"));
+}
+
 static void test_comment_text(void **state)
 {
 	struct nmig_buf b = NMIG_BUF_INIT;
@@ -746,6 +766,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_emit_no_lock, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_copy_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_check_step, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_comment_text, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_scale, setup, teardown),
 	};
