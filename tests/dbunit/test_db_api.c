@@ -5,7 +5,8 @@
  * nmig_state_open, and the schema fingerprint taken from a live database
  * (nmig_fingerprint_take, and nmig_catalog_read + nmig_fingerprint_render
  * giving the same), a setup script run in one round trip
- * (nmig_exec_script) and a dirty row resolved (nmig_state_resolve_dirty).
+ * (nmig_exec_script), a dirty row resolved (nmig_state_resolve_dirty),
+ * and doctor's reads (ping, TLS, server facts).
  * tests/db/db_api.sh runs it with DATABASE_URL naming a
  * fresh database of the test cluster (over TCP, with the password) and
  * exits 77 (skip) when there is none.
@@ -22,6 +23,7 @@
 
 #include "catalog.h"
 #include "conn.h"
+#include "doctor.h"
 #include "error.h"
 #include "fingerprint.h"
 #include "exec.h"
@@ -287,6 +289,52 @@ static void test_resolve_dirty(void **state)
 	nmig_vtable_release(&t);
 }
 
+static void test_doctor_reads(void **state)
+{
+	struct nmig_conn *c = *state;
+	struct nmig_doctor_latency lat;
+	struct nmig_doctor_tls tls;
+	struct nmig_doctor_server srv;
+	long before = nmig_conn_roundtrips(c);
+	size_t i;
+
+	memset(&lat, 0, sizeof(lat));
+	assert_int_equal(nmig_doctor_ping(&lat, c, 3), NMIG_OK);
+	assert_int_equal(lat.n, 3);
+	assert_int_equal(nmig_conn_roundtrips(c), before + 3);
+	for (i = 0; i < lat.n; i++) {
+		assert_true(lat.samples_ms[i] >= lat.min_ms);
+		assert_true(lat.samples_ms[i] <= lat.max_ms);
+	}
+	assert_true(lat.min_ms <= lat.median_ms);
+	assert_true(lat.median_ms <= lat.max_ms);
+	/* The test cluster's TCP port is plain: no TLS in use. */
+	assert_int_equal(nmig_doctor_tls_read(&tls, c), NMIG_OK);
+	assert_int_equal(nmig_conn_roundtrips(c), before + 3);
+	if (tls.in_use) {
+		assert_non_null(tls.protocol);
+		assert_non_null(tls.cipher);
+	} else {
+		assert_null(tls.protocol);
+		assert_null(tls.cipher);
+	}
+	nmig_doctor_tls_release(&tls);
+	assert_null(tls.protocol);
+	assert_int_equal(nmig_doctor_server_read(&srv, c), NMIG_OK);
+	assert_int_equal(nmig_conn_roundtrips(c), before + 4);
+	assert_true(srv.version_num >= 150000);
+	assert_non_null(strstr(srv.version, "15"));
+	assert_string_equal(srv.user, "postgres");
+	assert_string_equal(srv.database, nmig_conn_info(c)->dbname);
+	assert_false(srv.in_recovery);
+	assert_false(srv.pooled);
+	assert_true(srv.connections >= 1);
+	assert_true(srv.max_connections > srv.reserved);
+	assert_non_null(srv.lock_timeout);
+	nmig_doctor_server_release(&srv);
+	assert_null(srv.version);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -296,6 +344,7 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_fingerprint, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_exec_script, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_doctor_reads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_dirty, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_lost, setup, teardown),

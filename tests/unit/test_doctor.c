@@ -508,6 +508,13 @@ static void test_judge_unchecked(void **state)
 	assert_int_equal(d->severity, NMIG_SEV_ERROR);
 	assert_contains(d->message, "permission denied");
 	assert_contains(d->hint, "nmig check");
+	/* Released on its own, the state is left empty and reusable. */
+	nmig_doctor_state_release(&c->rep.state);
+	assert_null(c->rep.state.unchecked);
+	assert_false(c->rep.state.unchecked_error);
+	assert_null(c->rep.state.pending);
+	assert_int_equal(c->rep.state.npending, 0);
+	nmig_doctor_state_release(&c->rep.state);
 }
 
 static void test_judge_worst_wins(void **state)
