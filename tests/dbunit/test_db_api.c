@@ -6,7 +6,9 @@
  * (nmig_fingerprint_take, and nmig_catalog_read + nmig_fingerprint_render
  * giving the same), a setup script run in one round trip
  * (nmig_exec_script), a dirty row resolved (nmig_state_resolve_dirty),
- * and doctor's reads (ping, TLS, server facts).
+ * doctor's reads (ping, TLS, server facts), and the engine's parts one
+ * by one (nmig_migrate_begin, nmig_state_stamp, nmig_state_repair_checksums,
+ * nmig_steps_load/free, nmig_exec_run).
  * tests/db/db_api.sh runs it with DATABASE_URL naming a
  * fresh database of the test cluster (over TCP, with the password) and
  * exits 77 (skip) when there is none.
@@ -18,14 +20,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "catalog.h"
+#include "cluster.h"
 #include "conn.h"
 #include "doctor.h"
 #include "error.h"
 #include "fingerprint.h"
+#include "migrate.h"
+#include "plan.h"
+#include "project.h"
 #include "exec.h"
 #include "sqlscript.h"
 #include "state.h"
@@ -335,6 +342,139 @@ static void test_doctor_reads(void **state)
 	assert_null(srv.version);
 }
 
+static void put(const char *dir, const char *name, const char *text)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Pieces of the engine one by one: begin, stamp, repair, steps, run. */
+static void test_engine_parts(void **state)
+{
+	struct nmig_conn *c = *state;
+	struct nmig_project_opts po = {0};
+	struct nmig_project pr;
+	struct nmig_diags diags = NMIG_DIAGS_INIT;
+	struct nmig_vtable t;
+	struct nmig_migrate_opts mo = {0};
+	struct nmig_migrate_result mr;
+	struct nmig_state s;
+	struct nmig_applied applied;
+	struct nmig_plan plan;
+	struct nmig_script *scripts = NULL;
+	struct nmig_step *steps = NULL;
+	struct nmig_exec_opts eo = {0};
+	struct nmig_exec_result er;
+	const struct nmig_revision *r1, *r2;
+	const char *ids[1];
+	unsigned char mark[2];
+	size_t ins = 9, del = 9, row0 = 0;
+	char dir[4096], sql[512];
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, sizeof(dir), "%s/engine-XXXXXX", tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	put(dir, "1_one.up.sql", "CREATE TABLE eng_one (id int);\n");
+	put(dir, "1_one.down.sql", "DROP TABLE eng_one;\n");
+	put(dir, "2_two.up.sql", "CREATE TABLE eng_two (id int);\n");
+	po.dir = dir;
+	po.no_cache = 1;
+	assert_int_equal(nmig_project_load(&pr, &po, &diags), NMIG_OK);
+	assert_int_equal(nmig_graph_count(pr.graph), 2);
+	r1 = nmig_graph_rev(pr.graph, (size_t)nmig_graph_find(pr.graph, "1"));
+	r2 = nmig_graph_rev(pr.graph, (size_t)nmig_graph_find(pr.graph, "2"));
+	assert_int_equal(nmig_vtable_init(&t, c, "eng", "versions"), NMIG_OK);
+
+	/* begin: the lock and the (new, empty) table in one go. */
+	mo.dir = NMIG_UP;
+	mo.lock_wait_ms = 1000;
+	mo.nmig_version = "t";
+	assert_int_equal(nmig_migrate_begin(&mr, c, &t, pr.graph, &mo),
+			 NMIG_OK);
+	assert_true(mr.locked);
+	assert_true(mr.state.exists);
+	assert_int_equal(mr.state.n, 0);
+	assert_int_equal(mr.report.npending, 2);
+
+	/* stamp 1 without running it. */
+	memset(mark, 0, sizeof(mark));
+	mark[nmig_graph_find(pr.graph, "1")] = 1;
+	assert_int_equal(nmig_state_stamp(c, &t, &mr.state, pr.graph, mark, 0,
+					  "t", &ins, &del),
+			 NMIG_OK);
+	assert_int_equal(ins, 1);
+	assert_int_equal(del, 0);
+	nmig_migrate_result_release(&mr);
+	assert_int_equal(nmig_state_unlock(c, &t), NMIG_OK);
+
+	/* A checksum edited by hand is re-recorded from the file. */
+	snprintf(sql, sizeof(sql),
+		 "UPDATE %s SET checksum = 'edited' WHERE revision = '1'",
+		 t.ident);
+	assert_int_equal(nmig_conn_exec(c, "edit", sql), NMIG_OK);
+	assert_int_equal(nmig_state_read(&s, c, &t, 0), NMIG_OK);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.rows[0].checksum, "edited");
+	assert_int_equal(nmig_state_repair_checksums(c, &t, &s, pr.graph,
+						     &row0, 1),
+			 NMIG_OK);
+	nmig_state_release(&s);
+	assert_int_equal(nmig_state_read(&s, c, &t, 0), NMIG_OK);
+	assert_string_equal(s.rows[0].checksum, r1->up.checksum);
+	assert_string_equal(s.rows[0].down_checksum, r1->down.checksum);
+	nmig_state_release(&s);
+
+	/* The rest of the plan: load its steps and run them. */
+	ids[0] = "1";
+	assert_int_equal(nmig_applied_init(&applied, pr.graph, ids, 1),
+			 NMIG_OK);
+	assert_int_equal(nmig_plan_upgrade(&plan, pr.graph, &applied, "head"),
+			 NMIG_OK);
+	assert_int_equal(plan.n, 1);
+	assert_int_equal(nmig_steps_load(&scripts, &steps, pr.graph, &plan,
+					 1 << 20, &diags),
+			 NMIG_OK);
+	assert_ptr_equal(steps[0].rev, r2);
+	eo.dir = NMIG_UP;
+	eo.nmig_version = "t";
+	assert_int_equal(nmig_exec_run(&er, c, &t, steps, plan.n, &eo),
+			 NMIG_OK);
+	assert_int_equal(er.done, 1);
+	assert_int_equal(er.failed, -1);
+	assert_true(er.ms[0] >= 0);
+	nmig_exec_result_release(&er);
+	assert_null(er.ms);
+	assert_int_equal(nmig_state_read(&s, c, &t, 0), NMIG_OK);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.rows[1].revision, "2");
+	assert_false(s.rows[1].dirty);
+	nmig_state_release(&s);
+	/* 2 ran; 1 was only stamped, so its table is not there. */
+	assert_int_equal(nmig_conn_exec(c, "two", "SELECT FROM eng_two"),
+			 NMIG_OK);
+	assert_int_equal(nmig_conn_exec(c, "one", "SELECT FROM eng_one"),
+			 NMIG_ERROR);
+	assert_string_equal(nmig_error_last()->sqlstate, "42P01");
+
+	nmig_steps_free(scripts, steps, plan.n);
+	nmig_plan_release(&plan);
+	nmig_applied_release(&applied);
+	assert_int_equal(nmig_conn_exec(c, "drop",
+					"DROP SCHEMA eng CASCADE; "
+					"DROP TABLE eng_two"),
+			 NMIG_OK);
+	nmig_vtable_release(&t);
+	nmig_project_release(&pr);
+	nmig_diags_release(&diags);
+	assert_int_equal(nmig_remove_tree(dir), NMIG_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +485,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_fingerprint, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_exec_script, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_doctor_reads, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_engine_parts, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_resolve_dirty, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_lost, setup, teardown),
