@@ -1305,8 +1305,6 @@ static void test_config_cache_off(void **state)
 	assert_string_equal(c->cfg.cache, "./off");
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-
 static void test_secret_in_diags(void **state)
 {
 	struct nmig_diag d[3];
@@ -1369,6 +1367,105 @@ static void test_file_identity(void **state)
 	assert_false(nmig_file_info_same(&fi, &st2));
 }
 
+/*
+ * The two-file storage on its own: the key, a miss, a store, a hit inside
+ * a read session, and misses for another checker or changed files.
+ */
+static void test_pair_storage(void **state)
+{
+	struct ctx *c = *state;
+	struct nmig_diags found = NMIG_DIAGS_INIT, out = NMIG_DIAGS_INIT;
+	const struct nmig_revision *both, *up_only;
+	char key[NMIG_SQLCHECK_KEY], key2[NMIG_SQLCHECK_KEY], want[128];
+
+	assert_int_equal(mkdir(c->dir, 0700), 0);
+	put_text(c->dir, "001_a.up.sql", "CREATE TABLE a (id int);\n");
+	put_text(c->dir, "001_a.down.sql", "DROP TABLE a;\n");
+	put_text(c->dir, "002_b.up.sql", "CREATE TABLE b (id int);\n");
+	backdate(c->dir);
+	open_cache(c);
+	load_both(c);
+	both = &c->plain.revs[0];
+	up_only = &c->plain.revs[1];
+
+	/* prefix, id, then 32 hex digits and the size of each file */
+	assert_int_equal(nmig_sqlcheck_pair_key(key, 'q', both), 0);
+	snprintf(want, sizeof(want), "q001:%.32s:%lld:%.32s:%lld",
+		 both->up.checksum, (long long)both->up.size,
+		 both->down.checksum, (long long)both->down.size);
+	assert_string_equal(key, want);
+	assert_int_equal(nmig_sqlcheck_pair_key(key2, 'q', up_only), 0);
+	assert_non_null(strstr(key2, ":-"));
+	assert_string_not_equal(key, key2);
+
+	nmig_diags_add(&found, NMIG_SEV_WARNING, NMIG_EINPUT, "sql-x",
+		       both->up.path, 1, 1, "a finding about the up file");
+	nmig_diags_add(&found, NMIG_SEV_WARNING, NMIG_EINPUT, "sql-x",
+		       both->down.path, 1, 1, "one about the down file");
+	assert_int_equal(nmig_cache_read_begin(c->cache), NMIG_OK);
+	assert_int_equal(
+	    nmig_sqlcheck_pair_get(c->cache, key, both, "checker 1", &out),
+	    NMIG_ENOTFOUND);
+	assert_int_equal(out.n, 0);
+	assert_int_equal(nmig_sqlcheck_pair_put(c->cache, key, both,
+						"checker 1", found.items,
+						found.n),
+			 NMIG_OK);
+	assert_int_equal(
+	    nmig_sqlcheck_pair_get(c->cache, key, both, "checker 1", &out),
+	    NMIG_OK);
+	assert_int_equal(nmig_cache_read_end(c->cache), NMIG_OK);
+	assert_int_equal(out.n, 2);
+	assert_string_equal(out.items[0].message,
+			    "a finding about the up file");
+	assert_string_equal(out.items[0].file, both->up.path);
+	assert_string_equal(out.items[1].message, "one about the down file");
+	assert_string_equal(out.items[1].file, both->down.path);
+	assert_int_equal(out.warnings, 2);
+	nmig_diags_release(&out);
+	/* Stored: a new handle still finds it; another checker does not. */
+	open_cache(c);
+	assert_int_equal(nmig_cache_read_begin(c->cache), NMIG_OK);
+	assert_int_equal(
+	    nmig_sqlcheck_pair_get(c->cache, key, both, "checker 1", &out),
+	    NMIG_OK);
+	assert_int_equal(out.n, 2);
+	nmig_diags_release(&out);
+	assert_int_equal(
+	    nmig_sqlcheck_pair_get(c->cache, key, both, "checker 2", &out),
+	    NMIG_ENOTFOUND);
+	assert_int_equal(
+	    nmig_sqlcheck_pair_get(c->cache, key2, up_only, "checker 1", &out),
+	    NMIG_ENOTFOUND);
+	assert_int_equal(nmig_cache_read_end(c->cache), NMIG_OK);
+	/* No findings is a result too. */
+	assert_int_equal(nmig_sqlcheck_pair_put(c->cache, key2, up_only,
+						"checker 1", NULL, 0),
+			 NMIG_OK);
+	assert_int_equal(
+	    nmig_sqlcheck_pair_get(c->cache, key2, up_only, "checker 1", &out),
+	    NMIG_OK);
+	assert_int_equal(out.n, 0);
+	/* A finding that may hold a secret is not stored. */
+	nmig_diags_release(&found);
+	nmig_diags_add(&found, NMIG_SEV_WARNING, NMIG_EINPUT, "sql-x",
+		       both->up.path, 1, 1, "password 'sesame' in clear");
+	assert_int_equal(nmig_sqlcheck_pair_put(c->cache, key, both,
+						"checker 3", found.items,
+						found.n),
+			 NMIG_OK);
+	assert_int_equal(
+	    nmig_sqlcheck_pair_get(c->cache, key, both, "checker 3", &out),
+	    NMIG_ENOTFOUND);
+	nmig_cache_close(c->cache);
+	c->cache = NULL;
+	assert_false(cache_holds(c, "sesame"));
+	nmig_diags_release(&found);
+	nmig_diags_release(&out);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1392,6 +1489,7 @@ int main(void)
 	    T(test_lint_cached),
 	    T(test_lint_config_in_checker),
 	    T(test_config_cache_off),
+	    T(test_pair_storage),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
