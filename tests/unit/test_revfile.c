@@ -1129,6 +1129,143 @@ static void test_load_empty_dir(void **state)
 	assert_string_equal(c->set.revs[0].up.path, c->path);
 }
 
+/*
+ * A store of earlier loads as nmig_revset_load_store sees it: a table of
+ * functions. This one remembers what was put and answers down files from
+ * it with a checksum of its own, so that a hit shows in the result.
+ */
+struct fake_store {
+	int begins, ends, scans, gets, puts;
+	int answer_down; /* 1: a down file put before is a hit */
+	char names[8][64];
+	int is_up[8];
+	int n;
+};
+
+static void fake_begin(void *ud)
+{
+	((struct fake_store *)ud)->begins++;
+}
+
+static void fake_end(void *ud)
+{
+	((struct fake_store *)ud)->ends++;
+}
+
+/* Name-order lookups need nothing more of this store. */
+static int fake_scan_open(void *ud)
+{
+	((struct fake_store *)ud)->scans++;
+	return NMIG_OK;
+}
+
+static void fake_scan_close(void *ud)
+{
+	(void)ud;
+}
+
+static int fake_get(void *ud, const char *name, const struct stat *st,
+		    struct nmig_revision *rev_out,
+		    char checksum_out[NMIG_SHA256_HEX], int is_up)
+{
+	struct fake_store *f = ud;
+	int i;
+
+	(void)st;
+	(void)rev_out;
+	f->gets++;
+	if (is_up || !f->answer_down)
+		return NMIG_ENOTFOUND;
+	for (i = 0; i < f->n; i++)
+		if (!f->is_up[i] && strcmp(f->names[i], name) == 0) {
+			memset(checksum_out, 'f', NMIG_SHA256_HEX - 1);
+			checksum_out[NMIG_SHA256_HEX - 1] = '\0';
+			return NMIG_OK;
+		}
+	return NMIG_ENOTFOUND;
+}
+
+static int fake_put(void *ud, const char *name, const struct stat *st,
+		    const struct nmig_revision *rev,
+		    const char checksum[NMIG_SHA256_HEX], int is_up)
+{
+	struct fake_store *f = ud;
+
+	(void)st;
+	assert_int_equal(strlen(checksum), NMIG_SHA256_HEX - 1);
+	/* An up file comes with its header, a down file without. */
+	assert_true(is_up ? rev != NULL : rev == NULL);
+	if (f->n < 8) {
+		snprintf(f->names[f->n], sizeof(f->names[0]), "%s", name);
+		f->is_up[f->n++] = is_up;
+	}
+	f->puts++;
+	return NMIG_OK;
+}
+
+static void test_load_store(void **state)
+{
+	struct ctx *c = *state;
+	struct fake_store f;
+	struct nmig_revfile_store store = {0};
+	int i, saw_down = 0;
+
+	memset(&f, 0, sizeof(f));
+	store.ud = &f;
+	store.begin = fake_begin;
+	store.end = fake_end;
+	store.scan_open = fake_scan_open;
+	store.scan_close = fake_scan_close;
+	store.get = fake_get;
+	store.put = fake_put;
+	scratch(c);
+	put_text(c, "1_a.up.sql", "CREATE TABLE a (id int);\n");
+	put_text(c, "1_a.down.sql", "DROP TABLE a;\n");
+	put_text(c, "2_b.up.sql", "-- message: the b table\n"
+				  "CREATE TABLE b (id int);\n");
+	/* Every file missed, loaded and put, in one bracketed load. */
+	assert_int_equal(nmig_revset_load_store(&c->set, c->tmp, &store,
+						&c->diags),
+			 NMIG_OK);
+	assert_int_equal(c->set.n, 2);
+	assert_int_equal(f.begins, 1);
+	assert_int_equal(f.ends, 1);
+	assert_int_equal(f.gets, 3);
+	assert_int_equal(f.puts, 3);
+	for (i = 0; i < f.n; i++)
+		if (!f.is_up[i]) {
+			assert_string_equal(f.names[i], "1_a.down.sql");
+			saw_down = 1;
+		}
+	assert_true(saw_down);
+	/* The same as a load without a store. */
+	assert_int_equal(nmig_revset_load(&c->set2, c->tmp, NULL), NMIG_OK);
+	assert_string_equal(c->set.revs[0].down.checksum,
+			    c->set2.revs[0].down.checksum);
+	assert_string_equal(c->set.revs[1].message, c->set2.revs[1].message);
+	nmig_revset_release(&c->set);
+	/* A hit is used instead of the file: the store's checksum shows. */
+	f.answer_down = 1;
+	f.puts = 0;
+	assert_int_equal(nmig_revset_load_store(&c->set, c->tmp, &store,
+						&c->diags),
+			 NMIG_OK);
+	assert_int_equal(f.begins, 2);
+	assert_int_equal(f.ends, 2);
+	assert_int_equal(f.puts, 2);
+	assert_int_equal(strspn(c->set.revs[0].down.checksum, "f"),
+			 NMIG_SHA256_HEX - 1);
+	assert_string_equal(c->set.revs[0].up.checksum,
+			    c->set2.revs[0].up.checksum);
+	/* NULL: no store, the plain load. */
+	nmig_revset_release(&c->set);
+	assert_int_equal(nmig_revset_load_store(&c->set, c->tmp, NULL,
+						&c->diags),
+			 NMIG_OK);
+	assert_string_equal(c->set.revs[0].down.checksum,
+			    c->set2.revs[0].down.checksum);
+}
+
 /* Numeric ids of different lengths sort as numbers, implicit parents
  * follow that order. */
 static void test_load_numeric_order(void **state)
@@ -1350,6 +1487,7 @@ int main(void)
 	    T(test_load_not_a_file),
 	    T(test_load_missing_dir),
 	    T(test_load_empty_dir),
+	    T(test_load_store),
 	    T(test_load_numeric_order),
 	    T(test_load_order_in_place),
 	    T(test_load_many),
