@@ -1,161 +1,167 @@
 /*
- * The statement table: one linter per parse-tree node type (and
- * lint_creations for what the down file should drop), and lint_stmt, which
- * dispatches a statement through it.
+ * The statement table: one linter per parse-tree node type (those of
+ * statements that create what the down file should drop among them), and
+ * lint_stmt, which dispatches a statement through it.
  */
 #include "lint_internal.h"
 
-/* Statements that create objects the down file should drop. */
-static void lint_creations(struct file *f, const PgQuery__Node *n)
+/*
+ * Linters of statements that create objects the down file should drop:
+ * each records what it creates, and whether running it twice fails.
+ */
+
+static void stmt_create_table_as(struct file *f, const PgQuery__Node *n)
 {
-	const char *schema, *name;
+	const PgQuery__CreateTableAsStmt *s = n->create_table_as_stmt;
+	const PgQuery__RangeVar *rv = s->into ? s->into->rel : NULL;
+
+	if (!s->if_not_exists)
+		lint_not_retryable(f, f->stmt_off,
+				   "CREATE ... AS without IF NOT EXISTS",
+				   "CREATE ... IF NOT EXISTS ... AS");
+	lint_obj_add(f, &f->created,
+		     s->objtype == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW
+			 ? OBJ_MATVIEW
+			 : OBJ_TABLE,
+		     lint_rv_schema(rv), lint_rv_name(rv), NULL,
+		     !s->if_not_exists);
+}
+
+static void stmt_create_seq(struct file *f, const PgQuery__Node *n)
+{
+	const PgQuery__CreateSeqStmt *s = n->create_seq_stmt;
+	int owned = 0;
 	size_t i;
 
-	switch (n->node_case) {
-	case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT: {
-		const PgQuery__CreateTableAsStmt *s = n->create_table_as_stmt;
-		const PgQuery__RangeVar *rv = s->into ? s->into->rel : NULL;
+	for (i = 0; i < s->n_options; i++)
+		if (s->options[i]->node_case == PG_QUERY__NODE__NODE_DEF_ELEM &&
+		    strcmp(lint_str(s->options[i]->def_elem->defname),
+			   "owned_by") == 0)
+			owned = 1;
+	if (!s->if_not_exists)
+		lint_not_retryable(f, f->stmt_off,
+				   "CREATE SEQUENCE without IF NOT EXISTS",
+				   "CREATE SEQUENCE IF NOT EXISTS");
+	lint_obj_add(f, &f->created, OBJ_SEQUENCE, lint_rv_schema(s->sequence),
+		     lint_rv_name(s->sequence), NULL,
+		     !s->if_not_exists && !owned);
+}
 
-		if (!s->if_not_exists)
-			lint_not_retryable(
-			    f, f->stmt_off,
-			    "CREATE ... AS without IF NOT EXISTS",
-			    "CREATE ... IF NOT EXISTS ... AS");
-		lint_obj_add(f, &f->created,
-			     s->objtype == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW
-				 ? OBJ_MATVIEW
-				 : OBJ_TABLE,
-			     lint_rv_schema(rv), lint_rv_name(rv), NULL,
-			     !s->if_not_exists);
-		break;
-	}
-	case PG_QUERY__NODE__NODE_CREATE_SEQ_STMT: {
-		const PgQuery__CreateSeqStmt *s = n->create_seq_stmt;
-		int owned = 0;
+static void stmt_create_view(struct file *f, const PgQuery__Node *n)
+{
+	const PgQuery__ViewStmt *s = n->view_stmt;
 
-		for (i = 0; i < s->n_options; i++)
-			if (s->options[i]->node_case ==
-				PG_QUERY__NODE__NODE_DEF_ELEM &&
-			    strcmp(lint_str(s->options[i]->def_elem->defname),
-				   "owned_by") == 0)
-				owned = 1;
-		if (!s->if_not_exists)
-			lint_not_retryable(
-			    f, f->stmt_off,
-			    "CREATE SEQUENCE without IF NOT EXISTS",
-			    "CREATE SEQUENCE IF NOT EXISTS");
-		lint_obj_add(f, &f->created, OBJ_SEQUENCE,
-			     lint_rv_schema(s->sequence),
-			     lint_rv_name(s->sequence), NULL,
-			     !s->if_not_exists && !owned);
-		break;
-	}
-	case PG_QUERY__NODE__NODE_VIEW_STMT: {
-		const PgQuery__ViewStmt *s = n->view_stmt;
+	if (!s->replace)
+		lint_not_retryable(f, f->stmt_off,
+				   "CREATE VIEW without OR REPLACE",
+				   "CREATE OR REPLACE VIEW");
+	lint_obj_add(f, &f->created, OBJ_VIEW, lint_rv_schema(s->view),
+		     lint_rv_name(s->view), NULL, !s->replace);
+}
 
-		if (!s->replace)
-			lint_not_retryable(f, f->stmt_off,
-					   "CREATE VIEW without OR REPLACE",
-					   "CREATE OR REPLACE VIEW");
-		lint_obj_add(f, &f->created, OBJ_VIEW, lint_rv_schema(s->view),
-			     lint_rv_name(s->view), NULL, !s->replace);
-		break;
-	}
-	case PG_QUERY__NODE__NODE_CREATE_ENUM_STMT:
-		lint_qualified(n->create_enum_stmt->type_name,
-			       n->create_enum_stmt->n_type_name, &schema,
-			       &name);
-		lint_obj_add(f, &f->created, OBJ_TYPE, schema, name, NULL, 1);
-		break;
-	case PG_QUERY__NODE__NODE_CREATE_RANGE_STMT:
-		lint_qualified(n->create_range_stmt->type_name,
-			       n->create_range_stmt->n_type_name, &schema,
-			       &name);
-		lint_obj_add(f, &f->created, OBJ_TYPE, schema, name, NULL, 1);
-		break;
-	case PG_QUERY__NODE__NODE_COMPOSITE_TYPE_STMT: {
-		const PgQuery__CompositeTypeStmt *s = n->composite_type_stmt;
+/* A created object named by a qualified name list, never retryable. */
+static void created_qualified(struct file *f, enum obj_kind kind,
+			      PgQuery__Node *const *names, size_t n)
+{
+	const char *schema, *name;
 
-		for (i = 0; i < s->n_coldeflist; i++) {
-			const PgQuery__ColumnDef *cd =
-			    lint_node_coldef(s->coldeflist[i]);
+	lint_qualified(names, n, &schema, &name);
+	lint_obj_add(f, &f->created, kind, schema, name, NULL, 1);
+}
 
-			if (cd)
-				lint_check_coltype(f, cd->type_name,
-						   lint_str(cd->colname));
-		}
-		lint_obj_add(f, &f->created, OBJ_TYPE,
-			     lint_rv_schema(s->typevar),
-			     lint_rv_name(s->typevar), NULL, 1);
-		break;
-	}
-	case PG_QUERY__NODE__NODE_CREATE_DOMAIN_STMT:
-		lint_qualified(n->create_domain_stmt->domainname,
-			       n->create_domain_stmt->n_domainname, &schema,
-			       &name);
-		lint_obj_add(f, &f->created, OBJ_DOMAIN, schema, name, NULL, 1);
-		break;
-	case PG_QUERY__NODE__NODE_CREATE_SCHEMA_STMT: {
-		const PgQuery__CreateSchemaStmt *s = n->create_schema_stmt;
+static void stmt_create_enum(struct file *f, const PgQuery__Node *n)
+{
+	created_qualified(f, OBJ_TYPE, n->create_enum_stmt->type_name,
+			  n->create_enum_stmt->n_type_name);
+}
 
-		if (!s->if_not_exists)
-			lint_not_retryable(
-			    f, f->stmt_off,
-			    "CREATE SCHEMA without IF NOT EXISTS",
-			    "CREATE SCHEMA IF NOT EXISTS");
-		if (s->n_schema_elts)
-			f->undo_unknown = 1;
-		lint_obj_add(f, &f->created, OBJ_SCHEMA, "",
-			     lint_str(s->schemaname), NULL, !s->if_not_exists);
-		break;
-	}
-	case PG_QUERY__NODE__NODE_CREATE_EXTENSION_STMT: {
-		const PgQuery__CreateExtensionStmt *s =
-		    n->create_extension_stmt;
+static void stmt_create_range(struct file *f, const PgQuery__Node *n)
+{
+	created_qualified(f, OBJ_TYPE, n->create_range_stmt->type_name,
+			  n->create_range_stmt->n_type_name);
+}
 
-		if (!s->if_not_exists)
-			lint_not_retryable(
-			    f, f->stmt_off,
-			    "CREATE EXTENSION without IF NOT EXISTS",
-			    "CREATE EXTENSION IF NOT EXISTS");
-		lint_obj_add(f, &f->created, OBJ_EXTENSION, "",
-			     lint_str(s->extname), NULL, !s->if_not_exists);
-		break;
-	}
-	case PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT: {
-		const PgQuery__CreateFunctionStmt *s = n->create_function_stmt;
+static void stmt_create_domain(struct file *f, const PgQuery__Node *n)
+{
+	created_qualified(f, OBJ_DOMAIN, n->create_domain_stmt->domainname,
+			  n->create_domain_stmt->n_domainname);
+}
 
-		if (!s->replace)
-			lint_not_retryable(f, f->stmt_off,
-					   "CREATE FUNCTION without OR REPLACE",
-					   "CREATE OR REPLACE FUNCTION");
-		lint_qualified(s->funcname, s->n_funcname, &schema, &name);
-		lint_obj_add(f, &f->created, OBJ_FUNCTION, schema, name, NULL,
-			     !s->replace);
-		break;
-	}
-	case PG_QUERY__NODE__NODE_CREATE_TRIG_STMT: {
-		const PgQuery__CreateTrigStmt *s = n->create_trig_stmt;
+static void stmt_composite_type(struct file *f, const PgQuery__Node *n)
+{
+	const PgQuery__CompositeTypeStmt *s = n->composite_type_stmt;
+	size_t i;
 
-		if (!s->replace)
-			lint_not_retryable(f, f->stmt_off,
-					   "CREATE TRIGGER without OR REPLACE",
-					   "CREATE OR REPLACE TRIGGER");
-		lint_obj_add(f, &f->created, OBJ_TRIGGER,
-			     lint_rv_schema(s->relation), lint_str(s->trigname),
-			     lint_rv_name(s->relation), !s->replace);
-		break;
+	for (i = 0; i < s->n_coldeflist; i++) {
+		const PgQuery__ColumnDef *cd =
+		    lint_node_coldef(s->coldeflist[i]);
+
+		if (cd)
+			lint_check_coltype(f, cd->type_name,
+					   lint_str(cd->colname));
 	}
-	default:
-		break;
-	}
+	lint_obj_add(f, &f->created, OBJ_TYPE, lint_rv_schema(s->typevar),
+		     lint_rv_name(s->typevar), NULL, 1);
+}
+
+static void stmt_create_schema(struct file *f, const PgQuery__Node *n)
+{
+	const PgQuery__CreateSchemaStmt *s = n->create_schema_stmt;
+
+	if (!s->if_not_exists)
+		lint_not_retryable(f, f->stmt_off,
+				   "CREATE SCHEMA without IF NOT EXISTS",
+				   "CREATE SCHEMA IF NOT EXISTS");
+	if (s->n_schema_elts)
+		f->undo_unknown = 1;
+	lint_obj_add(f, &f->created, OBJ_SCHEMA, "", lint_str(s->schemaname),
+		     NULL, !s->if_not_exists);
+}
+
+static void stmt_create_extension(struct file *f, const PgQuery__Node *n)
+{
+	const PgQuery__CreateExtensionStmt *s = n->create_extension_stmt;
+
+	if (!s->if_not_exists)
+		lint_not_retryable(f, f->stmt_off,
+				   "CREATE EXTENSION without IF NOT EXISTS",
+				   "CREATE EXTENSION IF NOT EXISTS");
+	lint_obj_add(f, &f->created, OBJ_EXTENSION, "", lint_str(s->extname),
+		     NULL, !s->if_not_exists);
+}
+
+static void stmt_create_function(struct file *f, const PgQuery__Node *n)
+{
+	const PgQuery__CreateFunctionStmt *s = n->create_function_stmt;
+	const char *schema, *name;
+
+	if (!s->replace)
+		lint_not_retryable(f, f->stmt_off,
+				   "CREATE FUNCTION without OR REPLACE",
+				   "CREATE OR REPLACE FUNCTION");
+	lint_qualified(s->funcname, s->n_funcname, &schema, &name);
+	lint_obj_add(f, &f->created, OBJ_FUNCTION, schema, name, NULL,
+		     !s->replace);
+}
+
+static void stmt_create_trigger(struct file *f, const PgQuery__Node *n)
+{
+	const PgQuery__CreateTrigStmt *s = n->create_trig_stmt;
+
+	if (!s->replace)
+		lint_not_retryable(f, f->stmt_off,
+				   "CREATE TRIGGER without OR REPLACE",
+				   "CREATE OR REPLACE TRIGGER");
+	lint_obj_add(f, &f->created, OBJ_TRIGGER, lint_rv_schema(s->relation),
+		     lint_str(s->trigname), lint_rv_name(s->relation),
+		     !s->replace);
 }
 
 /*
  * Statement linters: one per parse-tree node type that a rule looks at,
  * each checking that statement's rules and recording what it creates and
  * drops. The table below maps node types to them; a statement of any
- * other type goes to lint_creations.
+ * other type has no rule.
  */
 
 static void stmt_index(struct file *f, const PgQuery__Node *n)
@@ -385,6 +391,17 @@ static const stmt_linter stmt_linters[] = {
     [PG_QUERY__NODE__NODE_EXECUTE_STMT] = stmt_dynamic,
     [PG_QUERY__NODE__NODE_DROP_OWNED_STMT] = stmt_dynamic,
     [PG_QUERY__NODE__NODE_SELECT_STMT] = stmt_select,
+    [PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT] = stmt_create_table_as,
+    [PG_QUERY__NODE__NODE_CREATE_SEQ_STMT] = stmt_create_seq,
+    [PG_QUERY__NODE__NODE_VIEW_STMT] = stmt_create_view,
+    [PG_QUERY__NODE__NODE_CREATE_ENUM_STMT] = stmt_create_enum,
+    [PG_QUERY__NODE__NODE_CREATE_RANGE_STMT] = stmt_create_range,
+    [PG_QUERY__NODE__NODE_COMPOSITE_TYPE_STMT] = stmt_composite_type,
+    [PG_QUERY__NODE__NODE_CREATE_DOMAIN_STMT] = stmt_create_domain,
+    [PG_QUERY__NODE__NODE_CREATE_SCHEMA_STMT] = stmt_create_schema,
+    [PG_QUERY__NODE__NODE_CREATE_EXTENSION_STMT] = stmt_create_extension,
+    [PG_QUERY__NODE__NODE_CREATE_FUNCTION_STMT] = stmt_create_function,
+    [PG_QUERY__NODE__NODE_CREATE_TRIG_STMT] = stmt_create_trigger,
 };
 
 /* One parsed statement: its linter from the table, then the secrets. */
@@ -395,8 +412,6 @@ void lint_stmt(struct file *f, const PgQuery__Node *n)
 	if (k < sizeof(stmt_linters) / sizeof(stmt_linters[0]) &&
 	    stmt_linters[k])
 		stmt_linters[k](f, n);
-	else
-		lint_creations(f, n);
 	lint_walk(&n->base, lint_find_secrets, f);
 }
 
