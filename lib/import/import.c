@@ -214,96 +214,97 @@ static int marker_bits(const char *text, size_t len)
 	return bits;
 }
 
-/* nmig_import_detect: see import.h. The first matching file of each
- * format is kept for the message. */
-int nmig_import_detect(enum nmig_import_format *out, const char *src)
+/* The formats nmig_import_detect tells apart, in the order it names them. */
+static const enum nmig_import_format detect_order[] = {
+    NMIG_IMPORT_DIESEL, NMIG_IMPORT_FLAT,	 NMIG_IMPORT_DBMATE,
+    NMIG_IMPORT_GOOSE,	NMIG_IMPORT_SOURCEGRAPH,
+};
+
+#define NDETECT (sizeof(detect_order) / sizeof(detect_order[0]))
+
+/*
+ * Keep path (a copy) as the first file found of format, when none is
+ * kept yet. NMIG_OK or NMIG_ENOMEM.
+ */
+static int keep_found(char **found, enum nmig_import_format format,
+		      const char *path)
 {
-	static const enum nmig_import_format all[] = {
-	    NMIG_IMPORT_DIESEL, NMIG_IMPORT_FLAT,	 NMIG_IMPORT_DBMATE,
-	    NMIG_IMPORT_GOOSE,	NMIG_IMPORT_SOURCEGRAPH,
-	};
-	char *found[NMIG_IMPORT_SOURCEGRAPH + 1] = {0};
-	struct nmig_buf names = NMIG_BUF_INIT, text = NMIG_BUF_INIT;
-	struct listing ls;
+	if (found[format])
+		return NMIG_OK;
+	found[format] = strdup(path);
+	return found[format] ? NMIG_OK : imp_oom();
+}
+
+/* A directory: sourcegraph (metadata.yaml) or else diesel (up.sql). */
+static int probe_dir(char **found, const char *dir)
+{
+	char *probe = imp_join(dir, "metadata.yaml");
+	int rc = NMIG_OK;
+
+	if (!probe)
+		return imp_oom();
+	if (imp_path_kind(probe) == 'f') {
+		rc = keep_found(found, NMIG_IMPORT_SOURCEGRAPH, probe);
+		free(probe);
+		return rc;
+	}
+	free(probe);
+	probe = imp_join(dir, "up.sql");
+	if (!probe)
+		return imp_oom();
+	if (imp_path_kind(probe) == 'f')
+		rc = keep_found(found, NMIG_IMPORT_DIESEL, probe);
+	free(probe);
+	return rc;
+}
+
+/*
+ * A regular file: golang-migrate by its name, else a numbered .sql file
+ * with goose or dbmate markers (read into text; a file that cannot be
+ * read is left to the reader to report).
+ */
+static int probe_file(char **found, const char *name, const char *path,
+		      struct nmig_buf *text)
+{
 	struct half h;
-	char *path = NULL, *probe = NULL;
-	size_t i, nfound = 0;
 	int rc, bits;
 
-	rc = imp_list_dir(&ls, src);
+	if (imp_flat_name(name, &h))
+		return keep_found(found, NMIG_IMPORT_FLAT, path);
+	if (!imp_is_digit(name[0]) || !imp_ends_with(name, ".sql") ||
+	    (found[NMIG_IMPORT_GOOSE] && found[NMIG_IMPORT_DBMATE]))
+		return NMIG_OK;
+	nmig_buf_clear(text);
+	rc = nmig_buf_read_file(text, path, NMIG_MAX_FILE_SIZE);
 	if (rc)
+		return rc == NMIG_ENOMEM ? rc : NMIG_OK;
+	bits = marker_bits(text->ptr, text->len);
+	if ((bits & 1) && (rc = keep_found(found, NMIG_IMPORT_GOOSE, path)))
 		return rc;
-	for (i = 0; i < ls.n; i++) {
-		const char *name = ls.items[i].name;
+	if (bits & 2)
+		return keep_found(found, NMIG_IMPORT_DBMATE, path);
+	return NMIG_OK;
+}
 
-		free(path);
-		path = imp_join(src, name);
-		if (!path)
-			goto oom;
-		if (ls.items[i].kind == 'd') {
-			free(probe);
-			probe = imp_join(path, "metadata.yaml");
-			if (!probe)
-				goto oom;
-			if (imp_path_kind(probe) == 'f') {
-				if (!found[NMIG_IMPORT_SOURCEGRAPH]) {
-					found[NMIG_IMPORT_SOURCEGRAPH] = probe;
-					probe = NULL;
-				}
-				continue;
-			}
-			free(probe);
-			probe = imp_join(path, "up.sql");
-			if (!probe)
-				goto oom;
-			if (imp_path_kind(probe) == 'f' &&
-			    !found[NMIG_IMPORT_DIESEL]) {
-				found[NMIG_IMPORT_DIESEL] = probe;
-				probe = NULL;
-			}
-			continue;
-		}
-		if (ls.items[i].kind != 'f')
-			continue;
-		if (imp_flat_name(name, &h)) {
-			if (!found[NMIG_IMPORT_FLAT]) {
-				found[NMIG_IMPORT_FLAT] = path;
-				path = NULL;
-			}
-			continue;
-		}
-		if (!imp_is_digit(name[0]) || !imp_ends_with(name, ".sql") ||
-		    (found[NMIG_IMPORT_GOOSE] && found[NMIG_IMPORT_DBMATE]))
-			continue;
-		nmig_buf_clear(&text);
-		rc = nmig_buf_read_file(&text, path, NMIG_MAX_FILE_SIZE);
-		if (rc == NMIG_ENOMEM)
-			goto cleanup;
-		if (rc)
-			continue; /* the reader reports it */
-		bits = marker_bits(text.ptr, text.len);
-		if ((bits & 1) && !found[NMIG_IMPORT_GOOSE]) {
-			found[NMIG_IMPORT_GOOSE] = strdup(path);
-			if (!found[NMIG_IMPORT_GOOSE])
-				goto oom;
-		}
-		if ((bits & 2) && !found[NMIG_IMPORT_DBMATE]) {
-			found[NMIG_IMPORT_DBMATE] = strdup(path);
-			if (!found[NMIG_IMPORT_DBMATE])
-				goto oom;
-		}
-	}
-	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-		if (!found[all[i]])
+/* The outcome from what was found: one format, none, or several. */
+static int detect_verdict(enum nmig_import_format *out, char *const *found,
+			  const char *src)
+{
+	struct nmig_buf names = NMIG_BUF_INIT;
+	size_t i, nfound = 0;
+	int rc = NMIG_OK;
+
+	for (i = 0; i < NDETECT; i++) {
+		if (!found[detect_order[i]])
 			continue;
 		nmig_buf_printf(&names, "%s%s", nfound ? ", " : "",
-				nmig_import_format_name(all[i]));
+				nmig_import_format_name(detect_order[i]));
 		nfound++;
-		*out = all[i];
+		*out = detect_order[i];
 	}
-	if (names.oom)
-		goto oom;
-	if (nfound == 0) {
+	if (names.oom) {
+		rc = imp_oom();
+	} else if (nfound == 0) {
 		rc = nmig_error_set(NMIG_EINPUT,
 				    "no migrations of a known format in '%s'",
 				    src);
@@ -320,24 +321,46 @@ int nmig_import_detect(enum nmig_import_format *out, const char *src)
 		rc = nmig_error_set(NMIG_EAMBIGUOUS,
 				    "'%s' matches several formats: %s", src,
 				    names.ptr);
-		for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-			if (found[all[i]])
+		for (i = 0; i < NDETECT; i++)
+			if (found[detect_order[i]])
 				nmig_error_detail(
-				    "%s: '%s'", nmig_import_format_name(all[i]),
-				    found[all[i]]);
+				    "%s: '%s'",
+				    nmig_import_format_name(detect_order[i]),
+				    found[detect_order[i]]);
 		nmig_error_hint("choose one with --from");
-	} else {
-		rc = NMIG_OK;
 	}
-	goto cleanup;
-oom:
-	rc = imp_oom();
-cleanup:
+	nmig_buf_release(&names);
+	return rc;
+}
+
+/* nmig_import_detect: see import.h. The first matching file of each
+ * format is kept for the message. */
+int nmig_import_detect(enum nmig_import_format *out, const char *src)
+{
+	char *found[NMIG_IMPORT_SOURCEGRAPH + 1] = {0};
+	struct nmig_buf text = NMIG_BUF_INIT;
+	struct listing ls;
+	char *path;
+	size_t i;
+	int rc;
+
+	rc = imp_list_dir(&ls, src);
+	if (rc)
+		return rc;
+	for (i = 0; i < ls.n && rc == NMIG_OK; i++) {
+		path = imp_join(src, ls.items[i].name);
+		if (!path)
+			rc = imp_oom();
+		else if (ls.items[i].kind == 'd')
+			rc = probe_dir(found, path);
+		else if (ls.items[i].kind == 'f')
+			rc = probe_file(found, ls.items[i].name, path, &text);
+		free(path);
+	}
+	if (rc == NMIG_OK)
+		rc = detect_verdict(out, found, src);
 	for (i = 0; i < sizeof(found) / sizeof(found[0]); i++)
 		free(found[i]);
-	free(path);
-	free(probe);
-	nmig_buf_release(&names);
 	nmig_buf_release(&text);
 	imp_listing_release(&ls);
 	return rc;
