@@ -9,6 +9,7 @@
  */
 #include "cache.h"
 #include "clock.h"
+#include "array_internal.h"
 #include "error.h"
 
 #include <dirent.h>
@@ -1726,16 +1727,11 @@ static int list_set_aside(struct nmig_cache_info *info, const char *path)
 
 		if (!is_set_aside(e->d_name, base))
 			continue;
-		if (info->nset_aside == cap) {
-			size_t ncap = cap ? cap * 2 : 4;
-			char **p = realloc(info->set_aside, ncap * sizeof(*p));
-
-			if (!p) {
-				rc = NMIG_ENOMEM;
-				break;
-			}
-			info->set_aside = p;
-			cap = ncap;
+		if (nmig_array_grow(&info->set_aside, &cap,
+				    info->nset_aside + 1,
+				    sizeof(*info->set_aside), 4)) {
+			rc = NMIG_ENOMEM;
+			break;
 		}
 		nmig_buf_put(&full, path, dirlen);
 		nmig_buf_puts(&full, e->d_name);
@@ -1776,17 +1772,10 @@ static int read_contents(sqlite3 *db, struct nmig_cache_info *info)
 		struct nmig_cache_db *e;
 
 		rc = SQLITE_OK;
-		if (info->ndbs == cap) {
-			size_t ncap = cap ? cap * 2 : 4;
-			struct nmig_cache_db *p =
-			    realloc(info->dbs, ncap * sizeof(*p));
-
-			if (!p) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			info->dbs = p;
-			cap = ncap;
+		if (nmig_array_grow(&info->dbs, &cap, info->ndbs + 1,
+				    sizeof(*info->dbs), 4)) {
+			rc = SQLITE_NOMEM;
+			break;
 		}
 		e = &info->dbs[info->ndbs];
 		e->dbkey = strdup((const char *)sqlite3_column_text(s, 0));

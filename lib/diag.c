@@ -3,6 +3,7 @@
  */
 #include "diag.h"
 #include "buf.h"
+#include "array_internal.h"
 #include "error.h"
 
 #include <stdarg.h>
@@ -43,15 +44,9 @@ struct nmig_diag *nmig_diags_add(struct nmig_diags *d,
 	struct nmig_diag *item;
 	va_list ap;
 
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 16;
-		struct nmig_diag *p = realloc(d->items, cap * sizeof(*p));
-
-		if (!p)
-			return NULL;
-		d->items = p;
-		d->cap = cap;
-	}
+	if (nmig_array_grow(&d->items, &d->cap, d->n + 1, sizeof(*d->items),
+			    16))
+		return NULL;
 	va_start(ap, fmt);
 	nmig_buf_vprintf(&msg, fmt, ap);
 	va_end(ap);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "array_internal.h"
 #include "error.h"
 
 /* Largest .env file read (it holds a handful of lines). */
@@ -211,15 +212,8 @@ static int collect_pair(const char *key, const char *value, void *ud)
 {
 	struct pairs *p = ud;
 
-	if (p->n + 2 > p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 16;
-		char **kv = realloc(p->kv, cap * sizeof(*kv));
-
-		if (!kv)
-			return nmig_error_set(NMIG_ENOMEM, "out of memory");
-		p->kv = kv;
-		p->cap = cap;
-	}
+	if (nmig_array_grow(&p->kv, &p->cap, p->n + 2, sizeof(*p->kv), 16))
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
 	p->kv[p->n] = strdup(key);
 	p->kv[p->n + 1] = strdup(value);
 	p->n += 2;
@@ -231,15 +225,9 @@ static int collect_pair(const char *key, const char *value, void *ud)
 /* Remember that .env set key (NMIG_ENOMEM when it cannot). */
 static int remember(const char *key)
 {
-	if (nloaded == loaded_cap) {
-		size_t cap = loaded_cap ? loaded_cap * 2 : 16;
-		char **v = realloc(loaded, cap * sizeof(*v));
-
-		if (!v)
-			return nmig_error_set(NMIG_ENOMEM, "out of memory");
-		loaded = v;
-		loaded_cap = cap;
-	}
+	if (nmig_array_grow(&loaded, &loaded_cap, nloaded + 1,
+			    sizeof(*loaded), 16))
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
 	loaded[nloaded] = strdup(key);
 	if (!loaded[nloaded])
 		return nmig_error_set(NMIG_ENOMEM, "out of memory");

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array_internal.h"
 #include "error.h"
 
 void nmig_fingerprint_sql(struct nmig_buf *out, const char *skip_schema,
@@ -24,16 +25,9 @@ int nmig_fingerprint_add(struct nmig_fingerprint *fp, const char *kind,
 {
 	struct nmig_fp_item *it;
 
-	if (fp->n == fp->cap) {
-		size_t cap = fp->cap ? fp->cap * 2 : 256;
-		struct nmig_fp_item *items =
-		    realloc(fp->items, cap * sizeof(*items));
-
-		if (!items)
-			return nmig_error_set(NMIG_ENOMEM, "out of memory");
-		fp->items = items;
-		fp->cap = cap;
-	}
+	if (nmig_array_grow(&fp->items, &fp->cap, fp->n + 1,
+			    sizeof(*fp->items), 256))
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
 	it = &fp->items[fp->n];
 	it->kind = strdup(kind ? kind : "");
 	it->key = strdup(key ? key : "");

@@ -15,6 +15,7 @@
  */
 #include "revfile.h"
 #include "buf.h"
+#include "array_internal.h"
 #include "error.h"
 #include "secret.h"
 #include "sqlscript.h"
@@ -1247,7 +1248,7 @@ static int list_dir(const char *dir, char ***out, size_t *count)
 {
 	DIR *d;
 	struct dirent *de;
-	char **names = NULL, **p;
+	char **names = NULL;
 	size_t n = 0, cap = 0;
 	int rc = NMIG_OK;
 
@@ -1275,14 +1276,10 @@ static int list_dir(const char *dir, char ***out, size_t *count)
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 256;
-			p = realloc(names, cap * sizeof(*p));
-			if (!p) {
-				rc = NMIG_ENOMEM;
-				break;
-			}
-			names = p;
+		if (nmig_array_grow(&names, &cap, n + 1, sizeof(*names),
+				    256)) {
+			rc = NMIG_ENOMEM;
+			break;
 		}
 		names[n] = strdup(de->d_name);
 		if (!names[n]) {

@@ -25,6 +25,7 @@
  */
 #include "sqlscript.h"
 #include "buf.h"
+#include "array_internal.h"
 #include "error.h"
 
 #include <pg_query.h>
@@ -500,16 +501,10 @@ static int add_stmt(struct splitter *sp, size_t start, size_t end,
 	struct nmig_script *sc = sp->sc;
 	struct nmig_stmt *st;
 
-	if (sc->n == sp->cap) {
-		size_t cap = sp->cap ? sp->cap * 2 : 16;
-		struct nmig_stmt *p = realloc(sc->stmts, cap * sizeof(*p));
-
-		if (!p) {
-			free(kind);
-			return NMIG_ENOMEM;
-		}
-		sc->stmts = p;
-		sp->cap = cap;
+	if (nmig_array_grow(&sc->stmts, &sp->cap, sc->n + 1,
+			    sizeof(*sc->stmts), 16)) {
+		free(kind);
+		return NMIG_ENOMEM;
 	}
 	st = &sc->stmts[sc->n++];
 	memset(st, 0, sizeof(*st));

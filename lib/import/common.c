@@ -4,6 +4,8 @@
  */
 #include "import_internal.h"
 
+#include "array_internal.h"
+
 /* ---- small text and file helpers ---- */
 
 /* A malloc'ed NUL-terminated copy of s[0..n), NULL when out of memory. */
@@ -192,16 +194,9 @@ int imp_list_dir(struct listing *out, const char *dir)
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (out->n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct entry *p =
-			    realloc(out->items, ncap * sizeof(*p));
-
-			if (!p)
-				goto oom;
-			out->items = p;
-			cap = ncap;
-		}
+		if (nmig_array_grow(&out->items, &cap, out->n + 1,
+				    sizeof(*out->items), 64))
+			goto oom;
 		out->items[out->n].name = strdup(de->d_name);
 		path = imp_join(dir, de->d_name);
 		if (!out->items[out->n].name || !path) {
@@ -373,16 +368,10 @@ struct item *imp_add_item(struct reader *r, char *origin)
 
 	if (!origin)
 		return NULL;
-	if (r->n == r->cap) {
-		size_t ncap = r->cap ? r->cap * 2 : 64;
-		struct item *p = realloc(r->items, ncap * sizeof(*p));
-
-		if (!p) {
-			free(origin);
-			return NULL;
-		}
-		r->items = p;
-		r->cap = ncap;
+	if (nmig_array_grow(&r->items, &r->cap, r->n + 1, sizeof(*r->items),
+			    64)) {
+		free(origin);
+		return NULL;
 	}
 	it = &r->items[r->n++];
 	memset(it, 0, sizeof(*it));

@@ -13,6 +13,8 @@
  */
 #include "lint_internal.h"
 
+#include "array_internal.h"
+
 static const struct nmig_lint_rule rules[NMIG_LINT_NRULES] = {
     RULE(NMIG_LINT_CONCURRENT_INDEX_CREATION,
 	 "require-concurrent-index-creation", NMIG_LINT_ERROR, 0,
@@ -555,18 +557,10 @@ static size_t ident_bytes(const char *t, size_t len)
 /* Remember the string literal at start..end as holding a secret. */
 static void add_secret(struct file *f, size_t start, size_t end)
 {
-	struct span *v;
-
-	if (f->nsecrets == f->capsecrets) {
-		size_t cap = f->capsecrets ? f->capsecrets * 2 : 8;
-
-		v = realloc(f->secrets, cap * sizeof(*v));
-		if (!v) {
-			lint_nomem(f->run);
-			return;
-		}
-		f->secrets = v;
-		f->capsecrets = cap;
+	if (nmig_array_grow(&f->secrets, &f->capsecrets, f->nsecrets + 1,
+			    sizeof(*f->secrets), 8)) {
+		lint_nomem(f->run);
+		return;
 	}
 	f->secrets[f->nsecrets].start = start;
 	f->secrets[f->nsecrets].end = end;

@@ -5,6 +5,8 @@
  */
 #include "lint_internal.h"
 
+#include "array_internal.h"
+
 const char *const lint_obj_kind_names[] = {
     [OBJ_TABLE] = "table",	 [OBJ_INDEX] = "index",
     [OBJ_COLUMN] = "column",	 [OBJ_CONSTRAINT] = "constraint",
@@ -327,16 +329,9 @@ struct obj *lint_obj_add(struct file *f, struct objs *l, enum obj_kind kind,
 {
 	struct obj *o;
 
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct obj *v = realloc(l->v, cap * sizeof(*v));
-
-		if (!v) {
-			lint_nomem(f->run);
-			return NULL;
-		}
-		l->v = v;
-		l->cap = cap;
+	if (nmig_array_grow(&l->v, &l->cap, l->n + 1, sizeof(*l->v), 16)) {
+		lint_nomem(f->run);
+		return NULL;
 	}
 	o = &l->v[l->n];
 	memset(o, 0, sizeof(*o));
