@@ -821,27 +821,11 @@ int db_applied_marks(struct cli_global *g, struct nmig_graph *graph,
 	return ok;
 }
 
-/* Add one database finding of rule for revision (file of known ones). */
-static struct nmig_diag *db_finding(struct nmig_diags *diags,
-				    struct nmig_graph *graph, const char *rule,
-				    const char *revision, const char *message)
-{
-	long k = nmig_graph_find(graph, revision);
-
-	return nmig_diags_add(diags, NMIG_SEV_ERROR, NMIG_ESTATE, rule,
-			      k >= 0 ? nmig_graph_rev(graph, (size_t)k)->up.path
-				     : NULL,
-			      0, 0, "%s", message);
-}
-
 size_t db_check_stage(struct cli_global *g, struct nmig_graph *graph,
 		      struct nmig_diags *diags, int *exit_code)
 {
 	struct cli_db db;
-	struct nmig_buf msg = NMIG_BUF_INIT;
-	struct nmig_state_report *r = &db.report;
-	size_t before = diags->errors, i;
-	struct nmig_diag *d;
+	size_t before = diags->errors;
 	int rc;
 
 	*exit_code = NMIG_EXIT_OK;
@@ -850,76 +834,9 @@ size_t db_check_stage(struct cli_global *g, struct nmig_graph *graph,
 		nmig_diags_add_last_error(diags, "db-connect");
 		*exit_code = cli_exit_code(rc);
 	}
-	for (i = 0; rc == 1 && i < r->ndrift; i++) {
-		const struct nmig_row *row = &db.state.rows[r->drift[i]];
-		long k = nmig_graph_find(graph, row->revision);
-
-		nmig_buf_clear(&msg);
-		nmig_buf_printf(&msg,
-				"applied revision '%s' was edited after it was "
-				"applied (recorded checksum %.12s, file %.12s)",
-				row->revision, row->checksum,
-				nmig_graph_rev(graph, (size_t)k)->up.checksum);
-		d = db_finding(diags, graph, "db-drift", row->revision,
-			       msg.ptr);
-		if (d)
-			nmig_diag_set_hint(d,
-					   "restore the applied file; after a "
-					   "deliberate edit run 'nmig repair "
-					   "--checksums'");
-	}
-	for (i = 0; rc == 1 && i < r->ndirty; i++) {
-		const struct nmig_row *row = &db.state.rows[r->dirty[i]];
-
-		nmig_buf_clear(&msg);
-		nmig_buf_printf(&msg,
-				"revision '%s' is dirty: a migration that runs "
-				"outside a transaction did not finish%s%s",
-				row->revision, row->error ? ": " : "",
-				row->error ? row->error : "");
-		d = db_finding(diags, graph, "db-dirty", row->revision,
-			       msg.ptr);
-		if (d)
-			nmig_diag_set_hint(d,
-					   "check which statements ran, then "
-					   "'nmig repair --mark-applied %s' "
-					   "or '--mark-rolled-back %s'",
-					   row->revision, row->revision);
-	}
-	for (i = 0; rc == 1 && i < r->nunknown; i++) {
-		const struct nmig_row *row = &db.state.rows[r->unknown[i]];
-
-		nmig_buf_clear(&msg);
-		nmig_buf_printf(&msg,
-				"the database has revision '%s' applied, which "
-				"has no migration file",
-				row->revision);
-		d = db_finding(diags, graph, "db-unknown", row->revision,
-			       msg.ptr);
-		if (d)
-			nmig_diag_set_hint(d,
-					   "check out the branch that holds "
-					   "its file, or forget it with 'nmig "
-					   "stamp --purge TARGET'");
-	}
-	if (rc == 1 && r->not_closed >= 0) {
-		const char *a =
-		    nmig_graph_rev(graph, (size_t)r->not_closed)->id;
-
-		nmig_buf_clear(&msg);
-		nmig_buf_printf(
-		    &msg, "revision '%s' is applied but its parent '%s' is not",
-		    a, nmig_graph_rev(graph, (size_t)r->missing_parent)->id);
-		d = db_finding(diags, graph, "db-not-closed", a, msg.ptr);
-		if (d)
-			nmig_diag_set_hint(d,
-					   "record the real state with 'nmig "
-					   "stamp TARGET' after checking the "
-					   "schema");
-	}
-	if (rc == 1 && diags->errors > before)
+	if (rc == 1 &&
+	    nmig_state_findings(diags, &db.report, &db.state, graph) > 0)
 		*exit_code = NMIG_EXIT_STATE;
-	nmig_buf_release(&msg);
 	db_release(&db);
 	return diags->errors - before;
 }

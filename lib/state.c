@@ -1178,3 +1178,107 @@ cleanup:
 	nmig_buf_release(&sql);
 	return err;
 }
+
+/* Add one error finding of rule about revision (its up file when known). */
+static struct nmig_diag *state_finding(struct nmig_diags *diags,
+				       const struct nmig_graph *g,
+				       const char *rule, const char *revision,
+				       const char *message)
+{
+	long k = nmig_graph_find(g, revision);
+
+	return nmig_diags_add(diags, NMIG_SEV_ERROR, NMIG_ESTATE, rule,
+			      k >= 0 ? nmig_graph_rev(g, (size_t)k)->up.path
+				     : NULL,
+			      0, 0, "%s", message);
+}
+
+/* The drifted and dirty rows of r as findings. */
+static void drift_dirty_findings(struct nmig_diags *diags,
+				 const struct nmig_state_report *r,
+				 const struct nmig_state *s,
+				 const struct nmig_graph *g,
+				 struct nmig_buf *msg)
+{
+	struct nmig_diag *d;
+	size_t i;
+
+	for (i = 0; i < r->ndrift; i++) {
+		const struct nmig_row *row = &s->rows[r->drift[i]];
+		long k = nmig_graph_find(g, row->revision);
+
+		nmig_buf_clear(msg);
+		nmig_buf_printf(msg,
+				"applied revision '%s' was edited after it was "
+				"applied (recorded checksum %.12s, file %.12s)",
+				row->revision, row->checksum,
+				nmig_graph_rev(g, (size_t)k)->up.checksum);
+		d = state_finding(diags, g, "db-drift", row->revision, msg->ptr);
+		if (d)
+			nmig_diag_set_hint(d,
+					   "restore the applied file; after a "
+					   "deliberate edit run 'nmig repair "
+					   "--checksums'");
+	}
+	for (i = 0; i < r->ndirty; i++) {
+		const struct nmig_row *row = &s->rows[r->dirty[i]];
+
+		nmig_buf_clear(msg);
+		nmig_buf_printf(msg,
+				"revision '%s' is dirty: a migration that runs "
+				"outside a transaction did not finish%s%s",
+				row->revision, row->error ? ": " : "",
+				row->error ? row->error : "");
+		d = state_finding(diags, g, "db-dirty", row->revision, msg->ptr);
+		if (d)
+			nmig_diag_set_hint(d,
+					   "check which statements ran, then "
+					   "'nmig repair --mark-applied %s' "
+					   "or '--mark-rolled-back %s'",
+					   row->revision, row->revision);
+	}
+}
+
+size_t nmig_state_findings(struct nmig_diags *diags,
+			   const struct nmig_state_report *r,
+			   const struct nmig_state *s,
+			   const struct nmig_graph *g)
+{
+	struct nmig_buf msg = NMIG_BUF_INIT;
+	size_t before = diags->errors, i;
+	struct nmig_diag *d;
+
+	drift_dirty_findings(diags, r, s, g, &msg);
+	for (i = 0; i < r->nunknown; i++) {
+		const struct nmig_row *row = &s->rows[r->unknown[i]];
+
+		nmig_buf_clear(&msg);
+		nmig_buf_printf(&msg,
+				"the database has revision '%s' applied, which "
+				"has no migration file",
+				row->revision);
+		d = state_finding(diags, g, "db-unknown", row->revision,
+				  msg.ptr);
+		if (d)
+			nmig_diag_set_hint(d,
+					   "check out the branch that holds "
+					   "its file, or forget it with 'nmig "
+					   "stamp --purge TARGET'");
+	}
+	if (r->not_closed >= 0) {
+		const char *a = nmig_graph_rev(g, (size_t)r->not_closed)->id;
+
+		nmig_buf_clear(&msg);
+		nmig_buf_printf(
+		    &msg, "revision '%s' is applied but its parent '%s' is not",
+		    a, nmig_graph_rev(g, (size_t)r->missing_parent)->id);
+		d = state_finding(diags, g, "db-not-closed", a, msg.ptr);
+		if (d)
+			nmig_diag_set_hint(d,
+					   "record the real state with 'nmig "
+					   "stamp TARGET' after checking the "
+					   "schema");
+	}
+	nmig_buf_release(&msg);
+	return diags->errors - before;
+}

@@ -194,6 +194,18 @@ enum nmig_refuse {
  * file) and a hint for the first problem of the kinds in what; NMIG_OK
  * when there is none.
  */
+/*
+ * The problems of r (rows s compared with graph g) as error findings,
+ * appended to diags: each drifted (rule db-drift), dirty (db-dirty) and
+ * unknown (db-unknown) row, then the revision applied without its parent
+ * (db-not-closed); each names the revision's up file when it has one and
+ * has a hint. Returns the findings added (fewer when memory ran out).
+ */
+size_t nmig_state_findings(struct nmig_diags *diags,
+			   const struct nmig_state_report *r,
+			   const struct nmig_state *s,
+			   const struct nmig_graph *g);
+
 int nmig_state_refuse(const struct nmig_state_report *r,
 		      const struct nmig_state *s, const struct nmig_graph *g,
 		      unsigned what);

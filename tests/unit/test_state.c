@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "diag.h"
 #include "error.h"
 #include "graph.h"
 #include "graph_testlib.h"
@@ -274,6 +275,55 @@ static void test_insert_sql(void **state)
 	nmig_vtable_release(&t);
 }
 
+/* The problems of a comparison as findings, one per row, in order. */
+static void test_findings(void **state)
+{
+	struct ctx *c = *state;
+	struct nmig_diags d = NMIG_DIAGS_INIT;
+
+	add_row(c, "A", 0, 1); /* drift */
+	add_row(c, "C", 1, 0); /* dirty */
+	add_row(c, "Z", 0, 0); /* unknown */
+	add_row(c, "D", 0, 0); /* parents B, C not applied */
+	assert_int_equal(nmig_state_analyze(&c->r, &c->s, c->g), NMIG_OK);
+	assert_int_equal(nmig_state_findings(&d, &c->r, &c->s, c->g), 4);
+	assert_int_equal(d.n, 4);
+	assert_int_equal(d.errors, 4);
+	assert_string_equal(d.items[0].rule, "db-drift");
+	assert_non_null(strstr(d.items[0].message,
+			       "applied revision 'A' was edited after it was "
+			       "applied"));
+	assert_non_null(strstr(d.items[0].file, "A_r0.up.sql"));
+	assert_non_null(strstr(d.items[0].hint, "repair --checksums"));
+	assert_string_equal(d.items[1].rule, "db-dirty");
+	assert_non_null(strstr(d.items[1].message, "revision 'C' is dirty"));
+	assert_non_null(strstr(d.items[1].hint, "--mark-applied C"));
+	assert_string_equal(d.items[2].rule, "db-unknown");
+	assert_string_equal(d.items[2].message,
+			    "the database has revision 'Z' applied, which has "
+			    "no migration file");
+	assert_null(d.items[2].file);
+	assert_non_null(strstr(d.items[2].hint, "stamp --purge"));
+	assert_string_equal(d.items[3].rule, "db-not-closed");
+	assert_string_equal(d.items[3].message,
+			    "revision 'D' is applied but its parent 'B' is not");
+	assert_int_equal(d.items[3].code, NMIG_ESTATE);
+	nmig_diags_release(&d);
+}
+
+/* A clean comparison has no findings. */
+static void test_findings_clean(void **state)
+{
+	struct ctx *c = *state;
+	struct nmig_diags d = NMIG_DIAGS_INIT;
+
+	add_row(c, "A", 0, 0);
+	assert_int_equal(nmig_state_analyze(&c->r, &c->s, c->g), NMIG_OK);
+	assert_int_equal(nmig_state_findings(&d, &c->r, &c->s, c->g), 0);
+	assert_int_equal(d.n, 0);
+	nmig_diags_release(&d);
+}
+
 static void test_values_sql(void **state)
 {
 	struct ctx *c = *state;
@@ -382,6 +432,9 @@ int main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_insert_sql, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_values_sql, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_findings, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_findings_clean, setup,
+					    teardown),
 	    cmocka_unit_test(test_alive_sql),
 	    cmocka_unit_test(test_ensure_sql),
 	    cmocka_unit_test(test_dollar_tag),
