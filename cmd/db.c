@@ -490,26 +490,6 @@ void db_on_event(void *ud, const struct nmig_exec_event *ev)
 }
 
 /* Applied heads from the current mark: marked, no marked child. */
-static size_t applied_heads(struct cli_db *db, size_t *out)
-{
-	size_t n = 0, count = nmig_graph_count(db->graph), i, j, nc;
-	const size_t *ch;
-
-	for (i = 0; i < count; i++) {
-		int head = 1;
-
-		if (!db->report.mark[i])
-			continue;
-		ch = nmig_graph_children(db->graph, i, &nc);
-		for (j = 0; j < nc && head; j++)
-			if (db->report.mark[ch[j]])
-				head = 0;
-		if (head)
-			out[n++] = i;
-	}
-	return n;
-}
-
 void db_print_at(struct cli_db *db, FILE *out)
 {
 	size_t count = nmig_graph_count(db->graph), n, i, nc;
@@ -517,7 +497,7 @@ void db_print_at(struct cli_db *db, FILE *out)
 
 	if (!heads)
 		return;
-	n = applied_heads(db, heads);
+	n = nmig_graph_marked_heads(db->graph, db->report.mark, heads);
 	if (n == 0)
 		fputs("base", out);
 	for (i = 0; i < n; i++) {
@@ -536,7 +516,7 @@ void db_json_heads(struct cli_db *db, FILE *out)
 
 	fputc('[', out);
 	if (heads) {
-		n = applied_heads(db, heads);
+		n = nmig_graph_marked_heads(db->graph, db->report.mark, heads);
 		for (i = 0; i < n; i++) {
 			if (i)
 				fputc(',', out);
@@ -563,7 +543,7 @@ static void print_at_phrase(struct cli_db *db, FILE *out)
 
 	if (!heads)
 		return;
-	n = applied_heads(db, heads);
+	n = nmig_graph_marked_heads(db->graph, db->report.mark, heads);
 	if (n == 1)
 		nmig_graph_children(db->graph, heads[0], &nc);
 	if (n == 1 && nc == 0)

@@ -225,8 +225,8 @@ static int collect_pair(const char *key, const char *value, void *ud)
 /* Remember that .env set key (NMIG_ENOMEM when it cannot). */
 static int remember(const char *key)
 {
-	if (nmig_array_grow(&loaded, &loaded_cap, nloaded + 1,
-			    sizeof(*loaded), 16))
+	if (nmig_array_grow(&loaded, &loaded_cap, nloaded + 1, sizeof(*loaded),
+			    16))
 		return nmig_error_set(NMIG_ENOMEM, "out of memory");
 	loaded[nloaded] = strdup(key);
 	if (!loaded[nloaded])

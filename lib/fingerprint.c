@@ -25,8 +25,8 @@ int nmig_fingerprint_add(struct nmig_fingerprint *fp, const char *kind,
 {
 	struct nmig_fp_item *it;
 
-	if (nmig_array_grow(&fp->items, &fp->cap, fp->n + 1,
-			    sizeof(*fp->items), 256))
+	if (nmig_array_grow(&fp->items, &fp->cap, fp->n + 1, sizeof(*fp->items),
+			    256))
 		return nmig_error_set(NMIG_ENOMEM, "out of memory");
 	it = &fp->items[fp->n];
 	it->kind = strdup(kind ? kind : "");

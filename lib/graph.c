@@ -681,3 +681,24 @@ void nmig_graph_mark_descendants(const struct nmig_graph *g,
 		mark[i] = 1;
 	}
 }
+
+size_t nmig_graph_marked_heads(const struct nmig_graph *g,
+			       const unsigned char *mark, size_t *out)
+{
+	size_t n = 0, count = nmig_graph_count(g), i, j, nc;
+	const size_t *ch;
+
+	for (i = 0; i < count; i++) {
+		int head = 1;
+
+		if (!mark[i])
+			continue;
+		ch = nmig_graph_children(g, i, &nc);
+		for (j = 0; j < nc && head; j++)
+			if (mark[ch[j]])
+				head = 0;
+		if (head)
+			out[n++] = i;
+	}
+	return n;
+}

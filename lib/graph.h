@@ -47,6 +47,15 @@ const size_t *nmig_graph_branchpoints(const struct nmig_graph *g, size_t *n);
 const size_t *nmig_graph_mergepoints(const struct nmig_graph *g, size_t *n);
 
 /*
+ * The heads of a marked set (mark: graph count entries, 1 = in the set):
+ * the marked nodes none of whose children is marked, e.g. the applied
+ * revisions a database is "at". Writes them in plan order into out (room
+ * for graph count entries) and returns how many.
+ */
+size_t nmig_graph_marked_heads(const struct nmig_graph *g,
+			       const unsigned char *mark, size_t *out);
+
+/*
  * Set mark[i] = 1 for every ancestor of the nodes in roots, roots included
  * (the closure). mark must have count entries; it is not cleared first.
  */

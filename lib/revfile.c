@@ -1276,8 +1276,7 @@ static int list_dir(const char *dir, char ***out, size_t *count)
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		if (nmig_array_grow(&names, &cap, n + 1, sizeof(*names),
-				    256)) {
+		if (nmig_array_grow(&names, &cap, n + 1, sizeof(*names), 256)) {
 			rc = NMIG_ENOMEM;
 			break;
 		}

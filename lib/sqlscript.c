@@ -501,8 +501,8 @@ static int add_stmt(struct splitter *sp, size_t start, size_t end,
 	struct nmig_script *sc = sp->sc;
 	struct nmig_stmt *st;
 
-	if (nmig_array_grow(&sc->stmts, &sp->cap, sc->n + 1,
-			    sizeof(*sc->stmts), 16)) {
+	if (nmig_array_grow(&sc->stmts, &sp->cap, sc->n + 1, sizeof(*sc->stmts),
+			    16)) {
 		free(kind);
 		return NMIG_ENOMEM;
 	}

@@ -1213,7 +1213,8 @@ static void drift_dirty_findings(struct nmig_diags *diags,
 				"applied (recorded checksum %.12s, file %.12s)",
 				row->revision, row->checksum,
 				nmig_graph_rev(g, (size_t)k)->up.checksum);
-		d = state_finding(diags, g, "db-drift", row->revision, msg->ptr);
+		d = state_finding(diags, g, "db-drift", row->revision,
+				  msg->ptr);
 		if (d)
 			nmig_diag_set_hint(d,
 					   "restore the applied file; after a "
@@ -1229,7 +1230,8 @@ static void drift_dirty_findings(struct nmig_diags *diags,
 				"outside a transaction did not finish%s%s",
 				row->revision, row->error ? ": " : "",
 				row->error ? row->error : "");
-		d = state_finding(diags, g, "db-dirty", row->revision, msg->ptr);
+		d = state_finding(diags, g, "db-dirty", row->revision,
+				  msg->ptr);
 		if (d)
 			nmig_diag_set_hint(d,
 					   "check which statements ran, then "

@@ -19,12 +19,11 @@ static void stmt_create_table_as(struct file *f, const PgQuery__Node *n)
 		lint_not_retryable(f, f->stmt_off,
 				   "CREATE ... AS without IF NOT EXISTS",
 				   "CREATE ... IF NOT EXISTS ... AS");
-	lint_obj_add(f, &f->created,
-		     s->objtype == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW
-			 ? OBJ_MATVIEW
-			 : OBJ_TABLE,
-		     lint_rv_schema(rv), lint_rv_name(rv), NULL,
-		     !s->if_not_exists);
+	lint_obj_add(
+	    f, &f->created,
+	    s->objtype == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW ? OBJ_MATVIEW
+								: OBJ_TABLE,
+	    lint_rv_schema(rv), lint_rv_name(rv), NULL, !s->if_not_exists);
 }
 
 static void stmt_create_seq(struct file *f, const PgQuery__Node *n)

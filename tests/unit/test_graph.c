@@ -177,6 +177,37 @@ static void test_dag_table(void **state)
 
 /* In every table graph: parents before children, lists ascending,
  * children the exact inverse of parents, find() the inverse of rev(). */
+/* The heads of a marked set: marked nodes without a marked child. */
+static void test_marked_heads(void **state)
+{
+	struct ctx *c = *state;
+	/* a - b - d, a - c - d: a diamond, and e on top of d */
+	struct nmig_graph *g = build_ok(c, "a:;b:a;c:a;d:b,c;e:d");
+	size_t count = nmig_graph_count(g), out[5], n;
+	unsigned char mark[5];
+
+	assert_int_equal(count, 5);
+	memset(mark, 0, sizeof(mark));
+	assert_int_equal(nmig_graph_marked_heads(g, mark, out), 0);
+	mark[nmig_graph_find(g, "a")] = 1;
+	n = nmig_graph_marked_heads(g, mark, out);
+	assert_string_equal(keep(c, ids_of(g, out, n)), "a");
+	/* both branches applied, not merged: two heads, in plan order */
+	mark[nmig_graph_find(g, "b")] = 1;
+	mark[nmig_graph_find(g, "c")] = 1;
+	n = nmig_graph_marked_heads(g, mark, out);
+	assert_string_equal(keep(c, ids_of(g, out, n)), "b c");
+	memset(mark, 1, sizeof(mark));
+	n = nmig_graph_marked_heads(g, mark, out);
+	assert_string_equal(keep(c, ids_of(g, out, n)), "e");
+	/* a set that is not closed: each marked node on its own */
+	memset(mark, 0, sizeof(mark));
+	mark[nmig_graph_find(g, "b")] = 1;
+	mark[nmig_graph_find(g, "e")] = 1;
+	n = nmig_graph_marked_heads(g, mark, out);
+	assert_string_equal(keep(c, ids_of(g, out, n)), "b e");
+}
+
 static void test_structure_invariants(void **state)
 {
 	struct ctx *c = *state;
@@ -636,6 +667,7 @@ int main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_marks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_fixture_dirs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_marked_heads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_big_linear, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_big_branchy, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_big_reverse_ids, setup,
