@@ -68,32 +68,24 @@ static void safe_literal(struct nmig_buf *out, const char *text)
 static void put_heads(struct nmig_buf *b, const struct nmig_graph *g,
 		      const unsigned char *mark)
 {
-	size_t count = nmig_graph_count(g), i, j, nc, shown = 0, more = 0;
-	const size_t *ch;
+	size_t count = nmig_graph_count(g), n, i;
+	size_t *heads = malloc((count ? count : 1) * sizeof(*heads));
 
-	for (i = 0; i < count; i++) {
-		int head = 1;
-
-		if (!mark[i])
-			continue;
-		ch = nmig_graph_children(g, i, &nc);
-		for (j = 0; j < nc && head; j++)
-			if (mark[ch[j]])
-				head = 0;
-		if (!head)
-			continue;
-		if (shown == HEADS_MAX) {
-			more++;
-			continue;
-		}
-		if (shown++)
-			nmig_buf_puts(b, ", ");
-		nmig_offline_comment_text(b, nmig_graph_rev(g, i)->id);
+	if (!heads) {
+		b->oom = 1;
+		return;
 	}
-	if (!shown)
+	n = nmig_graph_marked_heads(g, mark, heads);
+	for (i = 0; i < n && i < HEADS_MAX; i++) {
+		if (i)
+			nmig_buf_puts(b, ", ");
+		nmig_offline_comment_text(b, nmig_graph_rev(g, heads[i])->id);
+	}
+	if (!n)
 		nmig_buf_puts(b, "base");
-	if (more)
-		nmig_buf_printf(b, " and %zu more", more);
+	if (n > HEADS_MAX)
+		nmig_buf_printf(b, " and %zu more", n - (size_t)HEADS_MAX);
+	free(heads);
 }
 
 void nmig_offline_plan_release(struct nmig_offline_plan *p)
