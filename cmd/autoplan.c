@@ -38,7 +38,8 @@ static const char **split_lines(char *text, size_t n)
 static int plan_down(const struct nmig_catalog *after,
 		     const struct nmig_catalog *before,
 		     const struct nmig_plan_opts *opts,
-		     const struct nmig_schemaplan *up, int first, char **out)
+		     const struct nmig_schemaplan *up, int first, int tx,
+		     char **out, unsigned *ignore)
 {
 	struct nmig_plan_opts o = *opts;
 	struct nmig_schemaplan d;
@@ -48,7 +49,10 @@ static int plan_down(const struct nmig_catalog *after,
 
 	*out = NULL;
 	o.allow_destructive = 1;
-	o.unsafe_fast = 1;
+	/* a column dropped by the up comes back at the end of its table */
+	o.flags |= NMIG_CAT_NO_COLUMN_ORDER;
+	/* a transaction-off revision's down runs outside one too */
+	o.unsafe_fast = tx;
 	o.renames = NULL;
 	o.nrenames = 0;
 	if (first && up->nundo) {
@@ -67,11 +71,18 @@ static int plan_down(const struct nmig_catalog *after,
 		nmig_error_detail("%s", d.refused.ptr);
 	}
 	if (!err) {
+		struct nmig_buf all = NMIG_BUF_INIT;
 		size_t len;
+		int st;
 
-		*out = nmig_buf_detach(&d.step[NMIG_PLAN_MAIN], &len);
-		if (!*out)
+		for (st = 0; st < NMIG_PLAN_NSTEPS; st++) {
+			nmig_buf_puts(&all, d.step[st].ptr);
+			*ignore |= d.ignore[st];
+		}
+		*out = nmig_buf_detach(&all, &len);
+		if (!*out || nmig_buf_oom(&all))
 			err = nmig_error_set(NMIG_ENOMEM, "out of memory");
+		nmig_buf_release(&all);
 	}
 	nmig_schemaplan_release(&d);
 	free(lines);
@@ -123,7 +134,10 @@ int cli_autoplan_make(struct schemastate *s, const struct nmig_catalog *a,
 		goto cleanup;
 	for (k = 0; k < out->nsteps && !err; k++)
 		err = plan_down(&mid[k + 1], k ? &mid[k] : a, opts, &out->up,
-				k == 0, &out->down[k]);
+				k == 0, cli_autoplan_step_tx(out->steps[k]),
+				&out->down[k], &out->ignore[k]);
+	for (k = 0; k < out->nsteps; k++)
+		out->ignore[k] |= out->up.ignore[out->steps[k]];
 	for (k = out->nsteps; k-- > 0 && !err;) {
 		st = out->steps[k];
 		err = schemastate_proof_step(s, c, out->down[k],
@@ -132,7 +146,8 @@ int cli_autoplan_make(struct schemastate *s, const struct nmig_catalog *a,
 					     "the scratch database");
 		if (!err)
 			err = schemastate_proof_check(
-			    s, c, k ? &mid[k] : a, flags,
+			    s, c, k ? &mid[k] : a,
+			    flags | NMIG_CAT_NO_COLUMN_ORDER,
 			    "the generated down SQL does not give the schema "
 			    "before its step back");
 	}

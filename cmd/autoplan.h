@@ -19,6 +19,8 @@ struct cli_autoplan {
 	int steps[NMIG_PLAN_NSTEPS]; /* the steps that hold statements */
 	size_t nsteps;
 	char *down[NMIG_PLAN_NSTEPS]; /* per entry of steps, with downs */
+	unsigned ignore[NMIG_PLAN_NSTEPS]; /* per entry: lint rules its up
+					    * or down knowingly breaks */
 };
 
 /*

@@ -40,6 +40,10 @@ struct planner {
 	unsigned char *detached;  /* per A column: default dropped first */
 	unsigned char *typechg;	  /* per A column: its type changes */
 	unsigned char *renamed;	  /* per A object: a declared rename */
+	unsigned char *swap;	  /* per A enum: made again beside the old
+				   * one, its columns moved over, the old
+				   * dropped (values removed or reordered) */
+	unsigned char *swapcol;	  /* per A column: moved to a swapped enum */
 	unsigned char *create;	  /* per B object */
 	unsigned char *stepof;	  /* per B object: step it is made in */
 	size_t *ausers, *austart; /* A: who depends on each object (CSR) */
@@ -357,6 +361,25 @@ static int labels_extend(const char *la, const char *lb)
 	return 1;
 }
 
+/* 1 when every label of la is in lb, in any order. */
+static int labels_subset(const char *la, const char *lb)
+{
+	const char *x, *y, *l;
+	size_t nx, ny;
+
+	la = la ? la : "";
+	while (next_label(&la, &x, &nx)) {
+		int found = 0;
+
+		l = lb ? lb : "";
+		while (!found && next_label(&l, &y, &ny))
+			found = nx == ny && memcmp(x, y, nx) == 0;
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
 /* Known widenings of a column type: no value is lost. */
 static int widens(const char *from, const char *to)
 {
@@ -558,7 +581,7 @@ static int close_drops(struct planner *pl)
 	if (!work)
 		return nmig_error_set(NMIG_ENOMEM, "out of memory");
 	for (i = 0; i < n; i++)
-		if (pl->drop[i] || pl->typechg[i])
+		if (pl->drop[i] || pl->typechg[i] || pl->swap[i])
 			work[top++] = i;
 	while (top) {
 		size_t x = work[--top];
@@ -588,7 +611,27 @@ static int close_drops(struct planner *pl)
 				continue;
 			if (oy->parent == x)
 				continue; /* children: handled above */
-			if (!dropped) {
+			if (!dropped && ox->kind == NMIG_CAT_TYPE) {
+				/* x is an enum made again: its columns move */
+				if (is_table_column(a, oy)) {
+					if (!pl->typechg[y]) {
+						pl->typechg[y] = 1;
+						pl->swapcol[y] = 1;
+						pl->alter[y] = 1;
+						work[top++] = y;
+					}
+					continue;
+				}
+				if (oy->kind == NMIG_CAT_COLUMN ||
+				    oy->kind == NMIG_CAT_TYPE ||
+				    oy->kind == NMIG_CAT_RELATION) {
+					refuse(pl, oy,
+					       "it uses the enum %s, whose values "
+					       "are removed or reordered",
+					       ox->key);
+					continue;
+				}
+			} else if (!dropped) {
 				/* x is a column whose type changes */
 				if (oy->kind == NMIG_CAT_INDEX ||
 				    oy->kind == NMIG_CAT_CONSTRAINT ||
@@ -783,7 +826,8 @@ static void put_drop(struct planner *pl, size_t i)
 					conc = 0;
 		}
 		stmtf(pl, conc ? NMIG_PLAN_CONCURRENT : NMIG_PLAN_MAIN,
-		      "DROP INDEX %s%s", conc ? "CONCURRENTLY " : "", o->key);
+		      "DROP INDEX %s%s", conc ? "CONCURRENTLY IF EXISTS " : "",
+		      o->key);
 		break;
 	}
 	case NMIG_CAT_TRIGGER:
@@ -805,6 +849,28 @@ static void put_drop(struct planner *pl, size_t i)
 	}
 }
 
+/*
+ * A foreign key of a dropped table on another dropped one: dropped first on
+ * its own, so that the tables can go in any order (they may refer to each
+ * other).
+ */
+static int is_outward_fk(struct planner *pl, size_t i)
+{
+	const struct nmig_cat_obj *o = aobj(pl, i);
+	size_t k;
+
+	if (o->kind != NMIG_CAT_CONSTRAINT || o->u.con.contype != 'f')
+		return 0;
+	for (k = 0; k < o->ndeps; k++) {
+		const struct nmig_cat_obj *d = aobj(pl, o->deps[k]);
+
+		if (o->deps[k] != o->parent && d->parent != o->parent &&
+		    pl->drop[o->deps[k]])
+			return 1;
+	}
+	return 0;
+}
+
 /* Whether A object i is dropped with SQL of its own. */
 static int drops_itself(struct planner *pl, size_t i)
 {
@@ -813,7 +879,7 @@ static int drops_itself(struct planner *pl, size_t i)
 	if (pl->drop[i] != DROP || made_by_other(o))
 		return 0;
 	if (o->parent != NONE && pl->drop[o->parent])
-		return 0;
+		return is_outward_fk(pl, i);
 	if (o->kind == NMIG_CAT_SEQUENCE && o->u.seq.owned_by) {
 		/* an owned sequence goes with its column */
 		const struct nmig_cat_obj *c = nmig_catalog_find(
@@ -867,7 +933,11 @@ static int on_existing_table(struct planner *pl, const struct nmig_cat_obj *o)
 	return !pl->create[tj];
 }
 
-/* `CREATE [UNIQUE] INDEX CONCURRENTLY ...` from pg_get_indexdef's text. */
+/*
+ * `CREATE [UNIQUE] INDEX CONCURRENTLY IF NOT EXISTS ...` from
+ * pg_get_indexdef's text: a step outside a transaction that fails half way
+ * is run again, so each of its statements must be one that can be.
+ */
 static void concurrent_def(struct nmig_buf *out, const char *def)
 {
 	const char *at = strstr(def, "INDEX ");
@@ -877,7 +947,7 @@ static void concurrent_def(struct nmig_buf *out, const char *def)
 		return;
 	}
 	nmig_buf_put(out, def, (size_t)(at - def) + 6);
-	nmig_buf_puts(out, "CONCURRENTLY ");
+	nmig_buf_puts(out, "CONCURRENTLY IF NOT EXISTS ");
 	nmig_buf_puts(out, at + 6);
 }
 
@@ -1053,7 +1123,18 @@ static void alter_column(struct planner *pl, size_t i, size_t j)
 	int had_default = ca->default_expr && !pl->detached[i];
 
 	pl->stepof[j] = (unsigned char)s;
-	if (!streq(ca->type, cb->type) || !streq(ca->collation, cb->collation)) {
+	if (pl->swapcol[i]) {
+		if (had_default) {
+			stmtf(pl, s, "ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT",
+			      tk, c);
+			had_default = 0;
+		}
+		stmtf(pl, s,
+		      "ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s::text::%s",
+		      tk, c, cb->type, c, cb->type);
+		pl->p->ignore[s] |= NMIG_PLAN_IGNORE_TYPE;
+	} else if (!streq(ca->type, cb->type) ||
+		   !streq(ca->collation, cb->collation)) {
 		if (had_default && !ca->generated) {
 			stmtf(pl, s, "ALTER TABLE %s ALTER COLUMN %s DROP DEFAULT",
 			      tk, c);
@@ -1067,14 +1148,16 @@ static void alter_column(struct planner *pl, size_t i, size_t j)
 		if (!streq(ca->type, cb->type))
 			nmig_buf_printf(&pl->t2, " USING %s::%s", c, cb->type);
 		stmt(pl, s, pl->t2.ptr);
+		pl->p->ignore[s] |= NMIG_PLAN_IGNORE_TYPE;
 		if (!streq(ca->type, cb->type) && !widens(ca->type, cb->type))
 			hazard(pl, "destructive:", ob,
 			       "the type changes and values may be lost or "
 			       "refused");
 		else
 			hazard(pl, "blocking:", ob,
-			       "changing the type rewrites the table under an "
-			       "ACCESS EXCLUSIVE lock");
+			       "the type change takes an ACCESS EXCLUSIVE lock "
+			       "(and rewrites the table unless the types are "
+			       "binary coercible)");
 	}
 	if (ca->identity != cb->identity) {
 		if (ca->identity && !cb->identity)
@@ -1131,10 +1214,14 @@ static void alter_column(struct planner *pl, size_t i, size_t j)
 		} else {
 			/* a validated check lets SET NOT NULL skip its scan */
 			char name[64];
-			size_t len = strlen(ob->name);
+			size_t lt = strlen(t->name), lc = strlen(ob->name);
 
-			snprintf(name, sizeof(name), "%.*s_not_null",
-				 (int)(len > 54 ? 54 : len), ob->name);
+			if (lt > 26)
+				lt = 26;
+			if (lc > 26)
+				lc = 26;
+			snprintf(name, sizeof(name), "%.*s_%.*s_not_null",
+				 (int)lt, t->name, (int)lc, ob->name);
 			nmig_buf_clear(&pl->t2);
 			nmig_buf_printf(&pl->t2,
 					"ALTER TABLE %s ADD CONSTRAINT ", tk);
@@ -1215,10 +1302,40 @@ static void alter_relation(struct planner *pl, size_t i, size_t j)
 	}
 }
 
+/* The name an enum made again keeps its old self under until dropped. */
+static void old_enum_name(struct nmig_buf *out, const struct nmig_cat_obj *o,
+			  int qualified)
+{
+	char name[64];
+	size_t len = strlen(o->name);
+
+	if (qualified)
+		nmig_buf_put(out, o->key, strlen(o->key) - strlen(o->qname));
+	snprintf(name, sizeof(name), "%.*s__nmig_old",
+		 (int)(len > 52 ? 52 : len), o->name);
+	put_ident(out, name);
+}
+
 static void alter_type(struct planner *pl, size_t i, size_t j)
 {
 	const struct nmig_cat_obj *oa = aobj(pl, i), *ob = bobj(pl, j);
 	const struct nmig_cat_type *ta = &oa->u.type, *tb = &ob->u.type;
+
+	if (pl->swap[i]) {
+		nmig_buf_clear(&pl->t2);
+		nmig_buf_printf(&pl->t2, "ALTER TYPE %s RENAME TO ", oa->key);
+		old_enum_name(&pl->t2, oa, 0);
+		stmt(pl, NMIG_PLAN_MAIN, pl->t2.ptr);
+		stmtf(pl, NMIG_PLAN_MAIN, "CREATE TYPE %s AS ENUM (%s)", ob->key,
+		      tb->labels ? tb->labels : "");
+		if (ob->comment)
+			put_comment(pl, NMIG_PLAN_MAIN, pl->b, ob, ob->comment);
+		if (!labels_subset(ta->labels, tb->labels))
+			hazard(pl, "destructive:", ob,
+			       "enum values are removed: rows holding them "
+			       "make the migration fail");
+		return;
+	}
 
 	if (ta->typtype == 'e' && !streq(ta->labels, tb->labels)) {
 		const char *lb = tb->labels ? tb->labels : "", *x, *prev = NULL;
@@ -1631,10 +1748,13 @@ static int alloc_marks(struct planner *pl)
 	pl->detached = calloc(na, 1);
 	pl->typechg = calloc(na, 1);
 	pl->renamed = calloc(na, 1);
+	pl->swap = calloc(na, 1);
+	pl->swapcol = calloc(na, 1);
 	pl->create = calloc(nb, 1);
 	pl->stepof = calloc(nb, 1);
 	if (!pl->a2b || !pl->b2a || !pl->drop || !pl->replace || !pl->alter ||
 	    !pl->deferred || !pl->detached || !pl->typechg || !pl->renamed ||
+	    !pl->swap || !pl->swapcol ||
 	    !pl->create || !pl->stepof)
 		return nmig_error_set(NMIG_ENOMEM, "out of memory");
 	return NMIG_OK;
@@ -1651,6 +1771,8 @@ static void free_marks(struct planner *pl)
 	free(pl->detached);
 	free(pl->typechg);
 	free(pl->renamed);
+	free(pl->swap);
+	free(pl->swapcol);
 	free(pl->create);
 	free(pl->stepof);
 	free(pl->ausers);
@@ -1685,6 +1807,13 @@ static void decide(struct planner *pl)
 			pl->drop[i] = IMPLICIT;
 			continue;
 		}
+		if (oa->kind == NMIG_CAT_TYPE && oa->u.type.typtype == 'e' &&
+		    ob->u.type.typtype == 'e' &&
+		    !labels_extend(oa->u.type.labels, ob->u.type.labels)) {
+			pl->swap[i] = 1;
+			pl->alter[i] = 1;
+			continue;
+		}
 		if (in_place(pl, i, oa, ob)) {
 			pl->alter[i] = 1;
 			if (oa->kind == NMIG_CAT_COLUMN &&
@@ -1699,12 +1828,54 @@ static void decide(struct planner *pl)
 	}
 }
 
+/*
+ * The order drops are written in (backwards): a's dependency order, where
+ * a table also needs what its children need (a trigger's function, an
+ * index's operator class function), since dropping the table drops them;
+ * foreign keys left out (they are dropped first on their own). Plain
+ * order when that makes a cycle.
+ */
+static int drop_order(struct planner *pl, size_t **out)
+{
+	const struct nmig_catalog *a = pl->a;
+	size_t i, k, n = 0, cap = 0, *e;
+	int err;
+
+	for (i = 0; i < a->n; i++)
+		cap += a->objs[i].ndeps;
+	e = malloc((2 * cap + 2) * sizeof(size_t));
+	if (!e)
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	for (i = 0; i < a->n; i++) {
+		const struct nmig_cat_obj *o = &a->objs[i];
+		size_t p = o->parent;
+
+		if (p == NONE || is_outward_fk(pl, i) ||
+		    (o->kind == NMIG_CAT_CONSTRAINT && o->u.con.contype == 'f'))
+			continue;
+		for (k = 0; k < o->ndeps; k++) {
+			size_t d = o->deps[k];
+
+			if (d == p || a->objs[d].parent == p || d == i)
+				continue;
+			e[2 * n] = p;
+			e[2 * n + 1] = d;
+			n++;
+		}
+	}
+	err = nmig_catalog_order_extra(a, e, n, out);
+	free(e);
+	if (err == NMIG_ERROR)
+		err = nmig_catalog_order(a, out);
+	return err;
+}
+
 static int emit(struct planner *pl)
 {
 	size_t *aorder = NULL, *border = NULL, *chain = NULL, nchain, i;
 	int err;
 
-	if ((err = nmig_catalog_order(pl->a, &aorder)) ||
+	if ((err = drop_order(pl, &aorder)) ||
 	    (err = column_chain(pl, &chain, &nchain)) ||
 	    (err = nmig_catalog_order_extra(pl->b, chain, nchain, &border)))
 		goto cleanup;
@@ -1737,6 +1908,13 @@ static int emit(struct planner *pl)
 		if (pl->deferred[x] && drops_itself(pl, x))
 			put_drop(pl, x);
 	}
+	for (i = 0; i < pl->a->n; i++)
+		if (pl->swap[i]) {
+			nmig_buf_clear(&pl->t2);
+			nmig_buf_puts(&pl->t2, "DROP TYPE ");
+			old_enum_name(&pl->t2, aobj(pl, i), 1);
+			stmt(pl, NMIG_PLAN_MAIN, pl->t2.ptr);
+		}
 	put_owned_by(pl);
 cleanup:
 	free(aorder);

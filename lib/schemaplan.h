@@ -35,6 +35,9 @@
 #include "buf.h"
 #include "catalog.h"
 
+/* A column's type changed in place (lint rule changing-column-type). */
+#define NMIG_PLAN_IGNORE_TYPE 1u
+
 /* The steps of a plan, in the order they run. */
 enum nmig_plan_step {
 	NMIG_PLAN_MAIN,	      /* one transaction */
@@ -66,6 +69,11 @@ struct nmig_schemaplan {
 	struct nmig_buf renames; /* possible renames, one line each, with
 				  * the option that declares one */
 	size_t npossible;
+	/*
+	 * Lint rules each step knowingly breaks, for a generated revision's
+	 * `-- nmig:lint-ignore` line: NMIG_PLAN_IGNORE_* bits.
+	 */
+	unsigned ignore[NMIG_PLAN_NSTEPS];
 	struct nmig_buf undo; /* the declared renames backwards, for the
 			       * plan from b to a: "key=name\n" each */
 	size_t nundo;
