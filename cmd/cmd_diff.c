@@ -1,12 +1,13 @@
 /*
- * nmig diff [--from STATE] [--to STATE]: which objects differ between two
- * states (cmd/schemastate.h), compared object by object with the catalog
- * model (lib/catalog.h). Exit 0 when they are equal, 1 when they differ,
- * so CI can gate on "the migrations produce the declared schema". Only
- * the report exists: the SQL that turns one into the other (the planner
- * of docs/schema.md) is not built yet, and this command never pretends
- * to produce it.
+ * nmig diff [--from STATE] [--to STATE]: the SQL that turns one state into
+ * the other (cmd/schemastate.h, lib/schemaplan.h), proven on a scratch
+ * database before it is printed, or which objects differ (--format
+ * summary|json), compared object by object with the catalog model
+ * (lib/catalog.h). Exit 0 when they are equal, 1 when they differ, so CI
+ * can gate on "the migrations produce the declared schema"; 3 when the
+ * change is refused or its proof fails (nothing is printed then).
  */
+#include "autoplan.h"
 #include "commands.h"
 #include "db.h"
 #include "schemastate.h"
@@ -124,20 +125,127 @@ size_t schemastate_print_diff(struct cli_global *g,
 	return r.n;
 }
 
+struct renames {
+	const char **v;
+	size_t n;
+};
+
+static int add_rename(const char *value, void *ud)
+{
+	struct renames *r = ud;
+	const char **v;
+	const char *eq = strrchr(value, '=');
+
+	if (!eq || eq == value || !eq[1] || !strchr(value, '.')) {
+		nmig_error_set(NMIG_EUSAGE, "--rename takes OLD=NEW, got '%s'",
+			       value);
+		nmig_error_hint("e.g. --rename public.users=people or --rename "
+				"public.users.name=full_name");
+		return NMIG_EUSAGE;
+	}
+	v = realloc(r->v, (r->n + 1) * sizeof(*v));
+	if (!v)
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	r->v = v;
+	r->v[r->n++] = value;
+	return 0;
+}
+
+/* Print a proven plan as one script, its steps marked. */
+static void print_sql(const struct cli_autoplan *p, const char *from,
+		      const char *to)
+{
+	struct nmig_buf out = NMIG_BUF_INIT;
+	size_t k;
+
+	nmig_buf_printf(&out,
+			"-- nmig diff --from %s --to %s: proven on a scratch "
+			"database\n",
+			from, to);
+	cli_autoplan_comments(&out, &p->up);
+	for (k = 0; k < p->nsteps; k++) {
+		int st = p->steps[k];
+
+		if (p->nsteps > 1 || st != NMIG_PLAN_MAIN)
+			nmig_buf_printf(
+			    &out, "\n-- step %zu of %zu: %s\n", k + 1,
+			    p->nsteps,
+			    st == NMIG_PLAN_CONCURRENT
+				? "outside a transaction, one statement at a "
+				  "time"
+			    : st == NMIG_PLAN_VALIDATE
+				? "in a transaction, after the concurrent step"
+				: "in a transaction");
+		nmig_buf_puts(&out, p->up.step[st].ptr);
+	}
+	fwrite(out.ptr, 1, out.len, stdout);
+	nmig_buf_release(&out);
+}
+
+/* --format sql: plan, prove, print. */
+static int diff_sql(struct cli_global *g, struct schemastate *s,
+		    const struct nmig_catalog *a, const struct nmig_catalog *b,
+		    const struct nmig_plan_opts *o, const char *from,
+		    const char *to)
+{
+	struct cli_autoplan p;
+	int err = cli_autoplan_make(s, a, b, o, 0, &p), rc;
+
+	if (err) {
+		if (p.up.nrefused)
+			cli_autoplan_report_refusal(g, &p.up);
+		rc = cli_report_error(g);
+	} else if (!p.nsteps) {
+		if (!g->quiet)
+			fprintf(stderr, "equal: nothing to do (%zu and %zu "
+					"objects)\n",
+				a->n, b->n);
+		rc = NMIG_EXIT_OK;
+	} else {
+		print_sql(&p, from, to);
+		if (!g->quiet)
+			fprintf(stderr,
+				"differ: %zu statement%s in %zu step%s, proven "
+				"on a scratch database\n",
+				p.up.nstmts[0] + p.up.nstmts[1] + p.up.nstmts[2],
+				p.up.nstmts[0] + p.up.nstmts[1] +
+					    p.up.nstmts[2] ==
+					1
+				    ? ""
+				    : "s",
+				p.nsteps, p.nsteps == 1 ? "" : "s");
+		rc = NMIG_EXIT_FAILURE;
+	}
+	cli_autoplan_release(&p);
+	return rc;
+}
+
 int cmd_diff(struct cli_global *g, int argc, char **argv)
 {
 	const char *from = "migrations", *to = "schema", *format = NULL;
 	const char *dev_url = NULL, *bindir = NULL;
-	int ignore_order = 0;
+	int ignore_order = 0, destructive = 0, unsafe_fast = 0;
+	struct renames ren = {NULL, 0};
 	const struct cli_opt opts[] = {
 	    {0, "from", "STATE",
 	     "the state compared from (default: migrations)", &from, NULL, NULL,
 	     NULL},
 	    {0, "to", "STATE", "the state compared to (default: schema)", &to,
 	     NULL, NULL, NULL},
-	    {0, "format", "summary|json",
-	     "the report: one line per object (default) or JSON", &format, NULL,
-	     NULL, NULL},
+	    {0, "format", "sql|summary|json",
+	     "the SQL from --from to --to (default), one line per object, or "
+	     "JSON",
+	     &format, NULL, NULL, NULL},
+	    {0, "rename", "OLD=NEW",
+	     "declare a renamed table (schema.table=new) or column "
+	     "(schema.table.column=new); repeatable",
+	     NULL, NULL, add_rename, &ren},
+	    {0, "allow-destructive", NULL,
+	     "allow dropping tables and columns and narrowing types", NULL,
+	     &destructive, NULL, NULL},
+	    {0, "unsafe-fast", NULL,
+	     "the plain blocking forms (no CONCURRENTLY, no NOT VALID)", NULL,
+	     &unsafe_fast, NULL, NULL},
 	    {0, "ignore-column-order", NULL,
 	     "compare columns without their positions", NULL, &ignore_order,
 	     NULL, NULL},
@@ -154,18 +262,21 @@ int cmd_diff(struct cli_global *g, int argc, char **argv)
 	const struct cli_usage usage = {
 	    "diff",
 	    NULL,
-	    "Compare two states object by object (see 'nmig schema --help'\n"
-	    "for the states: migrations[@REV], schema, file:PATH, env:VAR) "
-	    "and\n"
-	    "list what the second has that the first has not (+), what only\n"
-	    "the first has (-), and what changed (~, with the fields that\n"
-	    "differ). Exit 0 when the states are equal, 1 when they differ,\n"
-	    "3 when a file does not apply, 5 when a database cannot be\n"
-	    "reached, 9 for a missing variable or schema_file. The SQL that\n"
-	    "turns one state into the other is not generated yet.",
+	    "Compare two states (see 'nmig schema --help' for the states:\n"
+	    "migrations[@REV], schema, file:PATH, env:VAR) and print the SQL\n"
+	    "that turns the first into the second, proven on a scratch\n"
+	    "database first; or, with --format summary, list what the second\n"
+	    "has that the first has not (+), what only the first has (-), and\n"
+	    "what changed (~, with the fields that differ). Exit 0 when the\n"
+	    "states are equal, 1 when they differ, 3 when a file does not\n"
+	    "apply or the SQL is refused (destructive without\n"
+	    "--allow-destructive, or not producible) or fails its proof, 5\n"
+	    "when a database cannot be reached, 9 for a missing variable or\n"
+	    "schema_file.",
 	    opts,
-	    "nmig diff                       # do the migrations give the "
-	    "declared schema?\n"
+	    "nmig diff                       # SQL from the migrations to the "
+	    "declared schema\n"
+	    "nmig diff --format summary      # only which objects differ\n"
 	    "nmig diff --from migrations@applied --to env:DATABASE_URL  # "
 	    "drift\n"
 	    "nmig diff --from env:FROM_URL --to env:TO_URL --format json",
@@ -175,34 +286,50 @@ int cmd_diff(struct cli_global *g, int argc, char **argv)
 	const char *url;
 	unsigned flags;
 	size_t n;
-	int rc, err, json;
+	int rc, err, json, sql;
 
 	rc = cli_opts_parse_none(g, &usage, &argc, argv,
 				 "name the states with --from and --to");
-	if (rc)
+	if (rc) {
+		free(ren.v);
 		return rc == 1 ? NMIG_EXIT_OK : rc;
+	}
 	if (format && strcmp(format, "summary") != 0 &&
-	    strcmp(format, "json") != 0) {
+	    strcmp(format, "json") != 0 && strcmp(format, "sql") != 0) {
 		cli_errorf(g, "unknown format '%s'", format);
-		cli_hintf(g, "write --format summary or --format json (the SQL "
-			     "planner is not built yet)");
+		cli_hintf(g, "write --format sql, summary or json");
+		free(ren.v);
 		return NMIG_EXIT_USAGE;
 	}
 	/* the .env beside nmig.conf, for env:VAR states */
-	if (db_find_url(g, &url))
+	if (db_find_url(g, &url)) {
+		free(ren.v);
 		return cli_report_error(g);
+	}
 	memset(&s, 0, sizeof(s));
 	s.g = g;
 	s.dev_url = dev_url;
 	s.bindir = bindir;
 	json = g->json || (format && strcmp(format, "json") == 0);
+	sql = !json && (!format || strcmp(format, "sql") == 0);
 	flags = ignore_order ? NMIG_CAT_NO_COLUMN_ORDER : 0;
 	err = schemastate_read(&s, from, &a);
 	if (!err)
 		err = schemastate_read(&s, to, &b);
-	schemastate_release(&s);
 	if (err) {
 		rc = cli_report_error(g);
+		goto cleanup;
+	}
+	if (sql) {
+		struct nmig_plan_opts po;
+
+		memset(&po, 0, sizeof(po));
+		po.renames = ren.v;
+		po.nrenames = ren.n;
+		po.allow_destructive = destructive;
+		po.unsafe_fast = unsafe_fast;
+		po.flags = flags;
+		rc = diff_sql(g, &s, &a, &b, &po, from, to);
 		goto cleanup;
 	}
 	if (json)
@@ -220,7 +347,9 @@ int cmd_diff(struct cli_global *g, int argc, char **argv)
 			b.n);
 	rc = n ? NMIG_EXIT_FAILURE : NMIG_EXIT_OK;
 cleanup:
+	schemastate_release(&s);
 	nmig_catalog_release(&a);
 	nmig_catalog_release(&b);
+	free(ren.v);
 	return rc;
 }

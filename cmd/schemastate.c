@@ -19,6 +19,7 @@
 #include "interrupt.h"
 #include "plan.h"
 #include "revfile.h"
+#include "schemadump.h"
 #include "sqlscript.h"
 #include "state.h"
 
@@ -750,4 +751,161 @@ cleanup:
 		err = nmig_interrupt_error("while building the state; the "
 					   "scratch database is removed");
 	return err;
+}
+
+/* ---- proving a plan on a scratch database ---- */
+
+struct firsts {
+	struct nmig_buf text;
+	size_t n;
+};
+
+static void note_difference(void *ud, enum nmig_cat_change ch,
+			    const struct nmig_cat_obj *oa,
+			    const struct nmig_cat_obj *ob)
+{
+	struct firsts *f = ud;
+	const struct nmig_cat_obj *o = oa ? oa : ob;
+
+	if (f->n++ >= 5)
+		return;
+	nmig_buf_printf(&f->text, "%s%s %s (%s)", f->n > 1 ? "; " : "",
+			nmig_cat_kind_name(o), o->key,
+			ch == NMIG_CAT_ADDED	 ? "missing"
+			: ch == NMIG_CAT_REMOVED ? "left over"
+						 : "different");
+}
+
+/* NMIG_OK when have equals want, else NMIG_EINPUT naming what differs. */
+static int compare_states(const struct nmig_catalog *have,
+			  const struct nmig_catalog *want, unsigned flags,
+			  const char *what)
+{
+	struct firsts f;
+	int err = NMIG_OK;
+
+	nmig_buf_init(&f.text);
+	f.n = 0;
+	nmig_catalog_diff(have, want, flags, note_difference, &f);
+	if (f.n) {
+		err = nmig_error_set(NMIG_EINPUT, "%s: %zu object%s differ%s",
+				     what, f.n, f.n == 1 ? "" : "s",
+				     f.n == 1 ? "s" : "");
+		nmig_error_detail("%s%s", f.text.ptr, f.n > 5 ? "; ..." : "");
+	}
+	nmig_buf_release(&f.text);
+	return err;
+}
+
+/* Run one step's statements: in a transaction, or one by one. */
+static int run_step(struct nmig_conn *c, const char *sql, int tx,
+		    const char *what)
+{
+	struct nmig_script sc;
+	struct nmig_buf one = NMIG_BUF_INIT;
+	size_t i;
+	int err;
+
+	if (tx) {
+		nmig_buf_printf(&one, "BEGIN;\n%sCOMMIT;\n", sql);
+		err = nmig_buf_oom(&one)
+			  ? nmig_error_set(NMIG_ENOMEM, "out of memory")
+			  : nmig_conn_exec(c, what, one.ptr);
+		if (err && err != NMIG_ECONNECT) {
+			struct nmig_error saved = *nmig_error_last();
+
+			nmig_conn_exec(c, what, "ROLLBACK");
+			nmig_error_restore(&saved);
+		}
+		nmig_buf_release(&one);
+		return err;
+	}
+	memset(&sc, 0, sizeof(sc));
+	err = nmig_script_from_text(&sc, what, sql, strlen(sql));
+	for (i = 0; !err && i < sc.n; i++) {
+		nmig_buf_clear(&one);
+		nmig_buf_put(&one, sc.text + sc.stmts[i].offset,
+			     sc.stmts[i].len);
+		err = nmig_conn_exec(c, what, one.ptr);
+	}
+	nmig_script_release(&sc);
+	nmig_buf_release(&one);
+	return err;
+}
+
+int schemastate_proof_open(struct schemastate *s,
+			  const struct nmig_catalog *from, unsigned flags,
+			  struct nmig_conn **out)
+{
+	struct nmig_buf dump = NMIG_BUF_INIT;
+	int err;
+
+	*out = NULL;
+	if ((err = nmig_schema_dump(&dump, from)))
+		goto cleanup;
+	if ((err = open_scratch(s, out)))
+		goto cleanup;
+	if ((err = run_step(*out, dump.ptr, 1,
+			    "rebuilding the from state on the scratch "
+			    "database")))
+		goto cleanup;
+	err = schemastate_proof_check(s, *out, from, flags,
+				      "the from state cannot be rebuilt on "
+				      "the scratch database");
+cleanup:
+	nmig_buf_release(&dump);
+	if (err && *out) {
+		schemastate_proof_close(s, *out);
+		*out = NULL;
+	}
+	return err;
+}
+
+int schemastate_proof_step(struct schemastate *s, struct nmig_conn *c,
+			   const char *sql, int tx, const char *what)
+{
+	int err = run_step(c, sql, tx, what);
+
+	if (got_signal)
+		err = nmig_interrupt_error("while proving the plan; the "
+					   "scratch database is removed");
+	(void)s;
+	return err;
+}
+
+int schemastate_proof_read(struct schemastate *s, struct nmig_conn *c,
+			   struct nmig_catalog *out)
+{
+	(void)s;
+	return nmig_catalog_read(out, c, NULL, NULL);
+}
+
+int schemastate_proof_check(struct schemastate *s, struct nmig_conn *c,
+			    const struct nmig_catalog *want, unsigned flags,
+			    const char *what)
+{
+	struct nmig_catalog now = NMIG_CATALOG_INIT;
+	int err = schemastate_proof_read(s, c, &now);
+
+	if (!err)
+		err = compare_states(&now, want, flags, what);
+	nmig_catalog_release(&now);
+	return err;
+}
+
+void schemastate_proof_close(struct schemastate *s, struct nmig_conn *c)
+{
+	if (!c)
+		return;
+	if (s->dev_url) {
+		struct nmig_error saved = *nmig_error_last();
+		struct nmig_catalog left = NMIG_CATALOG_INIT;
+
+		if (!nmig_catalog_read(&left, c, NULL, NULL))
+			reset_dev(c, &left);
+		nmig_catalog_release(&left);
+		nmig_error_restore(&saved);
+	}
+	watch(NULL);
+	nmig_conn_close(c);
 }

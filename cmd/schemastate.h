@@ -46,6 +46,28 @@ size_t schemastate_print_diff(struct cli_global *g,
 			      const struct nmig_catalog *b, unsigned flags,
 			      int json);
 
+/*
+ * Proving a plan on a scratch database. proof_open builds from on a new
+ * scratch database (from its canonical DDL) and checks that it reads back
+ * as from; proof_step runs one step (tx: in one transaction, else
+ * statement by statement; a failure is the server's error under what);
+ * proof_read reads the scratch schema; proof_check compares it with want
+ * object for object (NMIG_EINPUT under what, naming the first objects
+ * that differ); proof_close drops the connection (and empties a
+ * --dev-url database). Nothing here touches a database of a state.
+ */
+int schemastate_proof_open(struct schemastate *s,
+			   const struct nmig_catalog *from, unsigned flags,
+			   struct nmig_conn **out);
+int schemastate_proof_step(struct schemastate *s, struct nmig_conn *c,
+			   const char *sql, int tx, const char *what);
+int schemastate_proof_read(struct schemastate *s, struct nmig_conn *c,
+			   struct nmig_catalog *out);
+int schemastate_proof_check(struct schemastate *s, struct nmig_conn *c,
+			    const struct nmig_catalog *want, unsigned flags,
+			    const char *what);
+void schemastate_proof_close(struct schemastate *s, struct nmig_conn *c);
+
 /* Stop the cluster, if one was started. */
 void schemastate_release(struct schemastate *s);
 

@@ -21,7 +21,9 @@
  * (tables, views, sequences, indexes), a<rel>.<attnum> column, t type,
  * c constraint, p function, g trigger, w rule, o policy, s statistics.
  * `dep` rows are pg_depend's normal dependencies (and inheritance) between
- * two idents, `comment` rows a description of an ident. search_path is
+ * two idents, a column's own (its type, its default's functions and
+ * sequences) and those on a column at the column (`a` idents), with the
+ * automatic ones of indexes and constraints on the columns they use; `comment` rows a description of an ident. search_path is
  * pg_catalog, so the pg_get_*def functions qualify every name.
  */
 static const char cat_query[] =
@@ -65,15 +67,16 @@ static const char cat_query[] =
     "), dep AS (\n"
     " SELECT d.deptype,\n"
     "  CASE d.classid\n"
-    "   WHEN 'pg_class'::regclass THEN 'r' || d.objid\n"
+    "   WHEN 'pg_class'::regclass THEN CASE WHEN d.objsubid > 0\n"
+    "     THEN 'a' || d.objid || '.' || d.objsubid ELSE 'r' || d.objid END\n"
     "   WHEN 'pg_type'::regclass THEN (SELECT CASE WHEN t.typrelid <> 0\n"
     "       THEN 'r' || t.typrelid WHEN t.typelem <> 0 AND EXISTS (SELECT 1\n"
     "         FROM pg_type e WHERE e.typarray = t.oid) THEN 't' || t.typelem\n"
     "       ELSE 't' || t.oid END FROM pg_type t WHERE t.oid = d.objid)\n"
     "   WHEN 'pg_proc'::regclass THEN 'p' || d.objid\n"
     "   WHEN 'pg_constraint'::regclass THEN 'c' || d.objid\n"
-    "   WHEN 'pg_attrdef'::regclass THEN (SELECT 'r' || ad.adrelid\n"
-    "     FROM pg_attrdef ad WHERE ad.oid = d.objid)\n"
+    "   WHEN 'pg_attrdef'::regclass THEN (SELECT 'a' || ad.adrelid || '.'\n"
+    "     || ad.adnum FROM pg_attrdef ad WHERE ad.oid = d.objid)\n"
     "   WHEN 'pg_rewrite'::regclass THEN (SELECT CASE WHEN ru.rulename\n"
     "       = '_RETURN' THEN 'r' || ru.ev_class ELSE 'w' || ru.oid END\n"
     "     FROM pg_rewrite ru WHERE ru.oid = d.objid)\n"
@@ -82,7 +85,9 @@ static const char cat_query[] =
     "   WHEN 'pg_statistic_ext'::regclass THEN 's' || d.objid\n"
     "  END AS f,\n"
     "  CASE d.refclassid\n"
-    "   WHEN 'pg_class'::regclass THEN 'r' || d.refobjid\n"
+    "   WHEN 'pg_class'::regclass THEN CASE WHEN d.refobjsubid > 0\n"
+    "     THEN 'a' || d.refobjid || '.' || d.refobjsubid\n"
+    "     ELSE 'r' || d.refobjid END\n"
     "   WHEN 'pg_type'::regclass THEN (SELECT CASE WHEN t.typrelid <> 0\n"
     "       THEN 'r' || t.typrelid WHEN t.typelem <> 0 AND EXISTS (SELECT 1\n"
     "         FROM pg_type e WHERE e.typarray = t.oid) THEN 't' || t.typelem\n"
@@ -93,7 +98,13 @@ static const char cat_query[] =
     "   WHEN 'pg_extension'::regclass THEN 'x' || d.refobjid\n"
     "  END AS t\n"
     " FROM pg_depend d\n"
-    " WHERE d.deptype = 'n' AND d.objid >= 16384\n"
+    " WHERE d.objid >= 16384 AND (d.deptype = 'n'\n"
+    "   OR d.deptype = 'a' AND d.refobjsubid > 0\n"
+    "     AND d.refclassid = 'pg_class'::regclass\n"
+    "     AND (d.classid = 'pg_constraint'::regclass\n"
+    "       OR d.classid = 'pg_class'::regclass AND EXISTS (SELECT 1\n"
+    "         FROM pg_class ic WHERE ic.oid = d.objid\n"
+    "           AND ic.relkind IN ('i', 'I'))))\n"
     ")\n"
     "SELECT 'schema', 'n' || ns.oid, NULL, ns.nspname, ns.nspname, ns.q, "
     "ns.q,\n"
@@ -1145,9 +1156,69 @@ static size_t heap_pop(struct heap *h)
 	return top;
 }
 
+/*
+ * The edges of the creation order as (object, what it needs) pairs: every
+ * dependency, and a column's dependencies also at its relation (a table is
+ * created with its columns, so it needs what their types and defaults
+ * need), each once.
+ */
+static int order_edges(const struct nmig_catalog *cat, const size_t *extra,
+		       size_t nextra, size_t **out, size_t *nout)
+{
+	size_t i, k, n = 0, cap = nextra;
+	size_t *e = NULL;
+
+	for (i = 0; i < cat->n; i++) {
+		const struct nmig_cat_obj *o = &cat->objs[i];
+
+		cap += o->ndeps * (o->kind == NMIG_CAT_COLUMN ? 2 : 1);
+	}
+	e = malloc((2 * cap + 2) * sizeof(*e));
+	if (!e)
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	for (i = 0; i < cat->n; i++) {
+		const struct nmig_cat_obj *o = &cat->objs[i];
+
+		for (k = 0; k < o->ndeps; k++) {
+			size_t d = o->deps[k], j;
+			int seen = 0;
+
+			e[2 * n] = i;
+			e[2 * n + 1] = d;
+			n++;
+			if (o->kind != NMIG_CAT_COLUMN ||
+			    o->parent == NMIG_CAT_NONE || d == o->parent ||
+			    cat->objs[d].parent == o->parent)
+				continue;
+			for (j = 0; j < cat->objs[o->parent].ndeps; j++)
+				seen |= cat->objs[o->parent].deps[j] == d;
+			if (seen || d == o->parent)
+				continue;
+			e[2 * n] = o->parent;
+			e[2 * n + 1] = d;
+			n++;
+		}
+	}
+	for (k = 0; k < nextra; k++) {
+		e[2 * n] = extra[2 * k];
+		e[2 * n + 1] = extra[2 * k + 1];
+		n++;
+	}
+	*out = e;
+	*nout = n;
+	return NMIG_OK;
+}
+
 int nmig_catalog_order(const struct nmig_catalog *cat, size_t **out)
 {
+	return nmig_catalog_order_extra(cat, NULL, 0, out);
+}
+
+int nmig_catalog_order_extra(const struct nmig_catalog *cat,
+			     const size_t *extra, size_t nextra, size_t **out)
+{
 	size_t n = cat->n, i, k, done = 0, nedges = 0;
+	size_t *edges = NULL;
 	size_t *indeg = calloc(n + 1, sizeof(*indeg));
 	size_t *start = calloc(n + 2, sizeof(*start));
 	size_t *users = NULL, *order = malloc((n + 1) * sizeof(*order));
@@ -1159,12 +1230,11 @@ int nmig_catalog_order(const struct nmig_catalog *cat, size_t **out)
 		err = nmig_error_set(NMIG_ENOMEM, "out of memory");
 		goto cleanup;
 	}
+	if ((err = order_edges(cat, extra, nextra, &edges, &nedges)))
+		goto cleanup;
 	/* users of each object: a CSR list of who depends on it */
-	for (i = 0; i < n; i++)
-		for (k = 0; k < cat->objs[i].ndeps; k++) {
-			start[cat->objs[i].deps[k] + 1]++;
-			nedges++;
-		}
+	for (k = 0; k < nedges; k++)
+		start[edges[2 * k + 1] + 1]++;
 	for (i = 0; i < n; i++)
 		start[i + 1] += start[i];
 	users = malloc((nedges + 1) * sizeof(*users));
@@ -1175,19 +1245,18 @@ int nmig_catalog_order(const struct nmig_catalog *cat, size_t **out)
 	{
 		size_t *fill = indeg; /* reused as a cursor, reset below */
 
-		for (i = 0; i < n; i++)
-			for (k = 0; k < cat->objs[i].ndeps; k++) {
-				size_t d = cat->objs[i].deps[k];
+		for (k = 0; k < nedges; k++) {
+			size_t d = edges[2 * k + 1];
 
-				users[start[d] + fill[d]++] = i;
-			}
+			users[start[d] + fill[d]++] = edges[2 * k];
+		}
 		memset(indeg, 0, (n + 1) * sizeof(*indeg));
 	}
-	for (i = 0; i < n; i++) {
-		indeg[i] = cat->objs[i].ndeps;
+	for (k = 0; k < nedges; k++)
+		indeg[edges[2 * k]]++;
+	for (i = 0; i < n; i++)
 		if (!indeg[i])
 			heap_push(&h, i);
-	}
 	while (h.n) {
 		size_t x = heap_pop(&h);
 
@@ -1222,6 +1291,7 @@ cleanup:
 	free(start);
 	free(users);
 	free(order);
+	free(edges);
 	free(h.v);
 	return err;
 }

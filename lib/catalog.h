@@ -276,4 +276,11 @@ size_t nmig_catalog_diff(const struct nmig_catalog *a,
  */
 int nmig_catalog_order(const struct nmig_catalog *cat, size_t **out);
 
+/*
+ * The same with nextra more edges: extra[2k] is created after
+ * extra[2k + 1] (the planner's order of added columns).
+ */
+int nmig_catalog_order_extra(const struct nmig_catalog *cat,
+			     const size_t *extra, size_t nextra, size_t **out);
+
 #endif

@@ -11,7 +11,7 @@
 #include "error.h"
 #include "state.h"
 
-struct dumper {
+struct nmig_dumper {
 	const struct nmig_catalog *cat;
 	struct nmig_buf *out;
 	struct nmig_buf tail;	 /* OWNED BY, then comments */
@@ -21,7 +21,7 @@ struct dumper {
 	size_t *ncols;
 };
 
-static void refuse(struct dumper *d, const struct nmig_cat_obj *o,
+static void refuse(struct nmig_dumper *d, const struct nmig_cat_obj *o,
 		   const char *why)
 {
 	if (d->nrefused < 10)
@@ -32,7 +32,7 @@ static void refuse(struct dumper *d, const struct nmig_cat_obj *o,
 }
 
 /* The sequence of an identity column, or NULL. */
-static const struct nmig_cat_obj *identity_seq(struct dumper *d,
+static const struct nmig_cat_obj *identity_seq(struct nmig_dumper *d,
 					       const struct nmig_cat_obj *col)
 {
 	size_t i;
@@ -48,7 +48,7 @@ static const struct nmig_cat_obj *identity_seq(struct dumper *d,
 	return NULL;
 }
 
-static void seq_options(struct nmig_buf *out, const struct nmig_cat_obj *s)
+void nmig_dumper_seq_options(struct nmig_buf *out, const struct nmig_cat_obj *s)
 {
 	nmig_buf_printf(out,
 			"START WITH %s INCREMENT BY %s MINVALUE %s "
@@ -59,7 +59,7 @@ static void seq_options(struct nmig_buf *out, const struct nmig_cat_obj *s)
 }
 
 /* One column of a CREATE TABLE or CREATE TYPE ... AS. */
-static void put_column(struct dumper *d, const struct nmig_cat_obj *c,
+static void put_column(struct nmig_dumper *d, const struct nmig_cat_obj *c,
 		       int composite)
 {
 	const struct nmig_cat_column *col = &c->u.col;
@@ -81,7 +81,7 @@ static void put_column(struct dumper *d, const struct nmig_cat_obj *c,
 				col->identity == 'a' ? "ALWAYS" : "BY DEFAULT");
 		if (s) {
 			nmig_buf_printf(d->out, " (SEQUENCE NAME %s ", s->key);
-			seq_options(d->out, s);
+			nmig_dumper_seq_options(d->out, s);
 			nmig_buf_putc(d->out, ')');
 		}
 	}
@@ -90,7 +90,7 @@ static void put_column(struct dumper *d, const struct nmig_cat_obj *c,
 }
 
 /* The columns of relation r that it declares itself, comma-separated. */
-static void put_columns(struct dumper *d, size_t r, int composite)
+static void put_columns(struct nmig_dumper *d, size_t r, int composite)
 {
 	size_t i, n = 0;
 
@@ -117,7 +117,7 @@ static void put_stmt(struct nmig_buf *out, const char *sql)
 	nmig_buf_puts(out, ";\n");
 }
 
-static void dump_relation(struct dumper *d, size_t i)
+static void dump_relation(struct nmig_dumper *d, size_t i)
 {
 	const struct nmig_cat_obj *o = &d->cat->objs[i];
 	const struct nmig_cat_relation *r = &o->u.rel;
@@ -190,7 +190,7 @@ static void dump_relation(struct dumper *d, size_t i)
 	}
 }
 
-static void dump_function(struct dumper *d, const struct nmig_cat_obj *o)
+static void dump_function(struct nmig_dumper *d, const struct nmig_cat_obj *o)
 {
 	const struct nmig_cat_function *f = &o->u.func;
 
@@ -211,9 +211,9 @@ static void dump_function(struct dumper *d, const struct nmig_cat_obj *o)
 	nmig_buf_puts(d->out, ");\n");
 }
 
-/* The name COMMENT ON uses for o: "TABLE public.t", ... */
-static void comment_target(struct nmig_buf *out, const struct nmig_catalog *cat,
-			   const struct nmig_cat_obj *o)
+void nmig_cat_comment_target(struct nmig_buf *out,
+			     const struct nmig_catalog *cat,
+			     const struct nmig_cat_obj *o)
 {
 	const struct nmig_cat_obj *p =
 	    o->parent != NMIG_CAT_NONE ? &cat->objs[o->parent] : NULL;
@@ -302,7 +302,7 @@ static const struct nmig_cat_obj *parent_index(const struct nmig_catalog *cat,
 	return NULL;
 }
 
-static void dump_object(struct dumper *d, size_t i)
+static void dump_object(struct nmig_dumper *d, size_t i)
 {
 	const struct nmig_catalog *cat = d->cat;
 	const struct nmig_cat_obj *o = &cat->objs[i];
@@ -364,7 +364,7 @@ static void dump_object(struct dumper *d, size_t i)
 			break; /* its identity column makes it */
 		nmig_buf_printf(d->out, "CREATE SEQUENCE %s AS %s ", o->key,
 				o->u.seq.type);
-		seq_options(d->out, o);
+		nmig_dumper_seq_options(d->out, o);
 		nmig_buf_puts(d->out, ";\n");
 		if (o->u.seq.owned_dep == 'a' && o->u.seq.owned_by)
 			nmig_buf_printf(&d->tail,
@@ -457,7 +457,7 @@ static void dump_object(struct dumper *d, size_t i)
 }
 
 /* Each relation's columns in position order, for CREATE TABLE. */
-static int group_columns(struct dumper *d)
+static int group_columns(struct nmig_dumper *d)
 {
 	const struct nmig_catalog *cat = d->cat;
 	size_t i;
@@ -491,7 +491,7 @@ static int group_columns(struct dumper *d)
 
 int nmig_schema_dump(struct nmig_buf *out, const struct nmig_catalog *cat)
 {
-	struct dumper d;
+	struct nmig_dumper d;
 	size_t *order = NULL, i;
 	int err;
 
@@ -518,7 +518,7 @@ int nmig_schema_dump(struct nmig_buf *out, const struct nmig_catalog *cat)
 		    strcmp(o->comment, "standard public schema") == 0)
 			continue; /* what every database has */
 		nmig_buf_puts(&d.tail, "COMMENT ON ");
-		comment_target(&d.tail, cat, o);
+		nmig_cat_comment_target(&d.tail, cat, o);
 		nmig_buf_puts(&d.tail, " IS ");
 		nmig_sql_literal(&d.tail, o->comment);
 		nmig_buf_puts(&d.tail, ";\n");
@@ -544,4 +544,77 @@ cleanup:
 	nmig_buf_release(&d.tail);
 	nmig_buf_release(&d.refused);
 	return err;
+}
+
+int nmig_dumper_new(struct nmig_dumper **out, const struct nmig_catalog *cat)
+{
+	struct nmig_dumper *d = calloc(1, sizeof(*d));
+	int err;
+
+	*out = NULL;
+	if (!d)
+		return nmig_error_set(NMIG_ENOMEM, "out of memory");
+	d->cat = cat;
+	nmig_buf_init(&d->tail);
+	nmig_buf_init(&d->refused);
+	if ((err = group_columns(d))) {
+		nmig_dumper_free(d);
+		return err;
+	}
+	*out = d;
+	return NMIG_OK;
+}
+
+void nmig_dumper_free(struct nmig_dumper *d)
+{
+	size_t i;
+
+	if (!d)
+		return;
+	if (d->cols)
+		for (i = 0; i < d->cat->n; i++)
+			free(d->cols[i]);
+	free(d->cols);
+	free(d->ncols);
+	nmig_buf_release(&d->tail);
+	nmig_buf_release(&d->refused);
+	free(d);
+}
+
+int nmig_dumper_create(struct nmig_dumper *d, size_t i, struct nmig_buf *out)
+{
+	size_t before = out->len;
+
+	d->out = out;
+	d->nrefused = 0;
+	nmig_buf_clear(&d->refused);
+	dump_object(d, i);
+	nmig_buf_clear(&d->tail);
+	/* dump_object ends each object with an empty line */
+	if (out->len > before && out->ptr[out->len - 1] == '\n' &&
+	    out->len - before >= 2 && out->ptr[out->len - 2] == '\n')
+		out->ptr[--out->len] = '\0';
+	if (d->nrefused) {
+		out->len = before;
+		if (out->ptr)
+			out->ptr[before] = '\0';
+		return nmig_error_set(NMIG_EINPUT, "cannot create %s",
+				      d->refused.ptr);
+	}
+	return nmig_buf_oom(out) ? nmig_error_set(NMIG_ENOMEM, "out of memory")
+				 : NMIG_OK;
+}
+
+void nmig_dumper_column(struct nmig_dumper *d, size_t i, struct nmig_buf *out)
+{
+	size_t before = out->len;
+
+	d->out = out;
+	put_column(d, &d->cat->objs[i], 0);
+	/* put_column indents for CREATE TABLE */
+	if (out->len >= before + 4 && memcmp(out->ptr + before, "    ", 4) == 0) {
+		memmove(out->ptr + before, out->ptr + before + 4,
+			out->len - before - 4 + 1);
+		out->len -= 4;
+	}
 }

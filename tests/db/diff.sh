@@ -8,6 +8,7 @@
 # drift: migrations@applied (the revisions applied in DATABASE_URL's
 # database, built on scratch) against the live database shows what was
 # changed by hand; unknown formats and missing states have their exit codes.
+# (The SQL that --format sql, the default, prints is tested by autogen.sh.)
 . "$(dirname "$0")/../db_lib.sh"
 db_init
 
@@ -25,7 +26,7 @@ expect_rc 0 "dump of the migrations"
 echo "schema_file = declared.sql" >nmig.conf
 
 ### equal
-run_nmig diff
+run_nmig diff --format summary
 expect_rc 0 "migrations give the declared schema"
 expect_err_contains "equal: 0 differences" "says equal"
 expect_eq "$out" "" "nothing listed"
@@ -35,7 +36,7 @@ sed -e 's/^    title text NOT NULL,/    title character varying(200) NOT NULL,\n
 	-e '/CREATE INDEX tasks_user_id_idx/d' \
 	-e "s/people who own tasks/people/" declared.sql >changed.sql
 echo "CREATE TABLE public.notes (id bigint PRIMARY KEY, body text);" >>changed.sql
-run_nmig diff --to file:changed.sql
+run_nmig diff --format summary --to file:changed.sql
 expect_rc 1 "a declared schema the migrations do not give"
 expect_out_contains "+ table public.notes" "an added table"
 expect_out_contains "+ column public.tasks.prio" "an added column"
@@ -49,7 +50,7 @@ expect_err_contains "differ:" "says they differ"
 expect_eq "$(printf '%s\n' "$out" | grep -c '^~ column public.tasks.title$')" 1 "each difference once"
 # the columns after the added one moved: reported unless order is ignored
 expect_out_contains "~ column public.tasks.done" "a column moved by the insert"
-run_nmig diff --to file:changed.sql --ignore-column-order
+run_nmig diff --format summary --to file:changed.sql --ignore-column-order
 expect_rc 1 "still different without column order"
 expect_out_lacks "public.tasks.done" "a moved column is no difference then"
 
@@ -68,12 +69,12 @@ db_create a
 db_create b
 psql -X -q -v ON_ERROR_STOP=1 -d "$(db_name a)" -f declared.sql >/dev/null
 psql -X -q -v ON_ERROR_STOP=1 -d "$(db_name b)" -f changed.sql >/dev/null
-A_URL=$(db_url a) B_URL=$(db_url b) run_nmig diff --from env:A_URL --to env:B_URL
+A_URL=$(db_url a) B_URL=$(db_url b) run_nmig diff --format summary --from env:A_URL --to env:B_URL
 expect_rc 1 "two databases differ"
 expect_out_contains "+ table public.notes" "the table only in b"
 expect_out_lacks "canaryPW" "no password in the report"
 expect_err_lacks "canaryPW" "no password in messages"
-A_URL=$(db_url a) run_nmig diff --from env:A_URL --to migrations
+A_URL=$(db_url a) run_nmig diff --format summary --from env:A_URL --to migrations
 expect_rc 0 "a database built from the dump equals the migrations"
 expect_eq "$(psql_q b "select count(*) from notes")" 0 "the databases are left as they were"
 
@@ -82,10 +83,10 @@ db_create live
 LIVE=$(db_url live)
 DATABASE_URL=$LIVE run_nmig upgrade 20261126091000
 expect_rc 0 "the live database upgraded to 091000"
-DATABASE_URL=$LIVE run_nmig diff --from migrations@applied --to env:DATABASE_URL
+DATABASE_URL=$LIVE run_nmig diff --format summary --from migrations@applied --to env:DATABASE_URL
 expect_rc 0 "no drift right after the upgrade"
 psql_q live "alter table tasks add column hotfix int; create index hotfix_idx on tasks (hotfix); drop index tasks_user_id_idx" >/dev/null
-DATABASE_URL=$LIVE run_nmig diff --from migrations@applied --to env:DATABASE_URL
+DATABASE_URL=$LIVE run_nmig diff --format summary --from migrations@applied --to env:DATABASE_URL
 expect_rc 1 "changes made by hand are drift"
 expect_out_contains "+ column public.tasks.hotfix" "an added column"
 expect_out_contains "+ index public.hotfix_idx" "an added index"
@@ -94,21 +95,21 @@ expect_out_lacks "due_date" "only the applied revisions are built (not the head)
 expect_out_lacks "canaryPW" "no password in the report"
 expect_err_lacks "canaryPW" "no password in messages"
 psql_q live "update schema_version set state = 'dirty' where revision = '20261126091000'" >/dev/null
-DATABASE_URL=$LIVE run_nmig diff --from migrations@applied --to env:DATABASE_URL
+DATABASE_URL=$LIVE run_nmig diff --format summary --from migrations@applied --to env:DATABASE_URL
 expect_rc 7 "a dirty revision cannot be reproduced"
 expect_err_contains "revision 20261126091000 is dirty" "names it"
 psql_q live "update schema_version set state = 'applied'" >/dev/null
 psql_q live "insert into schema_version select '29990101000000', parents, message, checksum, down_checksum, state, applied_at, applied_by, execution_ms, nmig_version from schema_version where revision = '20261126091000'" >/dev/null
-DATABASE_URL=$LIVE run_nmig diff --from migrations@applied --to env:DATABASE_URL
+DATABASE_URL=$LIVE run_nmig diff --format summary --from migrations@applied --to env:DATABASE_URL
 expect_rc 7 "an applied revision the files lack"
 expect_err_contains "revision 29990101000000 is applied" "names it"
-(unset DATABASE_URL; run_nmig diff --from migrations@applied --to migrations; exit "$rc")
+(unset DATABASE_URL; run_nmig diff --format summary --from migrations@applied --to migrations; exit "$rc")
 expect_eq "$?" 9 "migrations@applied without a database URL"
 
 ### errors
-run_nmig diff --format sql
-expect_rc 2 "--format sql is refused (no planner yet)"
-expect_err_contains "the SQL planner is not built yet" "says why"
+run_nmig diff --format yaml
+expect_rc 2 "an unknown format"
+expect_err_contains "write --format sql, summary or json" "says which"
 run_nmig diff --to env:NMIG_NOT_SET_ANYWHERE
 expect_rc 9 "an unset variable"
 run_nmig diff extra
